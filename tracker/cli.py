@@ -1,0 +1,25 @@
+"""The ``tracker`` console script: Flask's CLI bound to the app factory."""
+
+import click
+from flask.cli import FlaskGroup
+
+from tracker import create_app
+
+
+def register_commands(app):
+    """Attach every area's commands to ``app.cli`` (so ``flask --app tracker`` has them too)."""
+    from tracker.auth.cli import user_cli
+    from tracker.core.commands import demo_command, init_db_command
+    from tracker.phases.cli import plan_cli
+    from tracker.tasks.cli import tasks_cli
+    from tracker.units.cli import unit_cli
+
+    for command in (init_db_command, demo_command, plan_cli, unit_cli, user_cli, tasks_cli):
+        app.cli.add_command(command)
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+def main():
+    """tracker: the annual work plan, its tasks and deadlines."""
+
+

@@ -1,0 +1,1 @@
+"""Pieces shared by every area: column types, time, errors, CLI plumbing."""

@@ -1,0 +1,83 @@
+"""CLI plumbing shared by the areas: errors, output formats."""
+
+import csv
+import functools
+import io
+import json
+import unicodedata
+
+import click
+import sqlalchemy.exc
+from flask.cli import AppGroup
+
+from tracker.core.errors import TrackerError
+from tracker.extensions import db
+
+
+class CLIError(click.ClickException):
+    """Bad input: ``Error: <message>`` on stderr, exit code 2, no traceback."""
+
+    exit_code = 2
+
+
+def handle_errors(f):
+    """Turn domain and database errors into CLIError, rolling back first."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except TrackerError as exc:
+            db.session.rollback()
+            raise CLIError(str(exc)) from None
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError) as exc:
+            db.session.rollback()
+            raise CLIError(_database_message(exc)) from None
+
+    return wrapper
+
+
+def _database_message(exc: sqlalchemy.exc.DBAPIError) -> str:
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if "no such table" in text or "does not exist" in text and "relation" in text:
+        return f"the database has no tables yet ({text}): run `tracker init-db` first"
+    return f"database error: {text}"
+
+
+class TrackerGroup(AppGroup):
+    """A command group whose commands run in the app context with error handling."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+        return lambda f: register(handle_errors(f))
+
+
+def _width(text: str) -> int:
+    # CJK characters take two columns in a terminal.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def format_table(headers: list[str], rows: list[list]) -> str:
+    """Rows as aligned text columns."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for row in cells:
+        lines.append("  ".join(v + " " * (w - _width(v)) for v, w in zip(row, widths)).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def emit(records: list[dict], fmt: str, columns: list[str]) -> None:
+    """Print records as a table, JSON array or CSV."""
+    if fmt == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        click.echo(out.getvalue(), nl=False)
+    else:
+        click.echo(format_table(columns, [[r[c] for c in columns] for r in records]))

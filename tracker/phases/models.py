@@ -1,0 +1,150 @@
+"""A loaded plan: its phases, scoring rubric and duties."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.core.timeutil import utcnow
+from tracker.core.types import UTCDateTime
+from tracker.extensions import db
+
+duty_rubric = sa.Table(
+    "duty_rubric",
+    db.metadata,
+    sa.Column("duty_id", sa.ForeignKey("duties.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("node_id", sa.ForeignKey("rubric_nodes.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Plan(db.Model):
+    """A work plan as loaded from its plan file; year-agnostic."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The name the plan file gives itself, e.g. ``shuyuan-2020``.
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    title_en: Mapped[str] = mapped_column(sa.String(300), default="")
+    issuer: Mapped[str] = mapped_column(sa.String(300), default="")
+    issuer_en: Mapped[str] = mapped_column(sa.String(300), default="")
+    document_number: Mapped[str] = mapped_column(sa.String(100), default="")
+    issued_on: Mapped[date | None]
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    rubric_title: Mapped[str] = mapped_column(sa.String(300), default="")
+    rubric_title_en: Mapped[str] = mapped_column(sa.String(300), default="")
+    rubric_total: Mapped[int] = mapped_column(default=0)
+    #: SHA-256 of the plan file last loaded, to tell a changed plan from the same one.
+    source_sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    phases: Mapped[list["Phase"]] = relationship(
+        back_populates="plan", order_by="Phase.position", cascade="all, delete-orphan"
+    )
+    rubric_nodes: Mapped[list["RubricNode"]] = relationship(
+        back_populates="plan", order_by="RubricNode.position", cascade="all, delete-orphan"
+    )
+    duties: Mapped[list["Duty"]] = relationship(
+        back_populates="plan", order_by="Duty.position", cascade="all, delete-orphan"
+    )
+    years: Mapped[list["PlanYear"]] = relationship(
+        back_populates="plan", order_by="PlanYear.year", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self):
+        return f"<Plan {self.name}>"
+
+
+class PlanYear(db.Model):
+    """A year for which a plan has been loaded into tasks."""
+
+    __tablename__ = "plan_years"
+
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    plan: Mapped[Plan] = relationship(back_populates="years")
+
+
+class Phase(db.Model):
+    """A stage of the plan (总体安排), as a month-day range repeated every year."""
+
+    __tablename__ = "phases"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id"))
+    code: Mapped[str] = mapped_column(sa.String(32))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    title_en: Mapped[str] = mapped_column(sa.String(200), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: First day, as ``MM-DD``.
+    start: Mapped[str] = mapped_column(sa.String(5))
+    #: Last day (inclusive), as ``MM-DD``.
+    end: Mapped[str] = mapped_column(sa.String(5))
+    position: Mapped[int] = mapped_column(default=0)
+    #: False once a reloaded plan no longer has this phase; kept for finished tasks.
+    active: Mapped[bool] = mapped_column(default=True)
+
+    plan: Mapped[Plan] = relationship(back_populates="phases")
+
+
+class RubricNode(db.Model):
+    """A node of the scoring rubric: group (一级项目), item (二级项目) or leaf row."""
+
+    __tablename__ = "rubric_nodes"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id"))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rubric_nodes.id"))
+    code: Mapped[str] = mapped_column(sa.String(32))
+    title: Mapped[str] = mapped_column(sa.Text)
+    title_en: Mapped[str] = mapped_column(sa.Text, default="")
+    points: Mapped[int]
+    #: 工作要求 of a leaf row; empty on groups and items.
+    requirement: Mapped[str] = mapped_column(sa.Text, default="")
+    #: 扣分标准 of a leaf row; empty on groups and items.
+    deduction: Mapped[str] = mapped_column(sa.Text, default="")
+    #: False where the source document prints no code for the row.
+    numbered: Mapped[bool] = mapped_column(default=True)
+    is_leaf: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    plan: Mapped[Plan] = relationship(back_populates="rubric_nodes")
+    parent: Mapped["RubricNode | None"] = relationship(remote_side=[id])
+
+
+class Duty(db.Model):
+    """Something a unit (or the coordinator) must do, and when."""
+
+    __tablename__ = "duties"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id"))
+    code: Mapped[str] = mapped_column(sa.String(64))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    title_en: Mapped[str] = mapped_column(sa.String(300), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Unit kinds the duty applies to, e.g. ``["branch", "office", "enterprise"]``.
+    applies_to: Mapped[list] = mapped_column(sa.JSON)
+    #: ``{"rrule": "..."}`` or ``{"dates": ["MM-DD", ...]}``.
+    due: Mapped[dict] = mapped_column(sa.JSON)
+    #: Phase code the occurrences are counted in; None: the phase of each date.
+    phase_code: Mapped[str | None] = mapped_column(sa.String(32))
+    #: Evidence asked for: ``[{"kind", "title", "title_en", "max_chars"?}]``.
+    evidence: Mapped[list] = mapped_column(sa.JSON)
+    #: ``{"before": [days...], "overdue_every": days}``.
+    reminders: Mapped[dict] = mapped_column(sa.JSON)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    plan: Mapped[Plan] = relationship(back_populates="duties")
+    rubric_rows: Mapped[list[RubricNode]] = relationship(
+        secondary=duty_rubric, order_by=RubricNode.position
+    )

@@ -1,0 +1,1 @@
+"""Tasks: one occurrence of a duty for one unit in one year, and its history."""

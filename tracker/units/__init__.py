@@ -1,0 +1,1 @@
+"""Units: the party branches, offices and enterprises that carry out the plan."""

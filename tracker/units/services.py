@@ -1,0 +1,91 @@
+"""Adding and importing units. Flush, never commit."""
+
+import csv
+import io
+
+import sqlalchemy as sa
+
+from tracker.core.errors import TrackerError
+from tracker.extensions import db
+from tracker.units.models import Unit, UnitKind
+
+KIND_NAMES = ", ".join(k.value for k in UnitKind)
+MAX_NAME = 200
+
+
+def parse_kind(value: str) -> UnitKind:
+    """A UnitKind from its value, with a message listing the valid ones."""
+    try:
+        return UnitKind(value.strip().lower())
+    except ValueError:
+        raise TrackerError(f"unknown unit kind {value!r} (expected {KIND_NAMES})") from None
+
+
+def clean_name(value: str) -> str:
+    """A unit name with surrounding space removed; refused if empty or too long."""
+    name = " ".join(value.split())
+    if not name:
+        raise TrackerError("a unit needs a name")
+    if len(name) > MAX_NAME:
+        raise TrackerError(f"unit name longer than {MAX_NAME} characters")
+    return name
+
+
+def get_unit(name: str) -> Unit:
+    """The unit of that name, or a TrackerError."""
+    unit = db.session.scalar(sa.select(Unit).where(Unit.name == clean_name(name)))
+    if unit is None:
+        raise TrackerError(f"no unit named {name!r} (see `tracker unit list`)")
+    return unit
+
+
+def add_units(entries: list[tuple[str, UnitKind]]) -> list[Unit]:
+    """Add units; refuse all if any name is taken or repeated."""
+    names = [name for name, _ in entries]
+    repeated = {n for n in names if names.count(n) > 1}
+    if repeated:
+        raise TrackerError(f"unit {sorted(repeated)[0]!r} is listed twice")
+    taken = db.session.scalars(sa.select(Unit.name).where(Unit.name.in_(names))).all()
+    if taken:
+        raise TrackerError(f"a unit named {taken[0]!r} already exists")
+    units = [Unit(name=name, kind=kind) for name, kind in entries]
+    db.session.add_all(units)
+    db.session.flush()
+    return units
+
+
+def read_units_csv(data: bytes, source: str) -> list[tuple[str, UnitKind]]:
+    """Parse a units CSV (header ``name,kind``); report a bad row by its line number."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise TrackerError(f"{source}: not UTF-8 text; save the CSV as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        if "name" not in header or "kind" not in header:
+            raise TrackerError(f"{source}: line 1: the header must name the columns "
+                               f"'name' and 'kind'")
+        reader.fieldnames = header
+        entries, seen = [], {}
+        for row in reader:
+            line = reader.line_num
+            if None in row:
+                raise TrackerError(f"{source}: line {line}: more fields than the header has")
+            if not any((v or "").strip() for v in row.values()):
+                continue
+            try:
+                name = clean_name(row["name"] or "")
+                kind = parse_kind(row["kind"] or "")
+            except TrackerError as exc:
+                raise TrackerError(f"{source}: line {line}: {exc}") from None
+            if name in seen:
+                raise TrackerError(f"{source}: line {line}: unit {name!r} already on line "
+                                   f"{seen[name]}")
+            seen[name] = line
+            entries.append((name, kind))
+    except csv.Error as exc:
+        raise TrackerError(f"{source}: line {reader.line_num}: unreadable CSV: {exc}") from None
+    if not entries:
+        raise TrackerError(f"{source}: no units in the file")
+    return entries
