@@ -9,6 +9,10 @@ from dateutil.rrule import rrulestr
 #: Due dates are dates: a rule finer than a day would only repeat the same date.
 ALLOWED_FREQS = {"YEARLY", "MONTHLY", "WEEKLY", "DAILY"}
 _FREQ = re.compile(r"(?:^|;)FREQ=([A-Z]+)", re.IGNORECASE)
+#: RFC 5545 value ranges that dateutil does not check (it silently yields nothing).
+_RANGES = {"BYMONTH": (1, 12), "BYMONTHDAY": (1, 31), "BYYEARDAY": (1, 366),
+           "BYWEEKNO": (1, 53), "BYSETPOS": (1, 366)}
+_SIGNED = {"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"}
 
 
 class RecurrenceError(ValueError):
@@ -55,6 +59,7 @@ def expand_rrule(rule: str, year: int, tz: str) -> list[date]:
         raise RecurrenceError(
             f"invalid RRULE {rule!r}: FREQ must be YEARLY, MONTHLY, WEEKLY or DAILY"
         )
+    _check_ranges(rule, text)
     zone = ZoneInfo(tz)
     start = datetime(year, 1, 1, tzinfo=zone)
     end = datetime(year, 12, 31, 23, 59, 59, tzinfo=zone)
@@ -67,6 +72,27 @@ def expand_rrule(rule: str, year: int, tz: str) -> list[date]:
     except (ValueError, TypeError) as exc:
         raise RecurrenceError(f"invalid RRULE {rule!r}: {exc}") from None
     return sorted({instant.date() for instant in instants})
+
+
+def _check_ranges(rule: str, text: str) -> None:
+    for part in text.split(";"):
+        key, _, value = part.partition("=")
+        key = key.strip().upper()
+        if key in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+            raise RecurrenceError(f"invalid RRULE {rule!r}: due dates are days, so no {key}")
+        if key not in _RANGES:
+            continue
+        low, high = _RANGES[key]
+        for item in value.split(","):
+            try:
+                number = int(item)
+            except ValueError:
+                raise RecurrenceError(f"invalid RRULE {rule!r}: {key} value {item!r}") from None
+            magnitude = abs(number) if key in _SIGNED else number
+            if not low <= magnitude <= high:
+                raise RecurrenceError(
+                    f"invalid RRULE {rule!r}: {key} value {number} is outside {low}..{high}"
+                )
 
 
 def expand_due(due: dict, year: int, tz: str) -> list[date]:

@@ -1,0 +1,179 @@
+"""Loading a plan for a year into tasks, and loading it again."""
+
+from collections import Counter
+from datetime import date, datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from tracker.extensions import db
+from tracker.phases.planfile import bundled_plans, parse_plan, read_plan
+from tracker.phases.services import load_plan
+from tracker.tasks.models import Task, TaskEvent, TaskEventKind, TaskStatus
+from tracker.units.models import UnitKind
+
+NOW = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+LATER = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+BUNDLED = bundled_plans()["shuyuan-2020"].read_text("utf-8")
+
+
+@pytest.fixture
+def town(create_unit):
+    """Three assessed units and the coordinator's office."""
+    units = {
+        "branch": create_unit("洋溢村党总支", UnitKind.BRANCH),
+        "office": create_unit("党政办公室", UnitKind.OFFICE),
+        "enterprise": create_unit("文化服务中心", UnitKind.ENTERPRISE),
+        "coordinator": create_unit("镇党委宣传办", UnitKind.COORDINATOR),
+    }
+    db.session.commit()
+    return units
+
+
+def tasks(**where):
+    query = sa.select(Task).order_by(Task.id)
+    for key, value in where.items():
+        query = query.where(getattr(Task, key) == value)
+    return db.session.scalars(query).all()
+
+
+def load(year=2026, data=None, now=NOW):
+    spec = parse_plan(data, "changed.toml") if data else read_plan("shuyuan-2020")
+    result = load_plan(spec, year, now)
+    db.session.commit()
+    return result
+
+
+def test_one_task_per_occurrence_per_applicable_unit(town):
+    result = load()
+    plan = read_plan("shuyuan-2020")
+    unit_occurrences = sum(len(expand(d)) for d in plan.duties if d.applies_to != ["coordinator"])
+    coordinator_occurrences = sum(len(expand(d)) for d in plan.duties
+                                  if d.applies_to == ["coordinator"])
+    assert result.tasks.created == 3 * unit_occurrences + coordinator_occurrences
+    per_unit = Counter(t.unit_id for t in tasks())
+    assert per_unit[town["branch"].id] == unit_occurrences
+    assert per_unit[town["coordinator"].id] == coordinator_occurrences == 7
+
+
+def expand(duty):
+    from tracker.phases.recurrence import expand_due
+
+    return expand_due(duty.due, 2026, "Asia/Shanghai")
+
+
+def test_seed_counts_per_unit(town):
+    load()
+    for unit in (town["branch"], town["office"], town["enterprise"]):
+        codes = Counter(t.duty.code for t in tasks(unit_id=unit.id))
+        assert codes["study-session"] == 6
+        assert codes["topic-meeting"] == 2
+        assert codes["self-check-h1"] + codes["self-check-h2"] == 2
+        assert not any(code.startswith("coord-") for code in codes)
+
+
+def test_tasks_carry_due_date_phase_and_numbered_titles(town):
+    load()
+    study = tasks(unit_id=town["branch"].id, year=2026)
+    study = [t for t in study if t.duty.code == "study-session"]
+    assert [t.due_date for t in study] == [date(2026, m, d) for m, d in
+                                           [(2, 28), (4, 30), (6, 30), (8, 31), (10, 31), (12, 31)]]
+    assert [t.phase.code for t in study] == ["P1", "P1", "P2", "P3", "P3", "P4"]
+    assert study[2].title == "两委班子集中学习研讨（第3次，共6次）"
+    assert study[2].title_en.endswith("(3/6)")
+    assert all(t.status == TaskStatus.OPEN for t in study)
+
+
+def test_loading_again_changes_nothing(town, snapshot):
+    load()
+    before = snapshot()
+    result = load(now=LATER)
+    assert result.tasks.created == result.tasks.updated == result.tasks.cancelled == 0
+    assert result.tasks.unchanged == len(tasks())
+    assert not result.definitions_changed
+    assert snapshot() == before
+
+
+def test_a_changed_plan_updates_open_tasks_and_keeps_finished_ones(town):
+    load()
+    meetings = [t for t in tasks(unit_id=town["branch"].id) if t.duty.code == "topic-meeting"]
+    accepted = [t for t in tasks() if t.duty.code == "topic-meeting" and t.seq == 1
+                and t.unit_id == town["office"].id][0]
+    accepted.status = TaskStatus.ACCEPTED
+    db.session.commit()
+
+    changed = (BUNDLED.replace('dates = ["06-30", "12-15"]', 'dates = ["06-15", "12-15"]', 1)
+               .replace('title = "在镇级平台上发布文章"', 'title = "在镇级平台发布文章"'))
+    # Drop one of the contingency plans: its open tasks are cancelled.
+    start = changed.index('code = "contingency-falungong-ban"')
+    start = changed.rindex("[[duties]]", 0, start)
+    end = changed.index("[[duties]]", start + 10)
+    changed = changed[:start] + changed[end:]
+    assert "topic-meeting" in changed[changed.index('dates = ["06-15", "12-15"]') - 2000:]
+    result = load(data=changed.encode(), now=LATER)
+
+    db.session.expire_all()
+    assert result.definitions_changed
+    assert meetings[0].due_date == date(2026, 6, 15)
+    assert meetings[1].due_date == date(2026, 12, 15)
+    assert accepted.due_date == date(2026, 6, 30), "an accepted task keeps its date"
+    assert result.tasks.kept_finished == 1
+    articles = [t for t in tasks() if t.duty.code == "articles"]
+    assert all(t.title.startswith("在镇级平台发布文章") for t in articles)
+    dropped = [t for t in tasks() if t.duty.code == "contingency-falungong-ban"]
+    assert dropped and all(t.status == TaskStatus.CANCELLED for t in dropped)
+    assert result.tasks.cancelled == len(dropped)
+    assert result.tasks.created == 0
+
+    history = db.session.scalars(
+        sa.select(TaskEvent).where(TaskEvent.task_id == meetings[0].id)).all()
+    assert [(e.kind, e.changes["due_date"], e.at) for e in history] == [
+        (TaskEventKind.PLAN_UPDATED, ["2026-06-30", "2026-06-15"], LATER)]
+
+    # Loading the original plan again brings the dropped back.
+    result = load(now=LATER)
+    db.session.expire_all()
+    assert result.tasks.restored == len(dropped)
+    assert all(t.status == TaskStatus.OPEN for t in dropped)
+    assert meetings[0].due_date == date(2026, 6, 30)
+
+
+def test_another_year_is_kept_apart(town, snapshot):
+    load(2026)
+    count_2026 = len(tasks(year=2026))
+    result = load(2027)
+    assert result.tasks.created == count_2026
+    assert len(tasks(year=2026)) == count_2026
+    assert {t.due_date.year for t in tasks(year=2027)} == {2027}
+
+
+def test_a_unit_added_later_gets_its_tasks_on_the_next_load(town, create_unit):
+    first = load()
+    late = create_unit("新北村党支部", UnitKind.BRANCH)
+    db.session.commit()
+    result = load(now=LATER)
+    assert result.tasks.created == len(tasks(unit_id=town["branch"].id))
+    assert len(tasks(unit_id=late.id)) == result.tasks.created
+    assert result.tasks.unchanged == first.tasks.created
+
+
+def test_statement_count_does_not_grow_with_units(app, create_unit):
+    """Bulk inserts: the same number of statements for 4 units and for 40."""
+    load(2025)  # installs the plan's definitions once
+    counts = []
+    for n, year in ((4, 2026), (40, 2027)):
+        for i in range(n):
+            create_unit(f"unit-{year}-{i}", UnitKind.BRANCH)
+        db.session.commit()
+        statements = []
+
+        def count(*args):
+            statements.append(args[2])
+
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            load(year)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
