@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Set up and run tracker from a checkout. Needs only Python 3.11+.
+
+    python3 dev.py run     # virtualenv, install, demo town, serve on 127.0.0.1:5000
+    python3 dev.py test    # virtualenv, install with test extras, run the whole test suite
+    python3 dev.py bench   # run the benchmarks under bench/
+
+Extra arguments go to the underlying command (``tracker run`` or pytest).
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def say(message):
+    print(f"[dev] {message}", flush=True)
+
+
+def ensure_env(extras: str = "") -> None:
+    """Create .venv and install the project into it when setup.cfg changed."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"tracker needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    python = BIN / "python"
+    if not python.exists():
+        say(f"creating the virtualenv in {VENV}")
+        venv.create(VENV, with_pip=True)
+    digest = hashlib.sha256()
+    for name in ("setup.cfg", "pyproject.toml"):
+        digest.update((ROOT / name).read_bytes())
+    stamp = VENV / f".installed{extras or '-app'}"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    say("installing tracker and its dependencies (once, and again when setup.cfg changes)")
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
+                   check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-e", f".{extras}"],
+                   check=True, cwd=ROOT)
+    stamp.write_text(digest.hexdigest())
+
+
+def run(args):
+    ensure_env()
+    tracker = str(BIN / "tracker")
+    say("setting up the demo town (SQLite in instance/, mails as files in instance/outbox/)")
+    subprocess.run([tracker, "demo"], check=True, cwd=ROOT)
+    say("serving on http://127.0.0.1:5000 (Ctrl+C stops)")
+    os.chdir(ROOT)
+    os.execv(tracker, [tracker, "run", "--host", "127.0.0.1", "--port", "5000", *args])
+
+
+def test(args):
+    ensure_env("[test]")
+    os.chdir(ROOT)
+    python = str(BIN / "python")
+    os.execv(python, [python, "-m", "pytest", *args])
+
+
+def bench(args):
+    ensure_env("[test]")
+    for script in sorted((ROOT / "bench").glob("bench_*.py")):
+        say(f"running {script.name}")
+        subprocess.run([str(BIN / "python"), str(script), *args], check=True, cwd=ROOT)
+
+
+COMMANDS = {"run": run, "test": test, "bench": bench}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    COMMANDS[sys.argv[1]](sys.argv[2:])
