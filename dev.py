@@ -49,7 +49,7 @@ def ensure_env(extras: str = "") -> None:
 def run(args):
     ensure_env()
     tracker = str(BIN / "tracker")
-    say("setting up the demo town (SQLite in instance/, mails as files in instance/outbox/)")
+    say("setting up the demo town (SQLite database in instance/)")
     subprocess.run([tracker, "demo"], check=True, cwd=ROOT)
     say("serving on http://127.0.0.1:5000 (Ctrl+C stops)")
     os.chdir(ROOT)

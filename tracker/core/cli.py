@@ -30,6 +30,12 @@ def handle_errors(f):
         except TrackerError as exc:
             db.session.rollback()
             raise CLIError(str(exc)) from None
+        except sqlalchemy.exc.IntegrityError as exc:
+            # Two processes doing the same at once: the loser's work is rolled back whole.
+            db.session.rollback()
+            raise CLIError(f"a conflicting change was made at the same moment "
+                           f"({_first_line(exc)}); nothing was written, run the command again"
+                           ) from None
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError) as exc:
             db.session.rollback()
             raise CLIError(_database_message(exc)) from None
@@ -37,9 +43,13 @@ def handle_errors(f):
     return wrapper
 
 
+def _first_line(exc: sqlalchemy.exc.DBAPIError) -> str:
+    return (str(exc.orig) if exc.orig else str(exc)).strip().splitlines()[0]
+
+
 def _database_message(exc: sqlalchemy.exc.DBAPIError) -> str:
-    text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-    if "no such table" in text or "does not exist" in text and "relation" in text:
+    text = _first_line(exc)
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
         return f"the database has no tables yet ({text}): run `tracker init-db` first"
     return f"database error: {text}"
 
