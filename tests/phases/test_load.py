@@ -177,3 +177,14 @@ def test_statement_count_does_not_grow_with_units(app, create_unit):
             sa.event.remove(db.engine, "before_cursor_execute", count)
         counts.append(len(statements))
     assert counts[0] == counts[1]
+
+
+def test_the_rubric_is_stored_as_a_tree(town):
+    from tracker.phases.models import RubricNode
+
+    load()
+    nodes = {n.code: n for n in db.session.scalars(sa.select(RubricNode))}
+    assert sum(n.is_leaf for n in nodes.values()) == 32
+    assert nodes["1-1-1"].parent.code == "1-1" and nodes["1-1"].parent.code == "1"
+    assert nodes["5-1"].parent.code == "5" and not nodes["5-1"].numbered
+    assert sum(n.points for n in nodes.values() if n.parent is None) == 100

@@ -59,51 +59,51 @@ def install_plan(spec: PlanSpec, now: datetime) -> tuple[Plan, bool]:
         setattr(plan, attr, getattr(spec, attr))
     plan.updated_at = now
 
-    phases = {p.code: p for p in plan.phases}
-    for p in phases.values():
-        p.active = False
-    for position, ps in enumerate(spec.phases):
-        phase = phases.get(ps.code) or Phase(code=ps.code)
-        if phase.plan is None:
-            plan.phases.append(phase)
-        _assign(phase, title=ps.title, title_en=ps.title_en, description=ps.description,
-                start=ps.start, end=ps.end, position=position, active=True)
+    _upsert(plan.phases, Phase, spec.phases, lambda ps: dict(
+        title=ps.title, title_en=ps.title_en, description=ps.description,
+        start=ps.start, end=ps.end))
 
-    nodes = {n.code: n for n in plan.rubric_nodes}
-    for n in nodes.values():
-        n.active = False
-    position = 0
+    parents = {node.code: parent for group in spec.rubric for node, parent in _walk(group, None)}
+    flat = [node for group in spec.rubric for node, _ in _walk(group, None)]
+    nodes = {}  # filled by _upsert as it goes, so a child finds its parent
+    _upsert(plan.rubric_nodes, RubricNode, flat, lambda n: dict(
+        parent=nodes.get(parents[n.code]), title=n.title, title_en=n.title_en,
+        points=n.points, requirement=n.requirement, deduction=n.deduction,
+        numbered=n.numbered, is_leaf=n.is_leaf), nodes)
 
-    def place(spec_node, parent):
-        nonlocal position
-        node = nodes.get(spec_node.code) or RubricNode(code=spec_node.code)
-        if node.plan is None:
-            plan.rubric_nodes.append(node)
-            nodes[node.code] = node
-        _assign(node, parent=parent, title=spec_node.title, title_en=spec_node.title_en,
-                points=spec_node.points, requirement=spec_node.requirement,
-                deduction=spec_node.deduction, numbered=spec_node.numbered,
-                is_leaf=spec_node.is_leaf, position=position, active=True)
-        position += 1
-        for child in spec_node.children:
-            place(child, node)
-
-    for group in spec.rubric:
-        place(group, None)
-
-    duties = {d.code: d for d in plan.duties}
-    for d in duties.values():
-        d.active = False
-    for position, ds in enumerate(spec.duties):
-        duty = duties.get(ds.code) or Duty(code=ds.code)
-        if duty.plan is None:
-            plan.duties.append(duty)
-        _assign(duty, title=ds.title, title_en=ds.title_en, description=ds.description,
-                applies_to=ds.applies_to, due=ds.due, phase_code=ds.phase,
-                evidence=ds.evidence, reminders=ds.reminders, position=position, active=True)
-        duty.rubric_rows = [nodes[code] for code in ds.rubric]
+    _upsert(plan.duties, Duty, spec.duties, lambda ds: dict(
+        title=ds.title, title_en=ds.title_en, description=ds.description,
+        applies_to=ds.applies_to, due=ds.due, phase_code=ds.phase, evidence=ds.evidence,
+        reminders=ds.reminders, rubric_rows=[nodes[code] for code in ds.rubric]))
     db.session.flush()
     return plan, True
+
+
+def _walk(node, parent_code):
+    """(node, parent code) pairs of a rubric subtree, parents first."""
+    yield node, parent_code
+    for child in node.children:
+        yield from _walk(child, node.code)
+
+
+def _upsert(collection, model, specs, values, by_code=None):
+    """Match a plan's entries to ``specs`` by code: update, add, or mark inactive.
+
+    ``values(spec)`` gives the attributes to set; ``by_code`` (filled as entries
+    are placed) lets ``values`` refer to entries placed before, e.g. a parent.
+    """
+    by_code = {} if by_code is None else by_code
+    by_code.update({entry.code: entry for entry in collection})
+    for entry in by_code.values():
+        entry.active = False
+    for position, spec in enumerate(specs):
+        entry = by_code.get(spec.code)
+        if entry is None:
+            entry = model(code=spec.code)
+            collection.append(entry)
+            by_code[spec.code] = entry
+        _assign(entry, position=position, active=True, **values(spec))
+    return by_code
 
 
 def _assign(obj, **values):
