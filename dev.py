@@ -3,7 +3,7 @@
 
     python3 dev.py run     # virtualenv, install, demo town, serve on 127.0.0.1:5000
     python3 dev.py test    # virtualenv, install with test extras, run the whole test suite
-    python3 dev.py bench   # run the benchmarks under bench/
+    python3 dev.py bench   # run the benchmarks under bench/ and print one table
 
 Extra arguments go to the underlying command (``tracker run`` or pytest).
 """
@@ -51,8 +51,10 @@ def run(args):
     tracker = str(BIN / "tracker")
     say("setting up the demo town (SQLite database in instance/)")
     subprocess.run([tracker, "demo"], check=True, cwd=ROOT)
-    say("serving on http://127.0.0.1:5000 (Ctrl+C stops)")
+    say("serving on http://127.0.0.1:5000 with the reminder scheduler; mails are written "
+        "to instance/outbox/ (Ctrl+C stops)")
     os.chdir(ROOT)
+    os.environ.setdefault("TRACKER_SCHEDULER_ENABLED", "1")
     os.execv(tracker, [tracker, "run", "--host", "127.0.0.1", "--port", "5000", *args])
 
 
@@ -64,10 +66,18 @@ def test(args):
 
 
 def bench(args):
+    """Run every benchmark (or those named), then print one table of all figures."""
     ensure_env("[test]")
-    for script in sorted((ROOT / "bench").glob("bench_*.py")):
+    scripts = sorted((ROOT / "bench").glob("bench_*.py"))
+    if args:
+        scripts = [s for s in scripts if s.stem.removeprefix("bench_") in args]
+    names = []
+    for script in scripts:
         say(f"running {script.name}")
-        subprocess.run([str(BIN / "python"), str(script), *args], check=True, cwd=ROOT)
+        subprocess.run([str(BIN / "python"), str(script)], cwd=ROOT)
+        names.append(script.stem.removeprefix("bench_"))
+    sys.exit(subprocess.run([str(BIN / "python"), str(ROOT / "bench" / "summary.py"), *names],
+                            cwd=ROOT).returncode)
 
 
 COMMANDS = {"run": run, "test": test, "bench": bench}

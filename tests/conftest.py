@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from tracker import create_app
 from tracker.auth.models import Role
@@ -96,8 +97,33 @@ def instance_path(tmp_path, monkeypatch):
     return path
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    The tests hold an app context of their own; without this, requests would
+    share its ``g`` (and the signed-in user cached there) and its database
+    session.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Pages in English unless a test asks otherwise, so assertions read plainly;
+        # tests/test_translations.py checks the Chinese.
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_app(database_url, **config):
     """An app configured for tests."""
+    app = _create_app(database_url, config)
+    app.test_client_class = IsolatedClient
+    return app
+
+
+def _create_app(database_url, config):
     return create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -189,3 +215,64 @@ def snapshot(app):
         return dump
 
     return take
+
+
+@pytest.fixture
+def login():
+    """``login(client, user)``: a signed-in session for ``user`` without the form."""
+
+    def sign_in(client, user):
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def town(app, create_unit, create_user):
+    """Two branches and the coordinator's office, their users, the bundled plan loaded
+    for the current year (in the plan's timezone)."""
+    from types import SimpleNamespace
+
+    from tracker.core.timeutil import local_today, utcnow
+    from tracker.phases.planfile import read_plan
+    from tracker.phases.services import load_plan
+
+    units = SimpleNamespace(
+        a=create_unit("洋溢村党总支", "branch"),
+        b=create_unit("新北村党支部", "branch"),
+        office=create_unit("镇党委宣传办", "coordinator"),
+    )
+    users = SimpleNamespace(
+        admin=create_user("admin@example.org", "admin", units.office),
+        manager=create_user("manager@example.org", "manager", units.a),
+        viewer=create_user("viewer@example.org", "viewer", units.a),
+        other=create_user("other@example.org", "manager", units.b),
+    )
+    year = local_today(utcnow(), "Asia/Shanghai").year
+    load_plan(read_plan("shuyuan-2020"), year, utcnow())
+    db.session.commit()
+    return SimpleNamespace(units=units, users=users, year=year)
+
+
+@pytest.fixture
+def count_queries(app):
+    """``with count_queries() as statements:`` collects the SQL sent in the block."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        statements = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting

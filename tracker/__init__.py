@@ -4,7 +4,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask
 
 #: The checkout's top level: templates/ lives there, beside the package.
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,7 +15,7 @@ def create_app(test_config=None):
     """Create and configure the app (flaskr's factory, with config from the environment)."""
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("TRACKER_INSTANCE_PATH") or str(ROOT / "instance"),
-                template_folder=str(ROOT / "templates"))
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "tracker.sqlite3"),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
@@ -26,6 +26,15 @@ def create_app(test_config=None):
         BABEL_DEFAULT_LOCALE="zh_CN",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         LANGUAGES=["zh_CN", "en"],
+        #: Largest evidence file accepted; a request a little larger is refused (413).
+        MAX_EVIDENCE_BYTES=20 * 1024 * 1024,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        #: Failed sign-ins allowed per account, and per client address, in the window.
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_MAX_FAILURES_PER_ADDRESS=30,
+        LOGIN_FAILURE_WINDOW_MINUTES=15,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -38,6 +47,7 @@ def create_app(test_config=None):
 
     import tracker.core.db  # noqa: F401  (SQLite pragmas on every connection)
     from tracker.core.types import render_item
+    from tracker.core.web import select_locale
     from tracker.extensions import babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -45,14 +55,26 @@ def create_app(test_config=None):
                      render_item=render_item)
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=lambda: request.accept_languages.best_match(
-        app.config["LANGUAGES"]))
+    babel.init_app(app, locale_selector=select_locale)
 
     from tracker import models  # noqa: F401  (every model registered before first use)
+    from tracker import reminders
+    from tracker.assessment.views import bp as assessment_bp
     from tracker.auth import login  # noqa: F401  (the user loader)
-    from tracker.web.views import bp as web_bp
+    from tracker.auth.views import bp as auth_bp
+    from tracker.calendar.views import bp as calendar_bp
+    from tracker.core import web
+    from tracker.core.health import bp as health_bp
+    from tracker.dashboard.views import bp as dashboard_bp
+    from tracker.reminders.views import bp as reminders_bp
+    from tracker.tasks.views import bp as tasks_bp
+    from tracker.units.views import bp as units_bp
 
-    app.register_blueprint(web_bp)
+    web.init_app(app)
+    reminders.init_app(app)  # mail config defaults; the scheduler only where config asks
+    for blueprint in (auth_bp, dashboard_bp, tasks_bp, units_bp, calendar_bp, assessment_bp,
+                      reminders_bp, health_bp):
+        app.register_blueprint(blueprint)
 
     from tracker.cli import register_commands
 

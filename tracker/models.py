@@ -1,11 +1,17 @@
 """Every model, imported in one place for Alembic and the app factory."""
 
-from tracker.auth.models import Role, User
+from tracker.assessment.models import Assessment, AssessmentRow, Deduction
+from tracker.auth.models import LoginAttempt, Role, User
+from tracker.calendar.models import FeedToken
 from tracker.phases.models import Duty, Phase, Plan, PlanYear, RubricNode, duty_rubric
-from tracker.tasks.models import Task, TaskEvent, TaskEventKind, TaskStatus
+from tracker.reminders.models import (OutboxMessage, ReminderLedgerEntry, ReminderPreference,
+                                      SchedulerHeartbeat)
+from tracker.tasks.models import EvidenceFile, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import Unit, UnitKind
 
 __all__ = [
-    "Duty", "Phase", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
+    "Assessment", "AssessmentRow", "Deduction",
+    "EvidenceFile", "FeedToken", "LoginAttempt", "Duty", "Phase", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
     "TaskEventKind", "TaskStatus", "Unit", "UnitKind", "User", "duty_rubric",
+    "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference", "SchedulerHeartbeat",
 ]

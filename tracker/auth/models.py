@@ -38,6 +38,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     #: Preferred interface language (``zh_CN`` or ``en``); None: from the browser.
     locale: Mapped[str | None] = mapped_column(sa.String(10))
+    #: Raised when the password changes, which ends every other session and
+    #: remember-me cookie of this user (it is part of the session's user id).
+    session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit | None] = relationship()
@@ -47,5 +50,32 @@ class User(UserMixin, db.Model):
         """Flask-Login: a deactivated user cannot sign in."""
         return self.active
 
+    @property
+    def is_admin(self) -> bool:
+        """Whether this is the coordinator."""
+        return self.role == Role.ADMIN
+
+    def get_id(self) -> str:
+        """Flask-Login: the session's user id, bound to the session version."""
+        return f"{self.id}:{self.session_version}"
+
     def __repr__(self):
         return f"<User {self.email} {self.role.value}>"
+
+
+class LoginAttempt(db.Model):
+    """A sign-in attempt, kept to rate-limit failures across worker processes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        sa.Index("ix_login_attempts_email_at", "email", "at"),
+        sa.Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The address typed in, lower-cased (it may belong to no user).
+    email: Mapped[str] = mapped_column(sa.String(254))
+    #: The client's IP address.
+    address: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    succeeded: Mapped[bool] = mapped_column(default=False)

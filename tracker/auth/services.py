@@ -1,10 +1,13 @@
-"""Creating users. Flush, never commit."""
+"""Users: creating them, signing in, passwords. Flush, never commit."""
+
+from datetime import timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 
-from tracker.auth.models import Role, User
-from tracker.auth.passwords import hash_password
+from tracker.auth.models import LoginAttempt, Role, User
+from tracker.auth.passwords import hash_password, verify_password
 from tracker.core.errors import TrackerError
 from tracker.extensions import db
 from tracker.units.models import Unit
@@ -32,3 +35,56 @@ def create_user(email: str, role: Role, password: str, unit: Unit | None = None,
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def failures_since(email: str, address: str, now, window_minutes: int) -> tuple[int, int]:
+    """Failed sign-ins in the window: (for this account, from this address).
+
+    Kept in the database so that the limit holds across worker processes.
+    """
+    since = now - timedelta(minutes=window_minutes)
+    last_success = db.session.scalar(
+        sa.select(sa.func.max(LoginAttempt.at)).where(
+            LoginAttempt.email == email, LoginAttempt.succeeded)
+    )
+    by_email = sa.select(sa.func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.email == email, ~LoginAttempt.succeeded,
+        LoginAttempt.at > max(since, last_success) if last_success else LoginAttempt.at > since)
+    by_address = sa.select(sa.func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.address == address, ~LoginAttempt.succeeded, LoginAttempt.at > since)
+    return db.session.scalar(by_email), db.session.scalar(by_address)
+
+
+def authenticate(email: str, password: str, address: str, now) -> User | None:
+    """The active user with this e-mail and password, or None; the attempt is recorded."""
+    email = email.strip().lower()
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        # Spend the same time as a real check, so timing does not tell which
+        # addresses have accounts.
+        verify_password(_DUMMY_HASH, password)
+        ok = False
+    else:
+        ok = verify_password(user.password_hash, password) and user.active
+    db.session.add(LoginAttempt(email=email[:254], address=address[:64], at=now, succeeded=ok))
+    db.session.flush()
+    return user if ok else None
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one; ends the user's other sessions."""
+    if not verify_password(user.password_hash, current):
+        raise TrackerError(_("The current password is wrong."))
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    db.session.flush()
+
+
+def set_password(user: User, new: str) -> None:
+    """The coordinator resets a password; the user's sessions end."""
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    db.session.flush()
+
+
+_DUMMY_HASH = hash_password("not a password of anyone")

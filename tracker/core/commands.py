@@ -48,3 +48,48 @@ def demo_command():
         for line in path.read_text(encoding="utf-8").splitlines():
             email, password = line.split("\t")
             click.echo(f"  {email:32} {password}")
+
+
+def _evidence_dir() -> Path:
+    return Path(current_app.config.get("EVIDENCE_DIR")
+                or Path(current_app.instance_path) / "evidence")
+
+
+@click.command("backup")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The archive to write (.tar.gz).")
+@with_appcontext
+@handle_errors
+def backup_command(output):
+    """Back up the SQLite database and the evidence files into one archive."""
+    from alembic.migration import MigrationContext
+
+    from tracker.core.backup import backup, sqlite_path
+    from tracker.core.timeutil import utcnow
+
+    db_file = sqlite_path(db.engine.url)
+    with db.engine.connect() as conn:
+        revision = MigrationContext.configure(conn).get_current_revision()
+    manifest = backup(db_file, _evidence_dir(), output, utcnow(), revision)
+    click.echo(f"Backed up {db_file} and {manifest['evidence_files']} evidence files "
+               f"to {output}.")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the current data without asking.")
+@with_appcontext
+@handle_errors
+def restore_command(archive, yes):
+    """Replace the database and evidence files with those of a backup archive."""
+    from tracker.core.backup import restore, sqlite_path
+
+    db_file = sqlite_path(db.engine.url)
+    if not yes and not click.confirm(f"Replace {db_file} and the evidence files?"):
+        raise click.Abort()
+    db.session.remove()
+    db.engine.dispose()
+    manifest = restore(archive, db_file, _evidence_dir())
+    upgrade_database()  # a backup from an older version is brought up to date
+    click.echo(f"Restored the backup of {manifest['created_at']} "
+               f"({manifest['evidence_files']} evidence files).")

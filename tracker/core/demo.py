@@ -1,5 +1,6 @@
 """The demo town: a few real-sounding units of Shuyuan, users, the bundled plan."""
 
+import random
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -12,6 +13,8 @@ from tracker.core.timeutil import local_today, utcnow
 from tracker.extensions import db
 from tracker.phases.planfile import read_plan
 from tracker.phases.services import load_plan
+from tracker.tasks.models import Task, TaskEventKind, TaskStatus
+from tracker.tasks.services import record
 from tracker.units.models import Unit, UnitKind
 
 DEMO_PLAN = "shuyuan-2020"
@@ -48,6 +51,33 @@ class DemoResult:
     credentials: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _past_work(today, now) -> None:
+    """Make the demo year look lived in: most work due before today is done."""
+    rng = random.Random(2020)
+    admin = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN))
+    managers = {u.unit_id: u for u in db.session.scalars(
+        sa.select(User).where(User.role == Role.MANAGER))}
+    past = db.session.scalars(sa.select(Task).where(Task.due_date < today)).all()
+    for task in past:
+        roll = rng.random()
+        if roll > 0.9:
+            continue  # left overdue
+        worker = managers.get(task.unit_id, admin)
+        task.note = "已按要求完成。"
+        task.status = TaskStatus.SUBMITTED
+        task.submitted_at, task.submitted_by = now, worker
+        record(task, worker, TaskEventKind.SUBMITTED, now, status=["open", "submitted"])
+        if roll < 0.75:
+            task.status, task.reviewed_at, task.reviewed_by = TaskStatus.ACCEPTED, now, admin
+            record(task, admin, TaskEventKind.ACCEPTED, now, status=["submitted", "accepted"])
+        elif roll < 0.8:
+            task.status, task.reviewed_at, task.reviewed_by = TaskStatus.RETURNED, now, admin
+            task.review_comment = "材料不全，请补充会议照片。"
+            record(task, admin, TaskEventKind.RETURNED, now, status=["submitted", "returned"],
+                   comment=task.review_comment)
+    db.session.flush()
+
+
 def build_demo() -> DemoResult:
     """Add what the demo town lacks; safe to run again."""
     now = utcnow()
@@ -64,7 +94,10 @@ def build_demo() -> DemoResult:
             password = generate_password()
             create_user(email, role, password, unit=units[unit_name], name=name)
             credentials.append((email, password))
-    year = local_today(now, current_app.config["TIMEZONE"]).year
+    today = local_today(now, current_app.config["TIMEZONE"])
+    year = today.year
     result = load_plan(read_plan(DEMO_PLAN), year, now)
+    if result.tasks.created:
+        _past_work(today, now)
     return DemoResult(units=len(units), plan=DEMO_PLAN, year=year, tasks=result.tasks.total,
                       credentials=credentials)

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tracker.core.timeutil import utcnow
 from tracker.core.types import UTCDateTime, enum_column
 from tracker.extensions import db
-from tracker.phases.models import Duty, Phase
+from tracker.auth.models import User
+from tracker.phases.models import Duty, Phase, Plan
 from tracker.units.models import Unit
 
 
@@ -28,8 +29,14 @@ class TaskStatus(enum.StrEnum):
 PENDING = frozenset({TaskStatus.OPEN, TaskStatus.RETURNED})
 
 
+#: Statuses in which the unit's part is done (submitted for review, or accepted).
+FINISHED = frozenset({TaskStatus.SUBMITTED, TaskStatus.ACCEPTED})
+#: Days ahead in which a pending task counts as "due soon".
+DUE_SOON_DAYS = 7
+
+
 class Task(db.Model):
-    """One occurrence of a duty for one unit in one year."""
+    """One occurrence of a duty for one unit in one year, or an ad-hoc task."""
 
     __tablename__ = "tasks"
     __table_args__ = (
@@ -39,27 +46,66 @@ class Task(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    duty_id: Mapped[int] = mapped_column(sa.ForeignKey("duties.id"))
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id"))
+    #: None for an ad-hoc task the coordinator added.
+    duty_id: Mapped[int | None] = mapped_column(sa.ForeignKey("duties.id"))
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
     year: Mapped[int]
-    #: Which occurrence of the duty in the year (1-based): the task's identity
-    #: across plan reloads, so that a moved date updates the task, not a new one.
+    #: Which occurrence of the duty in the year (1-based; 0 for ad-hoc tasks): the
+    #: task's identity across plan reloads, so a moved date updates the task.
     seq: Mapped[int]
-    phase_id: Mapped[int] = mapped_column(sa.ForeignKey("phases.id"))
+    #: None only for an ad-hoc task whose date lies in no phase.
+    phase_id: Mapped[int | None] = mapped_column(sa.ForeignKey("phases.id"))
     title: Mapped[str] = mapped_column(sa.String(300))
     title_en: Mapped[str] = mapped_column(sa.String(300), default="")
+    #: What an ad-hoc task asks for (a duty's tasks take the duty's description).
+    description: Mapped[str] = mapped_column(sa.Text, default="")
     due_date: Mapped[date]
+    #: True once the coordinator moved the date by hand: a reloaded plan keeps it.
+    due_manual: Mapped[bool] = mapped_column(default=False)
     status: Mapped[TaskStatus] = mapped_column(enum_column(TaskStatus), default=TaskStatus.OPEN)
+    #: The unit's completion note.
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: The written statement (情况说明) where the duty asks for one.
+    statement: Mapped[str] = mapped_column(sa.Text, default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: The coordinator's comment when returning (or accepting) the work.
+    review_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    duty: Mapped[Duty] = relationship()
+    plan: Mapped[Plan] = relationship()
+    duty: Mapped[Duty | None] = relationship()
     unit: Mapped[Unit] = relationship()
-    phase: Mapped[Phase] = relationship()
+    phase: Mapped[Phase | None] = relationship()
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+    evidence_files: Mapped[list["EvidenceFile"]] = relationship(
+        back_populates="task", order_by="EvidenceFile.id", cascade="all, delete-orphan")
 
     def is_overdue(self, today: date) -> bool:
         """Whether work is still owed after the due date, as seen on ``today``."""
         return self.status in PENDING and self.due_date < today
+
+    def display_state(self, today: date) -> str:
+        """The state the calendar colours: accepted, submitted, returned, overdue, soon, open
+        or cancelled."""
+        if self.status in PENDING:
+            if self.due_date < today:
+                return "overdue"
+            if self.status == TaskStatus.RETURNED:
+                return "returned"
+            if (self.due_date - today).days <= DUE_SOON_DAYS:
+                return "soon"
+        return self.status.value
+
+    def days_left(self, today: date) -> int:
+        """Days from ``today`` to the due date (negative when past)."""
+        return (self.due_date - today).days
 
     def __repr__(self):
         return f"<Task {self.id} {self.title!r} {self.due_date}>"
@@ -71,6 +117,14 @@ class TaskEventKind(enum.StrEnum):
     PLAN_UPDATED = "plan_updated"  # a reloaded plan moved the date or renamed it
     CANCELLED = "cancelled"  # the reloaded plan no longer has this occurrence
     RESTORED = "restored"  # a cancelled occurrence came back with a reloaded plan
+    CREATED = "created"  # an ad-hoc task added by the coordinator
+    DUE_MOVED = "due_moved"  # the coordinator moved the due date
+    NOTE_SAVED = "note_saved"
+    EVIDENCE_ADDED = "evidence_added"
+    EVIDENCE_REMOVED = "evidence_removed"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
 
 
 class TaskEvent(db.Model):
@@ -89,3 +143,26 @@ class TaskEvent(db.Model):
     changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     task: Mapped[Task] = relationship()
+    actor: Mapped[User | None] = relationship()
+
+
+class EvidenceFile(db.Model):
+    """A file a unit uploaded as evidence for a task, stored outside static."""
+
+    __tablename__ = "evidence_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"),
+                                         index=True)
+    #: The name the uploader's file had (path parts removed); shown and used on download.
+    original_name: Mapped[str] = mapped_column(sa.String(255))
+    #: The generated name under the evidence folder, e.g. ``2026/3f2a….pdf``.
+    stored_name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    task: Mapped[Task] = relationship(back_populates="evidence_files")
+    uploaded_by: Mapped[User | None] = relationship()

@@ -21,8 +21,8 @@ def task_rows(today: date, unit_id: int | None = None, year: int | None = None,
                   Task.status, Unit.name.label("unit"), Duty.code.label("duty"),
                   Phase.code.label("phase"))
         .join(Unit, Task.unit_id == Unit.id)
-        .join(Duty, Task.duty_id == Duty.id)
-        .join(Phase, Task.phase_id == Phase.id)
+        .outerjoin(Duty, Task.duty_id == Duty.id)
+        .outerjoin(Phase, Task.phase_id == Phase.id)
         .order_by(Task.due_date, Unit.name, Duty.position, Task.seq)
     )
     if unit_id is not None:
@@ -34,8 +34,8 @@ def task_rows(today: date, unit_id: int | None = None, year: int | None = None,
     elif status:
         query = query.where(Task.status == TaskStatus(status))
     return [
-        {"id": r.id, "unit": r.unit, "duty": r.duty, "title": r.title, "title_en": r.title_en,
-         "year": r.year, "seq": r.seq, "due": r.due_date.isoformat(), "phase": r.phase,
+        {"id": r.id, "unit": r.unit, "duty": r.duty or "", "title": r.title, "title_en": r.title_en,
+         "year": r.year, "seq": r.seq, "due": r.due_date.isoformat(), "phase": r.phase or "",
          "status": r.status.value,
          "overdue": r.status in PENDING and r.due_date < today}
         for r in db.session.execute(query)

@@ -1,0 +1,275 @@
+"""The year-end assessment: scores from evidence, deductions, locking, the scoring sheet."""
+
+import csv
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from tracker.assessment.models import Assessment, Deduction, DeductionSource
+from tracker.assessment.scoring import rank, sheet_layout
+from tracker.assessment.services import (add_deduction, get_or_start, lock,
+                                         plan_for_year, refresh_from_evidence,
+                                         remove_deduction, results, set_self_assessment)
+from tracker.core.errors import TrackerError
+from tracker.core.timeutil import utcnow
+from tracker.extensions import db
+from tracker.phases.models import Duty, RubricNode
+from tracker.phases.planfile import read_plan
+from tracker.tasks.models import Task, TaskStatus
+
+SEED = (Path(__file__).parent.parent / "data" / "seed-shuyuan-2020.txt").read_text("utf-8")
+
+
+def squash(text):
+    return re.sub(r"\s+", "", text)
+
+
+# -- pure ------------------------------------------------------------------------
+
+def test_layout_of_the_bundled_rubric():
+    layout = sheet_layout(read_plan("shuyuan-2020").rubric)
+    assert len(layout.rows) == 32 and layout.total == 100
+    assert sum(r.points for r in layout.rows) == 100
+    assert [points for _, _, points in layout.groups] == [26, 46, 12, 6, 10]
+    first = layout.rows[0]
+    assert first.group_label == "1.加强组织领导（26分）" and first.group_span == 9
+    assert first.item_span == 2 and first.requirement.startswith("1-1-1 明确领导班子一把手")
+    last = layout.rows[-1]
+    assert last.item_label == "" and not last.requirement.startswith("5-2")
+
+
+def test_rank_shares_places():
+    assert rank({"a": 90, "b": 95, "c": 90, "d": 80}) == {"b": 1, "a": 2, "c": 2, "d": 4}
+
+
+# -- scores from evidence ----------------------------------------------------------
+
+def accept_all(unit):
+    for task in db.session.scalars(sa.select(Task).where(Task.unit_id == unit.id)):
+        task.status = TaskStatus.ACCEPTED
+    db.session.commit()
+
+
+def tasks_of_row(unit, code):
+    node = db.session.scalar(sa.select(RubricNode).where(RubricNode.code == code))
+    return db.session.scalars(
+        sa.select(Task).join(Duty, Task.duty_id == Duty.id)
+        .where(Task.unit_id == unit.id, Duty.rubric_rows.contains(node))).all()
+
+
+def score(town, unit):
+    plan = plan_for_year(town.year)
+    return results(plan, town.year, [unit])[unit.id]
+
+
+def test_every_task_accepted_scores_100_and_one_row_missing_loses_exactly_it(town):
+    accept_all(town.units.a)
+    assert score(town, town.units.a).total == 100
+    tasks_of_row(town.units.a, "1-4-1")[2].status = TaskStatus.SUBMITTED
+    db.session.commit()
+    result = score(town, town.units.a)
+    assert result.total == 96
+    missing = [r.node.code for r in result.rows.values() if r.final < r.node.points]
+    assert missing == ["1-4-1"]
+    # A task serving two rows (1-1-1 and 1-1-2) takes both when it is missing.
+    tasks_of_row(town.units.a, "1-1-1")[0].status = TaskStatus.OPEN
+    db.session.commit()
+    assert score(town, town.units.a).total == 90
+
+
+def test_deductions_are_records_and_the_lock_holds(town, snapshot):
+    accept_all(town.units.a)
+    tasks_of_row(town.units.a, "2-2-1")[0].status = TaskStatus.RETURNED
+    db.session.commit()
+    now = utcnow()
+    plan = plan_for_year(town.year)
+    assessment = get_or_start(town.units.a, plan, town.year, town.users.admin, now)
+    db.session.commit()
+    evidence = [d for d in assessment.deductions]
+    assert [(d.node.code, d.points, d.source) for d in evidence] == [
+        ("2-2-1", Decimal("8"), DeductionSource.EVIDENCE)]
+    assert evidence[0].reason.startswith("未能提供政务新媒体相关管理制度")
+    node = db.session.scalar(sa.select(RubricNode).where(RubricNode.code == "1-4-1"))
+    add_deduction(assessment, node.id, "1.5", "学习记录不全", town.users.admin, now)
+    db.session.commit()
+    assert score(town, town.units.a).total == Decimal("90.5")
+
+    # The work is accepted after all: recomputing drops the evidence deduction.
+    tasks_of_row(town.units.a, "2-2-1")[0].status = TaskStatus.ACCEPTED
+    refresh_from_evidence(assessment, town.users.admin, now)
+    db.session.commit()
+    assert score(town, town.units.a).total == Decimal("98.5")
+
+    lock(assessment, town.users.admin, now)
+    db.session.commit()
+    before = snapshot()
+    for attempt in (
+        lambda: add_deduction(assessment, node.id, "1", "x", town.users.admin, now),
+        lambda: remove_deduction(assessment, assessment.deductions[0], now),
+        lambda: set_self_assessment(assessment, node.id, "4", "", "", now),
+        lambda: refresh_from_evidence(assessment, town.users.admin, now),
+        lambda: lock(assessment, town.users.admin, now),
+    ):
+        with pytest.raises(TrackerError, match="locked"):
+            attempt()
+        db.session.rollback()
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("points, reason, message", [
+    ("5", "超过本项分值", "would fall below zero"),
+    ("0", "零分", "more than 0 points"),
+    ("-1", "负数", "more than 0 points"),
+    ("abc", "x", "is not a number"),
+    ("1.25", "x", "at most one decimal"),
+    ("1", "  ", "Give the reason"),
+])
+def test_bad_deductions_are_refused(town, snapshot, points, reason, message):
+    plan = plan_for_year(town.year)
+    assessment = get_or_start(town.units.a, plan, town.year, town.users.admin, utcnow())
+    db.session.commit()
+    node = db.session.scalar(sa.select(RubricNode).where(RubricNode.code == "1-4-1"))
+    before = snapshot()
+    with pytest.raises(TrackerError, match=message):
+        add_deduction(assessment, node.id, points, reason, town.users.admin, utcnow())
+    db.session.rollback()
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("code, score_, statement, message", [
+    ("1-4-1", "4.5", "", "between 0 and 4"),
+    ("1-4-1", "-1", "", "between 0 and 4"),
+    ("3-3-1", "3", "说" * 501, "501 characters; at most 500"),
+    ("1-4-1", "3", "说明", "asks for no written statement"),
+])
+def test_bad_self_assessment_is_refused(town, snapshot, code, score_, statement, message):
+    plan = plan_for_year(town.year)
+    assessment = get_or_start(town.units.a, plan, town.year, town.users.manager, utcnow())
+    db.session.commit()
+    node = db.session.scalar(sa.select(RubricNode).where(RubricNode.code == code))
+    before = snapshot()
+    with pytest.raises(TrackerError, match=message):
+        set_self_assessment(assessment, node.id, score_, "", statement, utcnow())
+    db.session.rollback()
+    assert snapshot() == before
+
+
+def test_statement_cap_counts_characters(town):
+    plan = plan_for_year(town.year)
+    assessment = get_or_start(town.units.a, plan, town.year, town.users.manager, utcnow())
+    node = db.session.scalar(sa.select(RubricNode).where(RubricNode.code == "5-1"))
+    row = set_self_assessment(assessment, node.id, "6", "已开展", "品" * 800, utcnow())
+    assert len(row.statement) == 800 and len(row.statement.encode()) == 2400
+
+
+# -- the scoring sheet ---------------------------------------------------------------
+
+def test_xlsx_matches_the_annex(client, town, login):
+    accept_all(town.units.a)
+    login(client, town.users.admin)
+    response = client.get(f"/assessment/{town.year}/export.xlsx")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames[0] == "汇总"
+    summary = list(book["汇总"].iter_rows(min_row=3, values_only=True))
+    assert summary[0][:2] == (1, "洋溢村党总支") and summary[0][-1] == 100
+    sheet = book["洋溢村党总支"]
+    assert [c.value for c in sheet[2]] == ["一级项目", "二级项目", "工作要求", "扣分标准",
+                                           "分值", "得分"]
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    body, total = rows[:-1], rows[-1]
+    assert len(body) == 32
+    assert sum(r[4] for r in body) == 100 and total[0] == "合计" and total[4:] == (100, 100)
+    seed = squash(SEED)
+    groups = {}
+    current = None
+    for row in body:
+        current = row[0] or current
+        groups[current] = groups.get(current, 0) + row[4]
+        assert squash(row[2]) in seed and squash(row[3]) in seed
+    assert list(groups.values()) == [26, 46, 12, 6, 10]
+    merged = {str(m) for m in sheet.merged_cells.ranges}
+    assert "A3:A11" in merged and "B3:B4" in merged  # group 1 spans 9 rows, 1-1 two
+
+
+def test_csv_export_and_the_print_view(client, town, login):
+    login(client, town.users.manager)
+    response = client.get(f"/assessment/{town.year}/export.csv",
+                          query_string={"unit": town.units.b.id})  # ignored: own unit only
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0] == ["单位", "一级项目", "二级项目", "工作要求", "扣分标准", "分值", "得分"]
+    assert {r[0] for r in rows[1:]} == {"洋溢村党总支"} and len(rows) == 1 + 33
+    page = client.get(f"/assessment/{town.year}/units/{town.units.a.id}/print")
+    assert page.status_code == 200 and "print.css" in page.text
+    assert client.get(f"/assessment/{town.year}/units/{town.units.b.id}").status_code == 404
+
+
+def test_coordinator_flow_in_the_browser_forms(app, client, town, login):
+    app.config["WTF_CSRF_ENABLED"] = False
+    accept_all(town.units.a)
+    tasks_of_row(town.units.a, "3-2-1")[0].status = TaskStatus.OPEN
+    db.session.commit()
+    login(client, town.users.admin)
+    base = f"/assessment/{town.year}/units/{town.units.a.id}"
+    assert client.post(f"{base}/start").status_code == 302
+    page = client.get(base).text
+    assert 'data-testid="total"><strong>97</strong>' in page
+    node = db.session.scalar(sa.select(RubricNode).where(RubricNode.code == "1-4-1"))
+    response = client.post(f"{base}/deductions", data={"node_id": node.id, "points": "9",
+                                                       "reason": "x"})
+    assert response.status_code == 400 and "below zero" in response.text
+    deduction = db.session.scalar(sa.select(Deduction))
+    response = client.post(f"{base}/deductions/{deduction.id}/rectify",
+                           data={"due_date": f"{town.year}-12-20"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    task = db.session.get(Deduction, deduction.id).rectification_task
+    assert task.unit_id == town.units.a.id and task.title.startswith("整改：3-2-1")
+    overview = client.get("/assessment", query_string={"year": town.year})
+    assert overview.status_code == 200 and "洋溢村党总支" in overview.text
+    assert client.post(f"{base}/lock").status_code == 302
+    response = client.post(f"{base}/deductions", data={"node_id": node.id, "points": "1",
+                                                       "reason": "x"})
+    assert response.status_code == 400 and "locked" in response.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Deduction)) == 1
+
+
+def test_manager_self_assesses_but_cannot_deduct(app, client, town, login):
+    app.config["WTF_CSRF_ENABLED"] = False
+    login(client, town.users.manager)
+    base = f"/assessment/{town.year}/units/{town.units.a.id}"
+    node = db.session.scalar(sa.select(RubricNode).where(RubricNode.code == "1-4-1"))
+    response = client.post(f"{base}/self", data={"node_id": node.id, "score": "4",
+                                                 "note": "已学习6次"})
+    assert response.status_code == 302
+    assert client.post(f"{base}/deductions", data={"node_id": node.id, "points": "1",
+                                                   "reason": "x"}).status_code == 403
+    assert client.post(f"{base}/lock").status_code == 403
+    viewer = login(app.test_client(), town.users.viewer)
+    assert viewer.post(f"{base}/self", data={"node_id": node.id, "score": "4"}).status_code == 403
+    assert db.session.scalar(sa.select(Assessment.locked_at)) is None
+
+
+def test_cli_export(runner, town, tmp_path):
+    out = tmp_path / "sheet.xlsx"
+    result = runner.invoke(args=["assessment", "export", "--year", str(town.year), "-o",
+                                 str(out)])
+    assert result.exit_code == 0, result.output
+    names = load_workbook(out).sheetnames
+    assert names[0] == "汇总" and set(names[1:]) == {"洋溢村党总支", "新北村党支部"}
+    out_csv = tmp_path / "unit.csv"
+    result = runner.invoke(args=["assessment", "export", "--year", str(town.year), "--unit",
+                                 "新北村党支部", "-o", str(out_csv)])
+    assert result.exit_code == 0 and out_csv.read_text("utf-8-sig").count("新北村党支部") == 33
+    for args, message in (
+        (["--year", str(town.year), "-o", str(tmp_path / "x.pdf")], "must end in .xlsx or .csv"),
+        (["--year", "2099", "-o", str(out)], "No plan is loaded for 2099"),
+        (["--year", str(town.year), "--unit", "火星村", "-o", str(out)], "no unit named"),
+    ):
+        result = runner.invoke(args=["assessment", "export", *args])
+        assert result.exit_code == 2 and message in result.stderr, result.output

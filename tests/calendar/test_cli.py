@@ -1,0 +1,106 @@
+"""``tracker ics export`` and ``tracker feed issue|revoke``."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from tracker.auth.models import Role
+from tracker.calendar.models import FeedToken
+from tracker.extensions import db
+from tracker.tasks.models import Task
+from tests.calendar.conftest import YEAR, parse_ics, tasks_in_scope
+
+
+def ok(result):
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def refused(result, message):
+    """Exit code 2, the message on stderr, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr, result.stderr
+    assert result.stderr.startswith("Error:") or "Usage:" in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def uids(data: bytes, name="VEVENT"):
+    return sorted(str(c["UID"]) for c in parse_ics(data).tasks(name))
+
+
+def expected(tasks):
+    return sorted(f"task-{t.id}@127.0.0.1" for t in tasks)
+
+
+def test_export_writes_every_task_by_default(runner, plan_town, tmp_path):
+    out = tmp_path / "all.ics"
+    stdout = ok(runner.invoke(args=["ics", "export", "-o", str(out)]))
+    assert str(out) in stdout
+    admin = plan_town.users.admin
+    assert uids(out.read_bytes()) == expected(tasks_in_scope(admin))
+    # The same data gives the same file.
+    again = tmp_path / "again.ics"
+    ok(runner.invoke(args=["ics", "export", "-o", str(again)]))
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_export_one_unit_one_user_one_year_as_todos(runner, plan_town, tmp_path):
+    units, users = plan_town.units, plan_town.users
+    out = tmp_path / "unit.ics"
+    ok(runner.invoke(args=["ics", "export", "--unit", units.b.name, "--year", str(YEAR),
+                           "-o", str(out)]))
+    assert uids(out.read_bytes()) == expected(tasks_in_scope(users.admin,
+                                                             Task.unit_id == units.b.id))
+    ok(runner.invoke(args=["ics", "export", "--user", "VIEWER@example.org", "--kind", "todo",
+                           "-o", str(out)]))
+    parsed = parse_ics(out.read_bytes())
+    assert uids(out.read_bytes(), "VTODO") == expected(tasks_in_scope(users.viewer))
+    assert parsed.calendar["X-WR-CALNAME"] == f"工作任务 · {units.a.name}"
+    ok(runner.invoke(args=["ics", "export", "--year", str(YEAR + 1), "-o", str(out)]))
+    assert uids(out.read_bytes()) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--unit", "没有这个单位"], "no unit named"),
+    (["--user", "nobody@example.org"], "no user with the e-mail"),
+    (["--user", "not an address"], "is not a valid e-mail address"),
+    (["--unit", "洋溢村党总支", "--user", "manager@example.org"], "not both"),
+    (["--year", "1999"], "1999"),
+    (["--year", "twenty"], "twenty"),
+    (["--kind", "journal"], "journal"),
+])
+def test_export_refuses_bad_input(runner, plan_town, tmp_path, args, message):
+    out = tmp_path / "bad.ics"
+    refused(runner.invoke(args=["ics", "export", *args, "-o", str(out)]), message)
+    assert not out.exists()
+
+
+def test_export_needs_an_output_and_reports_an_unwritable_one(runner, plan_town, tmp_path):
+    refused(runner.invoke(args=["ics", "export"]), "-o")
+    refused(runner.invoke(args=["ics", "export", "-o", str(tmp_path / "no" / "such" / "x.ics")]),
+            "cannot write")
+
+
+def test_feed_issue_prints_working_urls_once_and_revoke_stops_them(runner, plan_town, client):
+    out = ok(runner.invoke(args=["feed", "issue", "manager@example.org"]))
+    https = re.search(r"http://127\.0\.0\.1:5000/feeds/[A-Za-z0-9_-]{43}\.ics", out).group(0)
+    assert https.replace("http://", "webcal://") in out
+    path = https.removeprefix("http://127.0.0.1:5000")
+    response = client.get(path)
+    assert response.status_code == 200
+    assert uids(response.data) == expected(tasks_in_scope(plan_town.users.manager))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FeedToken)) == 1
+
+    assert "Revoked" in ok(runner.invoke(args=["feed", "revoke", "manager@example.org"]))
+    assert client.get(path).status_code == 404
+    assert "no active" in ok(runner.invoke(args=["feed", "revoke", "manager@example.org"]))
+    refused(runner.invoke(args=["feed", "issue", "nobody@example.org"]), "no user")
+
+
+def test_feed_issue_refuses_a_deactivated_user(runner, plan_town):
+    plan_town.users.other.active = False
+    db.session.commit()
+    refused(runner.invoke(args=["feed", "issue", "other@example.org"]), "deactivated")
+    assert plan_town.users.other.role == Role.MANAGER

@@ -1,0 +1,119 @@
+"""Four dispatchers at once, each with its own app and engine: every mail arrives once."""
+
+import threading
+from collections import Counter
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from tests.conftest import make_app
+from tracker.auth.models import Role, User
+from tracker.extensions import db
+from tracker.phases.planfile import read_plan
+from tracker.phases.services import load_plan
+from tracker.reminders.dispatch import dispatch
+from tracker.reminders.models import OutboxMessage, OutboxStatus, ReminderLedgerEntry
+from tracker.reminders.services import set_preferences
+from tracker.tasks.models import Task
+from tracker.units.models import UnitKind
+
+from .conftest import PLAN_LOADED, mail_config
+
+TZ = ZoneInfo("Asia/Shanghai")
+DISPATCHERS = 4
+#: Each round: all four dispatchers at this instant (plan time).
+ROUNDS = [datetime(2026, 6, 30, 8, 0, tzinfo=TZ), datetime(2026, 7, 1, 8, 0, tzinfo=TZ),
+          datetime(2026, 7, 7, 8, 0, tzinfo=TZ)]
+
+
+def build_town(create_unit, create_user):
+    """Five branches, each with a manager (one mail per item) and a viewer (digest)."""
+    for i in range(5):
+        unit = create_unit(f"第{i + 1}村党支部", UnitKind.BRANCH)
+        manager = create_user(f"m{i}@shuyuan.example", Role.MANAGER, unit=unit)
+        create_user(f"v{i}@shuyuan.example", Role.VIEWER, unit=unit)
+        set_preferences(manager.id, mode="each")
+    create_user("admin@shuyuan.example", Role.ADMIN)
+    load_plan(read_plan("shuyuan-2020"), 2026, PLAN_LOADED)
+    db.session.commit()
+
+
+def expected_ledger(day: date) -> set[tuple[int, str, str]]:
+    """(task, e-mail, kind) of every reminder due by ``day``, worked out by hand: every
+    task's last point among due-7, due-1, due, due+7k (the plan's default offsets)."""
+    expected = set()
+    users = db.session.execute(sa.text("SELECT email, role, unit_id FROM users")).all()
+    for task in db.session.scalars(sa.select(Task)):
+        points = {task.due_date - timedelta(days=d): f"before:{d}" for d in (7, 1, 0)}
+        k = 1
+        while task.due_date + timedelta(days=7 * k) <= day:
+            points[task.due_date + timedelta(days=7 * k)] = f"overdue:{7 * k}"
+            k += 1
+        reached = [p for p in points if p <= day]
+        if not reached:
+            continue
+        kind = points[max(reached)]
+        for email, role, unit_id in users:
+            if unit_id == task.unit_id or (role == "admin" and kind.startswith("overdue")):
+                expected.add((task.id, email, kind))
+    return expected
+
+
+def run_round(apps, now):
+    """All dispatchers at once (a barrier lines them up); their reports."""
+    barrier = threading.Barrier(len(apps))
+    reports, errors = [], []
+
+    def work(app):
+        with app.app_context():
+            try:
+                barrier.wait()
+                reports.append(dispatch(now))
+            except Exception as exc:  # reported below: a thread cannot fail the test itself
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    return reports
+
+
+def test_four_dispatchers_at_once_send_every_mail_exactly_once(
+        app, backend, database_url, create_unit, create_user, smtp_server):
+    build_town(create_unit, create_user)
+    apps = [make_app(database_url, **mail_config(smtp_server)) for _ in range(DISPATCHERS)]
+    try:
+        seen_ids = Counter()
+        for now in ROUNDS:
+            reports = run_round(apps, now)
+            mails = smtp_server.take()
+            ids = Counter(m.message["Message-ID"] for m in mails)
+            assert max(ids.values()) == 1, [i for i, n in ids.items() if n > 1]
+            assert sum(len(r.sent) for r in reports) == len(mails) > 0
+            assert sum(r.queued for r in reports) == len(mails)
+            seen_ids.update(ids)
+
+            db.session.expire_all()
+            rows = db.session.scalars(sa.select(OutboxMessage)).all()
+            assert {r.status for r in rows} == {OutboxStatus.SENT}
+            assert {r.message_id for r in rows} == set(seen_ids)
+            # The reminders recorded in this round are the ones due, worked out by hand,
+            # less those recorded before.
+            ledger = {(t, email, kind, at == now) for t, email, kind, at in db.session.execute(
+                sa.select(ReminderLedgerEntry.task_id, User.email, ReminderLedgerEntry.kind,
+                          ReminderLedgerEntry.created_at)
+                .join(User, User.id == ReminderLedgerEntry.user_id))}
+            before = {(t, e, k) for t, e, k, new in ledger if not new}
+            assert {(t, e, k) for t, e, k, new in ledger if new} == (
+                expected_ledger(now.date()) - before)
+        assert len(rows) > 100
+    finally:
+        for other in apps:
+            with other.app_context():
+                db.engine.dispose()

@@ -1,0 +1,200 @@
+"""Signing in and out, sessions, cookies, passwords, language."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import make_app
+from tracker.auth.models import LoginAttempt
+from tracker.extensions import db
+
+PASSWORD = "correct horse battery"
+
+
+def post_login(client, email, password=PASSWORD, **extra):
+    return client.post("/login", data={"email": email, "password": password, **extra})
+
+
+@pytest.fixture(autouse=True)
+def no_csrf(app):
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_sign_in_and_out(client, town):
+    assert client.get("/").status_code == 302
+    response = post_login(client, "MANAGER@example.org")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+    assert client.get("/logout").status_code == 200  # a GET only shows the button
+    assert client.get("/").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_wrong_password_and_unknown_user(client, town):
+    response = post_login(client, "manager@example.org", "wrong password")
+    assert response.status_code == 200 and "Wrong e-mail or password" in response.text
+    response = post_login(client, "nobody@example.org")
+    assert "Wrong e-mail or password" in response.text
+    assert client.get("/").status_code == 302
+
+
+def test_inactive_user_cannot_sign_in(client, town):
+    town.users.manager.active = False
+    db.session.commit()
+    assert "Wrong e-mail or password" in post_login(client, "manager@example.org").text
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/tasks?status=overdue", "/tasks?status=overdue"),
+    ("/progress", "/progress"),
+    ("//evil.example/x", "/"),
+    ("/\\evil.example", "/"),
+    ("https://evil.example/", "/"),
+    ("javascript:alert(1)", "/"),
+    ("http:/evil.example", "/"),
+    ("/%0d%0aSet-Cookie:x", "/%0d%0aSet-Cookie:x"),
+    ("\t//evil.example", "/"),
+])
+def test_next_only_leads_to_this_site(client, town, target, expected):
+    response = client.post("/login", query_string={"next": target},
+                           data={"email": "manager@example.org", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == expected
+
+
+def test_failures_are_limited_per_account_across_processes(backend, database_url, town, client):
+    for _ in range(5):
+        assert post_login(client, "manager@example.org", "wrong").status_code == 200
+    # A second app (another worker process would have its own) sees the same count.
+    other = make_app(database_url)
+    other.config["WTF_CSRF_ENABLED"] = False
+    with other.app_context():
+        response = post_login(other.test_client(), "manager@example.org")
+        assert response.status_code == 429 and "Too many failed sign-ins" in response.text
+        db.session.remove()
+        db.engine.dispose()
+    # Other accounts are not locked by it.
+    assert post_login(client, "viewer@example.org").status_code == 302
+
+
+def test_failures_are_limited_per_address(app, client, town):
+    app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 3
+    for i in range(3):
+        post_login(client, f"nobody{i}@example.org", "wrong")
+    assert post_login(client, "manager@example.org").status_code == 429
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 3
+
+
+def test_a_success_resets_the_account_count(client, town):
+    for _ in range(4):
+        post_login(client, "manager@example.org", "wrong")
+    assert post_login(client, "manager@example.org").status_code == 302
+    client.post("/logout")
+    for _ in range(4):
+        post_login(client, "manager@example.org", "wrong")
+    assert post_login(client, "manager@example.org").status_code == 302
+
+
+def cookie_attrs(response, name):
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(name + "="))
+    return [part.strip().lower() for part in header.split(";")]
+
+
+def test_cookie_flags(client, town):
+    response = post_login(client, "manager@example.org", remember="y")
+    session = cookie_attrs(response, "session")
+    remember = cookie_attrs(response, "remember_token")
+    for attrs in (session, remember):
+        assert "httponly" in attrs and "samesite=lax" in attrs and "secure" not in attrs
+
+
+def test_cookies_are_secure_when_served_over_https(database_url, instance_path, town):
+    app = make_app(database_url, BASE_URL="https://tracker.example.org",
+                   WTF_CSRF_ENABLED=False)
+    with app.app_context():
+        response = post_login(app.test_client(), "manager@example.org", remember="y")
+        assert "secure" in cookie_attrs(response, "session")
+        assert "secure" in cookie_attrs(response, "remember_token")
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_changing_the_password_ends_other_sessions(app, town):
+    first, second = app.test_client(), app.test_client()
+    post_login(first, "manager@example.org")
+    post_login(second, "manager@example.org")
+    response = first.post("/settings", data={"current": PASSWORD, "new": "a new passphrase",
+                                             "confirm": "a new passphrase"})
+    assert response.status_code == 302
+    assert first.get("/").status_code == 200
+    assert second.get("/").status_code == 302
+    first.post("/logout")
+    assert post_login(first, "manager@example.org", "a new passphrase").status_code == 302
+
+
+def test_password_change_needs_the_current_one(client, town, login):
+    login(client, town.users.manager)
+    response = client.post("/settings", data={"current": "wrong", "new": "a new passphrase",
+                                              "confirm": "a new passphrase"})
+    assert "The current password is wrong" in response.text
+
+
+def test_language_follows_browser_then_choice(client, town, login):
+    login(client, town.users.manager)
+    assert "<html lang=\"en\"" in client.get("/", headers={"Accept-Language": "en"}).text
+    assert "<html lang=\"zh-CN\"" in client.get(
+        "/", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).text
+    response = client.post("/language", data={"lang": "en", "next": "/progress"})
+    assert response.headers["Location"] == "/progress"
+    db.session.expire_all()
+    assert town.users.manager.locale == "en"
+    assert "<html lang=\"en\"" in client.get(
+        "/", headers={"Accept-Language": "zh-CN"}).text
+
+
+def test_missing_csrf_token_is_refused(app, client, town):
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = post_login(client, "manager@example.org")
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302
+
+
+def test_calendar_link_made_shown_once_and_revoked(client, town, login):
+    login(client, town.users.manager)
+    assert "You have no calendar link" in client.get("/settings").text
+    page = client.post("/settings/feed").text
+    url = re.search(r'value="(http[^"]+/feeds/[^"]+\.ics)"', page).group(1)
+    assert "webcal://" in page and "<svg" in page
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    assert client.get("/" + path).status_code == 200
+    settings = client.get("/settings").text
+    assert "A link has been active since" in settings and url not in settings
+    client.post("/settings/feed/revoke")
+    assert client.get("/" + path).status_code == 404
+
+
+def test_reminder_settings(client, town, login):
+    from tracker.reminders.services import get_preferences
+
+    login(client, town.users.manager)
+    assert 'value="digest" selected' in client.get("/settings").text
+    assert client.post("/settings/reminders", data={"mode": "each", "hour": "17"}
+                       ).status_code == 302
+    db.session.expire_all()
+    preference = get_preferences(town.users.manager.id)
+    assert (preference.mode.value, preference.hour) == ("each", 17)
+    response = client.post("/settings/reminders", data={"mode": "often", "hour": "25"})
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert get_preferences(town.users.manager.id).hour == 17
+
+
+def test_healthz(client, town):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["database"] == "ok" and data["scheduler"]["last_heartbeat"] is None
+    assert data["outbox"] == {"queued": 0, "sending": 0, "failed": 0}
+    assert "Set-Cookie" not in response.headers

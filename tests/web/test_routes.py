@@ -1,0 +1,189 @@
+"""Every route, for every role and for anonymous, answers as it should.
+
+The table below names each endpoint of the URL map; a new route without an
+entry fails ``test_every_route_is_in_the_table``. Ids of another unit's task
+must look like ids that do not exist (404).
+"""
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from tests.web.test_tasks import PDF
+from tracker.extensions import db
+from tracker.tasks.models import EvidenceFile, Task
+
+LOGIN, OK, FORBIDDEN, MISSING = "login", "ok", 403, 404
+ROLES = ("anonymous", "viewer", "manager", "admin")
+
+
+def expect(anonymous, viewer, manager, admin):
+    return dict(zip(ROLES, (anonymous, viewer, manager, admin)))
+
+
+SIGNED_IN = expect(LOGIN, OK, OK, OK)
+ADMIN_ONLY = expect(LOGIN, FORBIDDEN, FORBIDDEN, OK)
+EVERYONE = expect(OK, OK, OK, OK)
+WORK_OWN = expect(LOGIN, FORBIDDEN, OK, OK)
+FOREIGN = expect(LOGIN, MISSING, MISSING, OK)
+
+#: endpoint -> [(method, url, expectations)]; {own}/{foreign} are task ids of the
+#: viewer's and manager's unit and of another unit, {own_file}/{foreign_file} files.
+ROUTES = {
+    "static": [("GET", "/static/style.css", EVERYONE)],
+    "auth.login": [("GET", "/login", EVERYONE), ("POST", "/login", EVERYONE)],
+    "auth.logout": [("GET", "/logout", EVERYONE),
+                    ("POST", "/logout", expect(LOGIN, LOGIN, LOGIN, LOGIN))],
+    "auth.language": [("POST", "/language", EVERYONE)],
+    "auth.settings": [("GET", "/settings", SIGNED_IN), ("POST", "/settings", SIGNED_IN)],
+    "auth.new_feed": [("POST", "/settings/feed", SIGNED_IN)],
+    "auth.revoke_feed": [("POST", "/settings/feed/revoke", SIGNED_IN)],
+    "calendar.feed": [("GET", "/feeds/x.ics", expect(MISSING, MISSING, MISSING, MISSING))],
+    "calendar.export": [("GET", "/calendar/export.ics", SIGNED_IN)],
+    "auth.users": [("GET", "/admin/users", ADMIN_ONLY)],
+    "auth.new_user": [("GET", "/admin/users/new", ADMIN_ONLY),
+                      ("POST", "/admin/users/new", ADMIN_ONLY)],
+    "auth.edit_user": [("GET", "/admin/users/{user}", ADMIN_ONLY),
+                       ("POST", "/admin/users/{user}", ADMIN_ONLY),
+                       ("GET", "/admin/users/999999", expect(LOGIN, FORBIDDEN, FORBIDDEN,
+                                                             MISSING))],
+    "auth.reset_password": [("POST", "/admin/users/{user}/password", ADMIN_ONLY)],
+    "dashboard.calendar": [("GET", "/", SIGNED_IN)],
+    "dashboard.task_list": [("GET", "/tasks", SIGNED_IN)],
+    "dashboard.progress": [("GET", "/progress", SIGNED_IN),
+                           ("GET", "/progress?unit={foreign_unit}", SIGNED_IN)],
+    "dashboard.overview": [("GET", "/overview", ADMIN_ONLY)],
+    "tasks.show": [("GET", "/tasks/{own}", SIGNED_IN), ("GET", "/tasks/{foreign}", FOREIGN),
+                   ("GET", "/tasks/999999", expect(LOGIN, MISSING, MISSING, MISSING))],
+    "tasks.work": [("POST", "/tasks/{own}/work", WORK_OWN),
+                   ("POST", "/tasks/{foreign}/work", FOREIGN)],
+    "tasks.upload": [("POST", "/tasks/{own}/evidence", WORK_OWN),
+                     ("POST", "/tasks/{foreign}/evidence", FOREIGN)],
+    "tasks.download": [("GET", "/tasks/{own}/evidence/{own_file}", SIGNED_IN),
+                       ("GET", "/tasks/{foreign}/evidence/{foreign_file}", FOREIGN),
+                       ("GET", "/tasks/{own}/evidence/{foreign_file}",
+                        expect(LOGIN, MISSING, MISSING, MISSING))],
+    "tasks.delete_evidence": [("POST", "/tasks/{own}/evidence/{own_file}/delete", WORK_OWN),
+                              ("POST", "/tasks/{foreign}/evidence/{foreign_file}/delete",
+                               FOREIGN)],
+    "tasks.review_task": [("POST", "/tasks/{own}/review", ADMIN_ONLY)],
+    "tasks.move": [("POST", "/tasks/{own}/move", ADMIN_ONLY)],
+    "tasks.new_task": [("GET", "/tasks/new", ADMIN_ONLY), ("POST", "/tasks/new", ADMIN_ONLY)],
+    "assessment.index": [("GET", "/assessment", SIGNED_IN)],
+    "assessment.sheet": [("GET", "/assessment/{year}/units/{own_unit}", SIGNED_IN),
+                         ("GET", "/assessment/{year}/units/{foreign_unit}", FOREIGN)],
+    "assessment.print_sheet": [("GET", "/assessment/{year}/units/{own_unit}/print", SIGNED_IN),
+                               ("GET", "/assessment/{year}/units/{foreign_unit}/print",
+                                FOREIGN)],
+    "assessment.start": [("POST", "/assessment/{year}/units/{own_unit}/start", ADMIN_ONLY),
+                         ("POST", "/assessment/{year}/units/{foreign_unit}/start", FOREIGN)],
+    "assessment.refresh": [("POST", "/assessment/{year}/units/{own_unit}/refresh",
+                            ADMIN_ONLY)],
+    "assessment.deduct": [("POST", "/assessment/{year}/units/{own_unit}/deductions",
+                           ADMIN_ONLY)],
+    "assessment.withdraw": [("POST", "/assessment/{year}/units/{own_unit}/deductions/999999"
+                             "/delete", expect(LOGIN, FORBIDDEN, FORBIDDEN, MISSING))],
+    "assessment.rectification": [("POST", "/assessment/{year}/units/{own_unit}/deductions/"
+                                  "999999/rectify", expect(LOGIN, FORBIDDEN, FORBIDDEN,
+                                                           MISSING))],
+    "assessment.self_assess": [("POST", "/assessment/{year}/units/{own_unit}/self", WORK_OWN),
+                               ("POST", "/assessment/{year}/units/{foreign_unit}/self",
+                                FOREIGN)],
+    "assessment.lock_sheet": [("POST", "/assessment/{year}/units/{own_unit}/lock", ADMIN_ONLY)],
+    "assessment.download": [("GET", "/assessment/{year}/export.xlsx", SIGNED_IN),
+                            ("GET", "/assessment/{year}/export.csv", SIGNED_IN)],
+    "assessment.feedback": [("GET", "/assessment/{year}/feedback", ADMIN_ONLY)],
+    "reminders.unsubscribe_link": [
+        ("GET", "/reminders/unsubscribe/x", expect(MISSING, MISSING, MISSING, MISSING)),
+        ("POST", "/reminders/unsubscribe/x", expect(MISSING, MISSING, MISSING, MISSING))],
+    "reminders.failed": [("GET", "/reminders/failed", ADMIN_ONLY)],
+    "reminders.resend_failed": [("POST", "/reminders/failed/999999/resend", ADMIN_ONLY)],
+    "auth.reminder_settings": [("POST", "/settings/reminders", SIGNED_IN)],
+    "health.healthz": [("GET", "/healthz", EVERYONE)],
+    "units.units": [("GET", "/admin/units", ADMIN_ONLY), ("POST", "/admin/units", ADMIN_ONLY)],
+    "units.edit": [("GET", "/admin/units/{foreign_unit}", ADMIN_ONLY),
+                   ("POST", "/admin/units/{foreign_unit}", ADMIN_ONLY)],
+}
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(ROUTES) == set(), "routes without expectations"
+    assert set(ROUTES) - endpoints == set(), "expectations for routes that are gone"
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods - {"HEAD", "OPTIONS"}
+        tested = {m for m, _, _ in ROUTES[rule.endpoint]}
+        assert methods <= tested, (rule.endpoint, methods - tested)
+
+
+def _evidence(task, name):
+    evidence = EvidenceFile(task=task, original_name=name, stored_name=f"x/{name}",
+                            content_type="application/pdf", size=len(PDF), sha256="0" * 64)
+    db.session.add(evidence)
+    db.session.commit()
+    return evidence
+
+
+@pytest.mark.parametrize("endpoint", sorted(ROUTES))
+def test_route_answers_each_role(app, town, login, endpoint, instance_path):
+    app.config["WTF_CSRF_ENABLED"] = False
+    own = db.session.scalar(sa.select(Task).where(Task.unit_id == town.units.a.id))
+    foreign = db.session.scalar(sa.select(Task).where(Task.unit_id == town.units.b.id))
+    for method, template, expectations in ROUTES[endpoint]:
+        for role in ROLES:
+            # Fresh evidence each time: a permitted delete removes it.
+            own_file, foreign_file = _evidence(own, "own.pdf"), _evidence(foreign, "far.pdf")
+            for f in (own_file, foreign_file):
+                path = instance_path / "evidence" / f.stored_name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(PDF)
+            own_file_id, foreign_file_id = own_file.id, foreign_file.id
+            url = template.format(own=own.id, foreign=foreign.id, own_file=own_file.id,
+                                  foreign_file=foreign_file.id, user=town.users.other.id,
+                                  foreign_unit=town.units.b.id, own_unit=town.units.a.id,
+                                  year=town.year)
+            client = app.test_client()
+            if role != "anonymous":
+                login(client, getattr(town.users, role))
+            data = {"file": (io.BytesIO(PDF), "a.pdf")} if "evidence" in url else {}
+            response = client.open(url, method=method, data=data)
+            response.close()
+            _check(response, expectations[role], f"{method} {url} as {role}")
+            db.session.execute(sa.delete(EvidenceFile).where(
+                EvidenceFile.id.in_([own_file_id, foreign_file_id])))
+            db.session.commit()
+            db.session.expire_all()
+
+
+def _check(response, expected, what):
+    status, location = response.status_code, response.headers.get("Location", "")
+    if expected == LOGIN:
+        assert status == 302 and location.startswith("/login"), (what, status, location)
+    elif expected == OK:
+        assert status < 500 and status not in (401, 403, 404), (what, status)
+        assert not location.startswith("/login"), (what, location)
+    else:
+        assert status == expected, (what, status)
+
+
+#: One-click unsubscribe (RFC 8058) is POSTed by mail clients without a session: its
+#: signed token is the credential, so it is exempt, and that alone.
+CSRF_EXEMPT = {"reminders.unsubscribe_link"}
+
+
+def test_every_post_needs_the_csrf_token(app, town, login):
+    """With CSRF on (as in production) a POST without the token is refused with 400."""
+    own = db.session.scalar(sa.select(Task).where(Task.unit_id == town.units.a.id))
+    client = login(app.test_client(), town.users.admin)
+    for endpoint, checks in ROUTES.items():
+        if endpoint in CSRF_EXEMPT:
+            continue
+        for method, template, _ in checks:
+            if method != "POST":
+                continue
+            url = template.format(own=own.id, foreign=own.id, own_file=1, foreign_file=1,
+                                  user=town.users.other.id, foreign_unit=town.units.b.id,
+                                  own_unit=town.units.a.id, year=town.year)
+            response = client.post(url, data={})
+            assert response.status_code == 400, (endpoint, url, response.status_code)

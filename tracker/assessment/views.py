@@ -1,0 +1,258 @@
+"""The year-end assessment pages, actions and exports."""
+
+import io
+from collections import Counter
+from datetime import date
+
+from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup, escape
+
+from tracker.assessment import export
+from tracker.assessment.models import Deduction
+from tracker.assessment.scoring import rank
+from tracker.assessment.services import (add_deduction, assessed_units, get_or_start, layout_for,
+                                         lock, plan_for_year, refresh_from_evidence,
+                                         remove_deduction, rectify, results,
+                                         set_self_assessment, statement_caps)
+from tracker.auth.models import Role
+from tracker.core.errors import TrackerError
+from tracker.core.timeutil import utcnow
+from tracker.core.web import admin_required, today
+from tracker.extensions import db
+from tracker.phases.services import MAX_YEAR, MIN_YEAR
+from tracker.units.models import Unit
+
+bp = Blueprint("assessment", __name__, url_prefix="/assessment")
+
+
+def _year(year: int) -> int:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        abort(404)
+    return year
+
+
+def _unit(unit_id: int) -> Unit:
+    """The unit, if the user may see its assessment (the coordinator, or its own people)."""
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or not (current_user.is_admin or current_user.unit_id == unit.id):
+        abort(404)
+    return unit
+
+
+def _plan(year: int):
+    try:
+        return plan_for_year(year)
+    except TrackerError:
+        abort(404)
+
+
+@bp.get("")
+@login_required
+def index():
+    """The coordinator's overview; a unit's people go to their unit's sheet."""
+    year = request.args.get("year", type=int) or today().year
+    if not current_user.is_admin:
+        if current_user.unit_id is None:
+            abort(404)
+        return redirect(url_for("assessment.sheet", year=year, unit_id=current_user.unit_id))
+    return overview(_year(year))
+
+
+def overview(year: int):
+    plan = _plan(year)
+    layout, groups = layout_for(plan)
+    units = assessed_units()
+    scored = results(plan, year, units)
+    ranks = rank({uid: r.total for uid, r in scored.items()})
+    ordered = sorted(scored.values(), key=lambda r: (ranks[r.unit.id], r.unit.name))
+    return render_template("assessment/overview.html", year=year, plan=plan, groups=groups,
+                           layout=layout, results=ordered, ranks=ranks,
+                           chart=_histogram(scored.values()))
+
+
+def _histogram(scored) -> Markup:
+    """The distribution of total scores in bands of 10 points, as inline SVG."""
+    bands = Counter(min(int(r.total) // 10, 9) for r in scored)
+    highest = max(bands.values(), default=1)
+    width, height, left, bottom = 640, 200, 30, 30
+    bar = (width - left) / 10
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="{escape(_("Units by total score"))}" '
+             'xmlns="http://www.w3.org/2000/svg">']
+    for band in range(10):
+        n = bands.get(band, 0)
+        h = (height - bottom - 10) * n / highest
+        x = left + band * bar
+        parts.append(f'<rect x="{x + 4:.1f}" y="{height - bottom - h:.1f}" '
+                     f'width="{bar - 8:.1f}" height="{h:.1f}" fill="#1565c0">'
+                     f"<title>{band * 10}–{band * 10 + 9 if band < 9 else 100}: {n}</title>"
+                     f'</rect><text x="{x + bar / 2:.1f}" y="{height - 12}" font-size="10" '
+                     f'text-anchor="middle">{band * 10}–{band * 10 + 9 if band < 9 else 100}'
+                     f'</text><text x="{x + bar / 2:.1f}" y="{height - bottom - h - 3:.1f}" '
+                     f'font-size="10" text-anchor="middle">{n or ""}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+@bp.get("/<int:year>/units/<int:unit_id>")
+@login_required
+def sheet(year, unit_id):
+    """One unit's scoring sheet: evidence, suggested, self and final scores, deductions."""
+    unit, plan = _unit(unit_id), _plan(_year(year))
+    return _render_sheet(unit, plan, year, "assessment/sheet.html")
+
+
+@bp.get("/<int:year>/units/<int:unit_id>/print")
+@login_required
+def print_sheet(year, unit_id):
+    """The unit's sheet for printing on A4."""
+    unit, plan = _unit(unit_id), _plan(_year(year))
+    return _render_sheet(unit, plan, year, "assessment/print.html")
+
+
+def _render_sheet(unit, plan, year, template, status=200):
+    layout, groups = layout_for(plan)
+    result = results(plan, year, [unit])[unit.id]
+    can_self = (current_user.role == Role.MANAGER and current_user.unit_id == unit.id) or \
+        current_user.is_admin
+    return render_template(template, unit=unit, plan=plan, year=year, layout=layout,
+                           groups=groups, result=result, caps=statement_caps(plan),
+                           can_self=can_self and not (result.assessment and
+                                                      result.assessment.locked)), status
+
+
+def _act(unit_id: int, year: int, action, message: str, *, self_service=False):
+    """Load the assessment (begun if new), run ``action``, commit; errors become a 400."""
+    unit, plan = _unit(unit_id), _plan(_year(year))
+    if self_service:
+        if not (current_user.is_admin or (current_user.role == Role.MANAGER
+                                          and current_user.unit_id == unit.id)):
+            abort(403)
+    elif not current_user.is_admin:
+        abort(403)
+    now = utcnow()
+    try:
+        assessment = get_or_start(unit, plan, year, current_user, now)
+        action(assessment, now)
+    except TrackerError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _render_sheet(unit, plan, year, "assessment/sheet.html", status=400)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("assessment.sheet", year=year, unit_id=unit.id))
+
+
+def _deduction(assessment, deduction_id: int) -> Deduction:
+    deduction = db.session.get(Deduction, deduction_id)
+    if deduction is None or deduction.assessment_id != assessment.id:
+        abort(404)
+    return deduction
+
+
+@bp.post("/<int:year>/units/<int:unit_id>/start")
+@login_required
+def start(year, unit_id):
+    """Begin the assessment: the deductions the evidence suggests are recorded."""
+    return _act(unit_id, year, lambda a, now: None, _("Assessment begun."))
+
+
+@bp.post("/<int:year>/units/<int:unit_id>/refresh")
+@login_required
+def refresh(year, unit_id):
+    """Recompute the evidence deductions."""
+    return _act(unit_id, year, lambda a, now: refresh_from_evidence(a, current_user, now),
+                _("Deductions recomputed from the evidence."))
+
+
+@bp.post("/<int:year>/units/<int:unit_id>/deductions")
+@login_required
+def deduct(year, unit_id):
+    """Take points off a row, with the reason."""
+    form = request.form
+    return _act(unit_id, year, lambda a, now: add_deduction(
+        a, form.get("node_id", type=int) or 0, form.get("points", ""), form.get("reason", ""),
+        current_user, now), _("Deduction recorded."))
+
+
+@bp.post("/<int:year>/units/<int:unit_id>/deductions/<int:deduction_id>/delete")
+@login_required
+def withdraw(year, unit_id, deduction_id):
+    """Withdraw a deduction."""
+    return _act(unit_id, year, lambda a, now: remove_deduction(
+        a, _deduction(a, deduction_id), now), _("Deduction withdrawn."))
+
+
+@bp.post("/<int:year>/units/<int:unit_id>/deductions/<int:deduction_id>/rectify")
+@login_required
+def rectification(year, unit_id, deduction_id):
+    """Turn a deduction into a rectification task for the unit."""
+    return _act(unit_id, year, lambda a, now: rectify(
+        a, _deduction(a, deduction_id), _due_date(), current_user, now),
+        _("Rectification task added."))
+
+
+def _due_date() -> date:
+    try:
+        return date.fromisoformat(request.form.get("due_date", ""))
+    except ValueError:
+        raise TrackerError(_("Give the due date as YYYY-MM-DD.")) from None
+
+
+@bp.post("/<int:year>/units/<int:unit_id>/self")
+@login_required
+def self_assess(year, unit_id):
+    """The unit's self-assessment of one row."""
+    form = request.form
+    return _act(unit_id, year, lambda a, now: set_self_assessment(
+        a, form.get("node_id", type=int) or 0, form.get("score", ""), form.get("note", ""),
+        form.get("statement", ""), now), _("Self-assessment saved."), self_service=True)
+
+
+@bp.post("/<int:year>/units/<int:unit_id>/lock")
+@login_required
+def lock_sheet(year, unit_id):
+    """Declare the assessment final."""
+    return _act(unit_id, year, lambda a, now: lock(a, current_user, now),
+                _("Assessment locked."))
+
+
+@bp.get("/<int:year>/export.<any(xlsx, csv):fmt>")
+@login_required
+def download(year, fmt):
+    """The scoring sheet of every unit (coordinator) or of one's own unit."""
+    plan = _plan(_year(year))
+    unit_id = request.args.get("unit", type=int)
+    if not current_user.is_admin:
+        unit_id = current_user.unit_id or abort(404)
+    units = [_unit(unit_id)] if unit_id else assessed_units()
+    layout, groups = layout_for(plan)
+    scored = results(plan, year, units)
+    ordered = [scored[u.id] for u in units]
+    name = f"assessment-{year}" + (f"-{units[0].name}" if unit_id else "")
+    if fmt == "csv":
+        data = export.csv_text(layout, ordered).encode("utf-8")
+        return send_file(io.BytesIO(data), mimetype="text/csv; charset=utf-8",
+                         as_attachment=True, download_name=f"{name}.csv")
+    stream = io.BytesIO()
+    export.write_xlsx(stream, _sheet_title(plan, year), layout, groups, ordered)
+    stream.seek(0)
+    return send_file(stream, as_attachment=True, download_name=f"{name}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _sheet_title(plan, year: int) -> str:
+    return f"{plan.rubric_title or plan.title}（{year}）"
+
+
+@bp.get("/<int:year>/feedback")
+@admin_required
+def feedback(year):
+    """Every unit's deductions (问题反馈), to send back and to turn into rectification."""
+    plan = _plan(_year(year))
+    scored = results(plan, year, assessed_units())
+    return render_template("assessment/feedback.html", year=year, plan=plan,
+                           results=[r for r in scored.values() if r.assessment])

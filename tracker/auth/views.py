@@ -1,0 +1,237 @@
+"""Sign-in, sign-out, settings, and the coordinator's user management."""
+
+import sqlalchemy as sa
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   session, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
+
+from tracker.auth.forms import LanguageForm, LoginForm, PasswordForm, UserForm
+from tracker.auth.models import Role, User
+from tracker.auth.passwords import generate_password
+from tracker.auth.services import (authenticate, change_password, create_user, failures_since,
+                                   normalise_email, set_password)
+from tracker.core.errors import TrackerError
+from tracker.core.forms import choices
+from tracker.core.timeutil import utcnow
+from tracker.core.web import admin_required, safe_next
+from tracker.extensions import db
+from tracker.units.models import Unit
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with e-mail and password."""
+    target = safe_next(request.args.get("next")) or url_for("dashboard.calendar")
+    if current_user.is_authenticated:
+        return redirect(target)
+    form = LoginForm()
+    if form.validate_on_submit():
+        now = utcnow()
+        email = form.email.data.strip().lower()
+        address = request.remote_addr or "unknown"
+        cfg = current_app.config
+        by_email, by_address = failures_since(email, address, now,
+                                              cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
+        if by_email >= cfg["LOGIN_MAX_FAILURES"] or by_address >= cfg[
+                "LOGIN_MAX_FAILURES_PER_ADDRESS"]:
+            minutes = cfg["LOGIN_FAILURE_WINDOW_MINUTES"]
+            form.email.errors.append(_("Too many failed sign-ins. Try again in %(minutes)d "
+                                       "minutes.", minutes=minutes))
+            return render_template("auth/login.html", form=form), 429
+        user = authenticate(email, form.password.data, address, now)
+        db.session.commit()
+        if user is None:
+            form.password.errors.append(_("Wrong e-mail or password."))
+            return render_template("auth/login.html", form=form), 200
+        session.clear()  # a fresh session on sign-in (no fixation)
+        login_user(user, remember=form.remember.data)
+        return redirect(target)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    """Sign out (POST); GET shows the button, since a GET must not change state."""
+    if request.method == "POST":  # CSRFProtect has checked the token
+        logout_user()
+        session.clear()
+        flash(_("You are signed out."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html")
+
+
+@bp.post("/language")
+def language():
+    """Switch the interface language, for this session and the signed-in user."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["lang"] = form.lang.data
+        if current_user.is_authenticated:
+            current_user.locale = form.lang.data
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next")) or url_for("dashboard.calendar"))
+
+
+def _render_settings(form=None, feed_url=None, status=200):
+    """The settings page; ``feed_url`` is shown only right after a link is made."""
+    from markupsafe import Markup
+
+    from tracker.calendar.services import active_token, feed_qr_svg
+
+    from tracker.reminders.services import get_preferences
+
+    return render_template(
+        "auth/settings.html", form=form or PasswordForm(), token=active_token(current_user),
+        reminders=get_preferences(current_user.id),
+        feed_url=feed_url, feed_qr=Markup(feed_qr_svg(feed_url.https)) if feed_url else None,
+    ), status
+
+
+@bp.post("/settings/reminders")
+@login_required
+def reminder_settings():
+    """How reminder mails come: a daily digest at an hour, one per item, or none."""
+    from tracker.reminders.services import set_preferences
+
+    hour = request.form.get("hour", "")
+    set_preferences(current_user.id, mode=request.form.get("mode", ""),
+                    hour=int(hour) if hour.isdigit() else -1)
+    db.session.commit()
+    flash(_("Reminder settings saved."), "success")
+    return redirect(url_for("auth.settings"))
+
+
+@bp.post("/settings/feed")
+@login_required
+def new_feed():
+    """Make a new calendar subscription link (the old one stops working)."""
+    from tracker.calendar.services import feed_urls, issue_token
+
+    secret = issue_token(current_user, utcnow())
+    db.session.commit()
+    return _render_settings(feed_url=feed_urls(secret))
+
+
+@bp.post("/settings/feed/revoke")
+@login_required
+def revoke_feed():
+    """Stop the calendar subscription link."""
+    from tracker.calendar.services import revoke_token
+
+    if revoke_token(current_user, utcnow()):
+        db.session.commit()
+        flash(_("The calendar link no longer works."), "success")
+    return redirect(url_for("auth.settings"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """The user's settings: password, calendar subscription, reminders."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.new.data)
+        except TrackerError as exc:
+            form.current.errors.append(str(exc))
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object())  # this session carries on
+            flash(_("Your password is changed. Other sessions are signed out."), "success")
+            return redirect(url_for("auth.settings"))
+    return _render_settings(form, status=400 if form.errors else 200)
+
+
+# -- the coordinator's user management ----------------------------------------
+
+def _unit_choices():
+    units = db.session.scalars(sa.select(Unit).where(Unit.active).order_by(Unit.name)).all()
+    return choices([(0, "—")] + [(u.id, u.name) for u in units])
+
+
+@bp.get("/admin/users")
+@admin_required
+def users():
+    """Every user, with role and unit."""
+    rows = db.session.scalars(
+        sa.select(User).options(joinedload(User.unit)).order_by(User.role, User.email)).all()
+    return render_template("auth/users.html", users=rows)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@admin_required
+def new_user():
+    """Add a user; the generated password is shown once."""
+    form = UserForm()
+    form.unit_id.choices = _unit_choices()
+    if form.validate_on_submit():
+        unit = db.session.get(Unit, form.unit_id.data) if form.unit_id.data else None
+        password = generate_password()
+        try:
+            user = create_user(form.email.data, Role(form.role.data), password, unit=unit,
+                               name=form.name.data or "")
+        except TrackerError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            user.active = form.active.data
+            db.session.commit()
+            flash(_("User %(email)s added. Password (shown once): %(password)s",
+                    email=user.email, password=password), "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=None), (
+        400 if form.errors else 200)
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def edit_user(user_id):
+    """Change a user's role, unit or active state."""
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserForm(obj=user) if request.method == "GET" else UserForm()
+    form.unit_id.choices = _unit_choices()
+    if request.method == "GET":
+        form.role.data = user.role.value
+        form.unit_id.data = user.unit_id or 0
+    if form.validate_on_submit():
+        try:
+            email = normalise_email(form.email.data)
+            role = Role(form.role.data)
+            unit = db.session.get(Unit, form.unit_id.data) if form.unit_id.data else None
+            if role != Role.ADMIN and unit is None:
+                raise TrackerError(_("A unit manager or viewer belongs to a unit."))
+            taken = db.session.scalar(sa.select(User.id).where(User.email == email,
+                                                               User.id != user.id))
+            if taken:
+                raise TrackerError(_("Another user has this e-mail address."))
+            if user.id == current_user.id and (role != Role.ADMIN or not form.active.data):
+                raise TrackerError(_("You cannot take the coordinator role from yourself."))
+        except TrackerError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            user.email, user.role, user.unit = email, role, unit
+            user.name = form.name.data or ""
+            if user.active and not form.active.data:
+                user.session_version += 1  # a deactivated user is signed out everywhere
+            user.active = form.active.data
+            db.session.commit()
+            flash(_("User %(email)s saved.", email=user.email), "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=user), (
+        400 if form.errors else 200)
+
+
+@bp.post("/admin/users/<int:user_id>/password")
+@admin_required
+def reset_password(user_id):
+    """Give a user a new random password, shown once."""
+    user = db.session.get(User, user_id) or abort(404)
+    password = generate_password()
+    set_password(user, password)
+    db.session.commit()
+    flash(_("New password for %(email)s (shown once): %(password)s", email=user.email,
+            password=password), "success")
+    return redirect(url_for("auth.users"))

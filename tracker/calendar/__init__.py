@@ -1,0 +1,1 @@
+"""Calendar export: .ics downloads, subscription feeds and their secret tokens."""

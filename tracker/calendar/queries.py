@@ -1,0 +1,275 @@
+"""Reading what a calendar shows: the tasks in a scope, their SEQUENCE, and a cheap version.
+
+The feed, the signed-in download, the CLI and the benchmark all go through
+``export_ics`` (the bytes) and ``calendar_version`` (ETag and Last-Modified
+without building anything).
+"""
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+
+from tracker.calendar import ical
+from tracker.extensions import db
+from tracker.phases.models import Duty, Phase, Plan
+from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
+from tracker.units.models import Unit
+
+#: Raised whenever the .ics output changes for the same data, so that ETags
+#: from an older release do not keep subscribers on the old format.
+FORMAT_VERSION = 1
+#: Status filters: the stored statuses, plus the derived ``overdue``.
+STATUS_FILTERS = [s.value for s in TaskStatus] + ["overdue"]
+
+#: Serialised task components shared by every request of this process.
+COMPONENTS = ical.ComponentCache()
+
+
+@dataclass(frozen=True)
+class FeedFilters:
+    """What part of the scope a calendar shows."""
+
+    #: A unit's name; only narrows the scope, never widens it.
+    unit: str | None = None
+    #: A phase code, e.g. ``P2``.
+    phase: str | None = None
+    #: One of STATUS_FILTERS; without it, every status but cancelled.
+    status: str | None = None
+    #: Whether finished items (submitted, accepted) are included.
+    done: bool = True
+    year: int | None = None
+
+
+@dataclass
+class FeedData:
+    """What a calendar shows, read from the database: plain data for the builder."""
+
+    tasks: list[ical.TaskEntry] = field(default_factory=list)
+    phases: list[ical.PhaseEntry] = field(default_factory=list)
+    #: The plans' timezone where the tasks come from one plan (or all agree).
+    timezone: str | None = None
+
+
+def host_of(base_url: str) -> str:
+    """The host part of UIDs: BASE_URL's host name."""
+    return urlsplit(base_url).hostname or "localhost"
+
+
+def feed_options(kind: str = ical.KIND_EVENT, alarm: bool = False) -> ical.FeedOptions:
+    """Builder options for this deployment (UIDs on BASE_URL's host)."""
+    return ical.FeedOptions(kind=kind, alarm=alarm,
+                            host=host_of(current_app.config["BASE_URL"]))
+
+
+def calendar_name(unit_name: str | None = None) -> str:
+    """The calendar's display name: one unit's, or the whole town's."""
+    return f"工作任务 · {unit_name}" if unit_name else "工作任务 · 全部单位"
+
+
+def task_conditions(scope, filters: FeedFilters, today: date) -> list:
+    """WHERE clauses on Task for a scope (``tracker.auth.scope.task_scope``) and filters."""
+    conditions = [scope]
+    if filters.year is not None:
+        conditions.append(Task.year == filters.year)
+    if filters.unit:
+        unit_name = " ".join(filters.unit.split())
+        conditions.append(Task.unit_id.in_(sa.select(Unit.id).where(Unit.name == unit_name)))
+    if filters.phase:
+        conditions.append(Task.phase_id.in_(sa.select(Phase.id).where(Phase.code == filters.phase)))
+    if filters.status == "overdue":
+        conditions += [Task.status.in_(PENDING), Task.due_date < today]
+    elif filters.status:
+        conditions.append(Task.status == TaskStatus(filters.status))
+    else:
+        # A cancelled task is no longer due: subscribers' apps drop it.
+        conditions.append(Task.status != TaskStatus.CANCELLED)
+    if not filters.done:
+        conditions.append(Task.status.not_in(FINISHED))
+    return conditions
+
+
+def _changes_date_or_title():
+    # SEQUENCE counts the history entries that moved the date or renamed the
+    # task (a plan reload, a manual move, a restore), whatever their kind, but
+    # not the task's creation.
+    return sa.and_(
+        TaskEvent.kind != TaskEventKind.CREATED,
+        sa.or_(TaskEvent.changes["due_date"].as_string().is_not(None),
+               TaskEvent.changes["title"].as_string().is_not(None)),
+    )
+
+
+def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedData:
+    """The tasks (with SEQUENCE from their history) and phases a calendar shows.
+
+    One query reads the tasks with their history counted per task (GROUP BY),
+    then a few small ones read units, duties, phases and plans, whatever the
+    number of tasks.
+    """
+    conditions = task_conditions(scope, filters, today)
+    # Joined, not "task_id IN (tasks in scope)": the database then starts from
+    # the history, which is often far smaller than the tasks.
+    history = (
+        sa.select(TaskEvent.task_id.label("task_id"),
+                  sa.func.sum(sa.case((_changes_date_or_title(), 1), else_=0)).label("sequence"),
+                  sa.func.max(TaskEvent.at).label("last_event_at"))
+        .join(Task, Task.id == TaskEvent.task_id)
+        .where(*conditions)
+        .group_by(TaskEvent.task_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Task.id, Task.plan_id, Task.year, Task.unit_id, Task.duty_id, Task.phase_id,
+                  Task.title, Task.title_en, Task.description, Task.due_date, Task.status,
+                  Task.updated_at, Task.submitted_at, history.c.sequence,
+                  history.c.last_event_at)
+        .outerjoin(history, history.c.task_id == Task.id)
+        .where(*conditions)
+        .order_by(Task.due_date, Task.unit_id, Task.id)
+    ).all()
+    if not rows:
+        return FeedData()
+
+    plan_ids = {r.plan_id for r in rows}
+    units = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
+    plans = {p.id: p for p in db.session.execute(
+        sa.select(Plan.id, Plan.name, Plan.timezone, Plan.updated_at)
+        .where(Plan.id.in_(plan_ids))).all()}
+    phases = db.session.scalars(
+        sa.select(Phase).where(Phase.plan_id.in_(plan_ids))
+        .order_by(Phase.plan_id, Phase.position)).all()
+    phase_names = {p.id: (p.code, p.title) for p in phases}
+    duties = {d.id: (_evidence_lines(d.evidence), d.description) for d in db.session.execute(
+        sa.select(Duty.id, Duty.evidence, Duty.description).where(Duty.plan_id.in_(plan_ids)))}
+
+    # This loop runs once per task (about 14,000 for a town's year): plain
+    # tuples and positional arguments keep it a small part of a feed's cost.
+    base = base_url.rstrip("/")
+    no_phase, no_duty = ("", ""), ((), "")
+    tasks = []
+    plan_years = set()
+    for (task_id, plan_id, year, unit_id, duty_id, phase_id, title, title_en, description, due,
+         status, updated_at, submitted_at, sequence, last_event_at) in rows:
+        plan_years.add((plan_id, year))
+        phase_code, phase_title = phase_names.get(phase_id, no_phase)
+        evidence, duty_description = duties.get(duty_id, no_duty)
+        if last_event_at is not None and last_event_at > updated_at:
+            updated_at = last_event_at
+        tasks.append(ical.TaskEntry(
+            task_id, units[unit_id], title, due, status.value, f"{base}/tasks/{task_id}",
+            updated_at, int(sequence or 0), phase_code, phase_title, evidence, title_en,
+            description or duty_description, submitted_at if status in FINISHED else None))
+
+    phase_entries = []
+    for plan_id, year in sorted(plan_years):
+        plan = plans[plan_id]
+        for phase in phases:
+            if phase.plan_id != plan_id or not phase.active:
+                continue
+            if filters.phase and phase.code != filters.phase:
+                continue
+            start, end = _day(year, phase.start), _day(year, phase.end)
+            if start is None or end is None:
+                continue
+            phase_entries.append(ical.PhaseEntry(
+                key=f"{plan.name}-{year}-{phase.code}", code=phase.code, title=phase.title,
+                start=start, end=end, updated_at=plan.updated_at, description=phase.description))
+    zones = {plans[pid].timezone for pid in plan_ids}
+    return FeedData(tasks=tasks, phases=phase_entries,
+                    timezone=zones.pop() if len(zones) == 1 else None)
+
+
+def _evidence_lines(evidence: list) -> tuple[str, ...]:
+    lines = []
+    for item in evidence or ():
+        title = item.get("title", "")
+        if item.get("max_chars"):
+            title = f"{title}（{item['max_chars']}字以内）"
+        lines.append(title)
+    return tuple(lines)
+
+
+def _day(year: int, month_day: str) -> date | None:
+    try:
+        return date.fromisoformat(f"{year}-{month_day}")
+    except ValueError:  # 02-29 in a common year
+        return None
+
+
+def export_ics(scope, filters: FeedFilters, options: ical.FeedOptions, name: str, today: date,
+               cache: ical.ComponentCache | None = COMPONENTS) -> bytes:
+    """The .ics bytes of what ``scope`` and ``filters`` select, as seen on ``today``."""
+    data = feed_data(scope, filters, today, current_app.config["BASE_URL"])
+    info = ical.CalendarInfo(name=name, timezone=data.timezone or current_app.config["TIMEZONE"])
+    return ical.build_calendar(data.tasks, data.phases, info, today, options, cache)
+
+
+def calendar_version(scope, filters: FeedFilters, options: ical.FeedOptions, name: str,
+                     today: date, key: tuple = ()) -> str:
+    """A strong ETag for what ``export_ics`` would return, from aggregates only.
+
+    It covers everything the bytes are made of: which tasks (their count and
+    the sum of their ids), their last change (the newest updated_at; the count
+    and newest of their history entries), the units' names, the plans' last
+    change (phases, duties' evidence), the day (overdue marks), the options
+    and the configuration. It relies on the rule every task service follows:
+    a change to a task sets its updated_at (``tracker.tasks.services.record``)
+    or writes a TaskEvent.
+    """
+    conditions = task_conditions(scope, filters, today)
+    tasks = db.session.execute(
+        sa.select(sa.func.count(Task.id), sa.func.sum(Task.id), sa.func.max(Task.updated_at))
+        .where(*conditions)
+    ).one()
+    history = db.session.execute(
+        sa.select(sa.func.count(TaskEvent.id), sa.func.max(TaskEvent.at))
+        .join(Task, Task.id == TaskEvent.task_id).where(*conditions)
+    ).one()
+    units = db.session.execute(sa.select(Unit.id, Unit.name).order_by(Unit.id)).all()
+    plans = db.session.execute(
+        sa.select(Plan.id, Plan.updated_at, Plan.timezone).order_by(Plan.id)).all()
+    config = current_app.config
+    seed = (FORMAT_VERSION, key, filters, options, name, today.isoformat(), config["BASE_URL"],
+            config["TIMEZONE"], tuple(tasks), tuple(history), [tuple(u) for u in units],
+            [tuple(p) for p in plans])
+    return hashlib.sha256(repr(seed).encode("utf-8")).hexdigest()[:40]
+
+
+class VersionClock:
+    """When this process first saw each feed as it now is: the feed's Last-Modified.
+
+    Unit renames and a user's move to another unit carry no timestamp, so the
+    Last-Modified of a calendar cannot be read from the data alone; a new
+    version seen here is dated now, which is never earlier than the change.
+    A restart or another worker process only dates things later (one extra
+    full response), never earlier (a wrong 304).
+    """
+
+    def __init__(self, max_items: int = 20_000):
+        self.max_items = max_items
+        self._seen: dict[tuple, tuple[str, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def since(self, key: tuple, etag: str, now: datetime) -> datetime:
+        """The instant ``etag`` became the version of feed ``key`` (whole seconds, UTC)."""
+        seen = self._seen.get(key)
+        if seen is not None and seen[0] == etag:
+            return seen[1]
+        stamp = now.astimezone(timezone.utc).replace(microsecond=0)
+        if seen is not None and stamp <= seen[1]:
+            # HTTP dates have whole seconds: a second version within the same
+            # second must still be later than the first.
+            stamp = seen[1] + timedelta(seconds=1)
+        with self._lock:
+            if key not in self._seen and len(self._seen) >= self.max_items:
+                del self._seen[next(iter(self._seen))]
+            self._seen[key] = (etag, stamp)
+        return stamp
+
+
+VERSIONS = VersionClock()

@@ -1,0 +1,48 @@
+"""``tracker serve``: the app under gunicorn, for production."""
+
+import multiprocessing
+
+import click
+from gunicorn.app.base import BaseApplication
+
+
+class TrackerServer(BaseApplication):
+    """Gunicorn running ``create_app()``, loaded once and forked into the workers."""
+
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from tracker import create_app
+
+        return create_app()
+
+
+def _post_fork(server, worker):
+    # Connections opened before the fork (preload) must not be shared by workers:
+    # each worker starts with an empty pool of its own.
+    from tracker.extensions import db
+
+    app = worker.app.wsgi()
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+
+
+@click.command("serve")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT")
+@click.option("--workers", type=click.IntRange(1, 64),
+              default=min(2 * multiprocessing.cpu_count() + 1, 9), show_default=True)
+@click.option("--timeout", type=click.IntRange(5, 600), default=60, show_default=True)
+def serve_command(bind, workers, timeout):
+    """Serve the app with gunicorn (production). Run `tracker scheduler` beside it."""
+    TrackerServer({
+        "bind": bind, "workers": workers, "timeout": timeout, "preload_app": True,
+        "post_fork": _post_fork, "accesslog": "-", "errorlog": "-",
+        "forwarded_allow_ips": "127.0.0.1",
+    }).run()

@@ -1,0 +1,133 @@
+"""Web plumbing shared by the areas: locale, safe redirects, errors, headers."""
+
+from datetime import date
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, has_request_context, render_template, request, session
+from flask_babel import format_date, format_datetime, lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+
+from tracker.core.errors import TrackerError
+from tracker.core.labels import EVENT_LABELS, KIND_LABELS, ROLE_LABELS, STATE_LABELS
+from tracker.core.timeutil import local_today, utcnow
+from tracker.extensions import db, login_manager
+
+def init_app(app):
+    """Cookies, login, error pages, security headers and template helpers."""
+    if app.config["BASE_URL"].startswith("https://"):
+        # Served over HTTPS: cookies never travel in clear text.
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_EVIDENCE_BYTES"] + 1024 * 1024
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+
+    for code in (400, 403, 404, 405, 413, 429):
+        app.register_error_handler(code, _error_page)
+    app.register_error_handler(CSRFError, lambda e: _error_page(e, 400))
+    app.register_error_handler(TrackerError, _refused)
+    app.after_request(_security_headers)
+    app.teardown_request(_rollback_on_error)
+    app.context_processor(lambda: {
+        "STATE_LABELS": STATE_LABELS, "ROLE_LABELS": ROLE_LABELS, "KIND_LABELS": KIND_LABELS,
+        "EVENT_LABELS": EVENT_LABELS,
+        "today": today(), "localized": localized, "current_locale": str(select_locale()),
+    })
+    app.add_template_filter(lambda d, fmt="medium": format_date(d, fmt) if d else "",
+                            "date")
+    app.add_template_filter(lambda d, fmt="short": format_datetime(d, fmt) if d else "",
+                            "datetime")
+    app.add_template_filter(format_points, "points")
+
+
+def format_points(value) -> str:
+    """A score without a trailing ``.0``: 3, 2.5."""
+    if value is None:
+        return ""
+    return f"{value:f}".rstrip("0").rstrip(".") if "." in f"{value:f}" else f"{value:f}"
+
+
+def select_locale() -> str:
+    """The interface language: the user's choice, the session's, or the browser's.
+
+    Outside a request (the CLI, jobs) messages are in English unless the caller
+    forces a locale, as mails do for their recipient.
+    """
+    if not has_request_context():
+        return "en"
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    return request.accept_languages.best_match(languages) or current_app.config[
+        "BABEL_DEFAULT_LOCALE"]
+
+
+def localized(obj, attr: str = "title") -> str:
+    """``obj.title`` in Chinese, or ``obj.title_en`` in English when there is one."""
+    if str(select_locale()).startswith("en"):
+        return getattr(obj, f"{attr}_en", "") or getattr(obj, attr)
+    return getattr(obj, attr)
+
+
+def today() -> date:
+    """Today's date in the plan's timezone (the configured TIMEZONE)."""
+    return local_today(utcnow(), current_app.config["TIMEZONE"])
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirects)."""
+    if not target or any(ch in target for ch in "\\\r\n\t") or not target.startswith("/"):
+        return None
+    if target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def admin_required(view):
+    """Signed in as the coordinator, or 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _error_page(error, code=None):
+    code = code or getattr(error, "code", 500)
+    description = getattr(error, "description", "") or ""
+    return render_template("errors/error.html", code=code, description=description), code
+
+
+def _refused(error: TrackerError):
+    # A service refused the input: nothing of the request is kept.
+    db.session.rollback()
+    return render_template("errors/error.html", code=400, description=str(error)), 400
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy",
+                       "default-src 'self'; script-src 'self'; style-src 'self'; "
+                       "img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+                       "form-action 'self'; frame-ancestors 'none'")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _rollback_on_error(exc):
+    # The request commits once on success; anything left uncommitted is dropped.
+    if exc is not None:
+        db.session.rollback()

@@ -1,0 +1,1 @@
+"""Views over many tasks: the calendar, task lists, progress and the town overview."""

@@ -1,0 +1,81 @@
+"""``tracker reminders dispatch`` and ``tracker scheduler``."""
+
+import logging
+import signal
+import time
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import click
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import current_app
+from flask.cli import with_appcontext
+
+from tracker.core.cli import TrackerGroup, handle_errors
+from tracker.core.errors import TrackerError
+from tracker.core.timeutil import utcnow
+
+reminders_cli = TrackerGroup("reminders", help="Reminder e-mails.")
+
+
+def parse_instant(text: str, tz: str) -> datetime:
+    """An ISO-8601 instant; one without an offset is read in the plan timezone ``tz``."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise TrackerError(f"--now {text!r} is not an ISO-8601 date and time, "
+                           f"e.g. 2026-06-23T08:00:00+08:00") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(timezone.utc)
+
+
+@reminders_cli.command("dispatch")
+@click.option("--now", "now_text", metavar="ISO-8601",
+              help="Dispatch as at this instant (without an offset: in the plan timezone).")
+def dispatch_command(now_text):
+    """Run one pass: queue the reminders due now, send what is queued, print what was sent."""
+    from tracker.reminders.dispatch import dispatch
+
+    now = (utcnow() if now_text is None
+           else parse_instant(now_text, current_app.config["TIMEZONE"]))
+    report = dispatch(now)
+    for _, recipient, subject in report.sent:
+        click.echo(f"sent    {recipient}  {subject}")
+    for _, recipient, error in report.failed:
+        click.echo(f"failed  {recipient}  {error}")
+    click.echo(f"{report.queued} queued, {len(report.sent)} sent, {report.retrying} to retry, "
+               f"{len(report.failed)} failed.")
+
+
+@click.command("scheduler")
+@click.option("--interval", type=click.IntRange(min=1), metavar="SECONDS",
+              help="Seconds between dispatch passes (default: REMINDERS_INTERVAL_SECONDS).")
+@with_appcontext
+@handle_errors
+def scheduler_command(interval):
+    """Run the reminder scheduler in the foreground (one per database; a second one waits)."""
+    from tracker.reminders.jobs import SchedulerLock, add_dispatch_job
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    app = current_app._get_current_object()
+    lock = SchedulerLock(app)
+    if not lock.try_acquire():
+        click.echo("Another reminder scheduler is running on this database; waiting until "
+                   "it stops.")
+        while not lock.try_acquire():
+            time.sleep(app.config["REMINDERS_LOCK_POLL_SECONDS"])
+    scheduler = BlockingScheduler(timezone=timezone.utc)
+    add_dispatch_job(scheduler, app, lock, interval)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    click.echo(f"Reminder scheduler running: a dispatch pass every "
+               f"{interval or app.config['REMINDERS_INTERVAL_SECONDS']} s (Ctrl+C stops it).")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+    finally:
+        lock.release()

@@ -1,0 +1,39 @@
+"""Forms on the task page and for ad-hoc tasks."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from tracker.core.forms import choices
+
+
+class WorkForm(FlaskForm):
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
+    statement = TextAreaField(_l("Written statement"), validators=[Optional()])
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Evidence file"), validators=[FileRequired()])
+
+
+class ReviewForm(FlaskForm):
+    verdict = RadioField(_l("Verdict"), choices=choices([("accept", _l("Accept")),
+                                                 ("return", _l("Return for rework"))]),
+                         validators=[DataRequired()])
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
+
+
+class MoveForm(FlaskForm):
+    due_date = DateField(_l("New due date"), validators=[DataRequired()])
+    scope = RadioField(_l("Which tasks"), choices=choices([("task", _l("This unit's task")),
+                                            ("all", _l("This occurrence for every unit"))]),
+                       default="task")
+
+
+class NewTaskForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    description = TextAreaField(_l("What is asked"), validators=[Optional(), Length(max=5000)])
+    due_date = DateField(_l("Due date"), validators=[DataRequired()])
+    units = SelectMultipleField(_l("Units"), coerce=int, validators=[DataRequired()])

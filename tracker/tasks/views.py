@@ -1,0 +1,244 @@
+"""The task page and what is done on it: completion, evidence, review, dates."""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
+from flask_babel import gettext as _, ngettext
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload, selectinload
+
+from tracker.auth.scope import can_review, can_work_on, task_scope
+from tracker.core.errors import TrackerError
+from tracker.core.forms import choices
+from tracker.core.timeutil import utcnow
+from tracker.core.web import admin_required
+from tracker.extensions import db
+from tracker.phases.models import Duty, Plan
+from tracker.tasks import evidence as files
+from tracker.tasks.forms import MoveForm, NewTaskForm, ReviewForm, UploadForm, WorkForm
+from tracker.tasks.models import PENDING, EvidenceFile, Task, TaskEvent
+from tracker.tasks.services import (add_evidence, create_adhoc, move_due, move_occurrence,
+                                    needs_files, remove_evidence, review, save_work,
+                                    statement_cap, submit)
+from tracker.units.models import Unit
+
+bp = Blueprint("tasks", __name__)
+
+
+def evidence_folder() -> Path:
+    """Where evidence files are kept: outside static, in the instance folder by default."""
+    return Path(current_app.config.get("EVIDENCE_DIR")
+                or Path(current_app.instance_path) / "evidence")
+
+
+def load_task(task_id: int, full: bool = False) -> Task:
+    """The task if the user may see it, else 404 (whether or not it exists)."""
+    query = sa.select(Task).where(Task.id == task_id, task_scope(current_user))
+    if full:
+        query = query.options(
+            joinedload(Task.unit), joinedload(Task.phase),
+            joinedload(Task.duty).selectinload(Duty.rubric_rows),
+            joinedload(Task.plan).selectinload(Plan.phases),
+            selectinload(Task.evidence_files).joinedload(EvidenceFile.uploaded_by),
+            joinedload(Task.submitted_by), joinedload(Task.reviewed_by),
+        )
+    return db.session.scalar(query) or abort(404)
+
+
+def _work_allowed(task: Task) -> None:
+    if not can_work_on(current_user, task):
+        abort(403)
+
+
+def _back(task: Task):
+    return redirect(url_for("tasks.show", task_id=task.id))
+
+
+@bp.get("/tasks/<int:task_id>")
+@login_required
+def show(task_id):
+    """What is due, what it serves, the evidence so far, the review and the history."""
+    task = load_task(task_id, full=True)
+    history = db.session.scalars(
+        sa.select(TaskEvent).options(joinedload(TaskEvent.actor))
+        .where(TaskEvent.task_id == task.id).order_by(TaskEvent.at.desc(), TaskEvent.id.desc())
+    ).all()
+    return _render(task, history)
+
+
+def _render(task, history=None, status=200, **forms):
+    if history is None:
+        history = db.session.scalars(
+            sa.select(TaskEvent).options(joinedload(TaskEvent.actor))
+            .where(TaskEvent.task_id == task.id)
+            .order_by(TaskEvent.at.desc(), TaskEvent.id.desc())).all()
+    work = forms.get("work") or WorkForm(data={"note": task.note, "statement": task.statement})
+    move = forms.get("move") or MoveForm(data={"due_date": task.due_date, "scope": "task"})
+    return render_template(
+        "tasks/show.html", task=task, history=history, work=work,
+        upload=forms.get("upload") or UploadForm(), review_form=forms.get("review") or ReviewForm(),
+        move=move, can_work=can_work_on(current_user, task) and task.status in PENDING,
+        can_review=can_review(current_user), cap=statement_cap(task),
+        needs_files=needs_files(task), max_mb=current_app.config["MAX_EVIDENCE_BYTES"] // 2**20,
+        accept=",".join("." + ext for ext in files.ALLOWED),
+    ), status
+
+
+@bp.post("/tasks/<int:task_id>/work")
+@login_required
+def work(task_id):
+    """Save the note and statement, or submit the task for review."""
+    task = load_task(task_id, full=True)
+    _work_allowed(task)
+    form = WorkForm()
+    if not form.validate():
+        return _render(task, status=400, work=form)
+    try:
+        if request.form.get("action") == "submit":
+            submit(task, current_user, form.note.data, form.statement.data, utcnow())
+            message = _("Submitted for review.")
+        else:
+            save_work(task, current_user, form.note.data, form.statement.data, utcnow())
+            message = _("Saved.")
+    except TrackerError as exc:
+        db.session.rollback()
+        form.note.errors = list(form.note.errors) + [str(exc)]
+        return _render(load_task(task_id, full=True), status=400, work=form)
+    db.session.commit()
+    flash(message, "success")
+    return _back(task)
+
+
+@bp.post("/tasks/<int:task_id>/evidence")
+@login_required
+def upload(task_id):
+    """Attach an evidence file (type checked by content, size limited)."""
+    task = load_task(task_id, full=True)
+    _work_allowed(task)
+    form = UploadForm()
+    if not form.validate():
+        return _render(task, status=400, upload=form)
+    data = form.file.data.read(current_app.config["MAX_EVIDENCE_BYTES"] + 1)
+    try:
+        checked = files.check(data, form.file.data.filename or "",
+                              current_app.config["MAX_EVIDENCE_BYTES"])
+    except TrackerError as exc:
+        too_big = len(data) > current_app.config["MAX_EVIDENCE_BYTES"]
+        form.file.errors = [str(exc)]
+        return _render(task, status=413 if too_big else 400, upload=form)
+    stored = files.store(data, checked, evidence_folder(), task.year)
+    try:
+        add_evidence(task, current_user, checked, stored, utcnow())
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        files.path_of(evidence_folder(), stored).unlink(missing_ok=True)
+        raise
+    flash(_("File %(name)s attached.", name=checked.original_name), "success")
+    return _back(task)
+
+
+def _load_evidence(task: Task, evidence_id: int) -> EvidenceFile:
+    evidence = db.session.get(EvidenceFile, evidence_id)
+    if evidence is None or evidence.task_id != task.id:
+        abort(404)
+    return evidence
+
+
+@bp.get("/tasks/<int:task_id>/evidence/<int:evidence_id>")
+@login_required
+def download(task_id, evidence_id):
+    """Download an evidence file, as an attachment, if the user may see the task."""
+    task = load_task(task_id)
+    evidence = _load_evidence(task, evidence_id)
+    path = files.path_of(evidence_folder(), evidence.stored_name)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=evidence.content_type, as_attachment=True,
+                         download_name=evidence.original_name, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/tasks/<int:task_id>/evidence/<int:evidence_id>/delete")
+@login_required
+def delete_evidence(task_id, evidence_id):
+    """Remove a file from a task not yet submitted."""
+    task = load_task(task_id)
+    _work_allowed(task)
+    evidence = _load_evidence(task, evidence_id)
+    stored = remove_evidence(task, current_user, evidence, utcnow())
+    db.session.commit()
+    files.path_of(evidence_folder(), stored).unlink(missing_ok=True)
+    flash(_("File removed."), "success")
+    return _back(task)
+
+
+@bp.post("/tasks/<int:task_id>/review")
+@admin_required
+def review_task(task_id):
+    """Accept the submitted work, or return it with a comment."""
+    task = load_task(task_id, full=True)
+    form = ReviewForm()
+    if not form.validate():
+        return _render(task, status=400, review=form)
+    try:
+        review(task, current_user, form.verdict.data == "accept", form.comment.data or "",
+               utcnow())
+    except TrackerError as exc:
+        db.session.rollback()
+        form.comment.errors = [str(exc)]
+        return _render(load_task(task_id, full=True), status=400, review=form)
+    db.session.commit()
+    flash(_("Accepted.") if form.verdict.data == "accept" else _("Returned for rework."),
+          "success")
+    return _back(task)
+
+
+@bp.post("/tasks/<int:task_id>/move")
+@admin_required
+def move(task_id):
+    """Move the due date of this task, or of this occurrence for every unit."""
+    task = load_task(task_id, full=True)
+    form = MoveForm()
+    if not form.validate():
+        return _render(task, status=400, move=form)
+    try:
+        if form.scope.data == "all":
+            count = move_occurrence(task, current_user, form.due_date.data, utcnow())
+        else:
+            move_due(task, current_user, form.due_date.data, utcnow())
+            count = 1
+    except TrackerError as exc:
+        db.session.rollback()
+        form.due_date.errors = [str(exc)]
+        return _render(load_task(task_id, full=True), status=400, move=form)
+    db.session.commit()
+    flash(ngettext("Due date moved (%(num)d task).", "Due date moved (%(num)d tasks).", count),
+          "success")
+    return _back(task)
+
+
+@bp.route("/tasks/new", methods=["GET", "POST"])
+@admin_required
+def new_task():
+    """Add an ad-hoc task to one or more units."""
+    form = NewTaskForm()
+    units = db.session.scalars(sa.select(Unit).where(Unit.active)
+                               .order_by(Unit.kind, Unit.name)).all()
+    form.units.choices = choices((u.id, u.name) for u in units)
+    if form.validate_on_submit():
+        chosen = [u for u in units if u.id in set(form.units.data)]
+        try:
+            tasks = create_adhoc(current_user, chosen, form.title.data, form.description.data,
+                                 form.due_date.data, utcnow())
+        except TrackerError as exc:
+            db.session.rollback()
+            form.due_date.errors = list(form.due_date.errors) + [str(exc)]
+        else:
+            db.session.commit()
+            flash(ngettext("%(num)d task added.", "%(num)d tasks added.", len(tasks)), "success")
+            return redirect(url_for("dashboard.task_list", due=tasks[0].due_date.isoformat()))
+    return render_template("tasks/new.html", form=form), 400 if form.errors else 200

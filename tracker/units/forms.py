@@ -1,0 +1,17 @@
+"""The unit form."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from tracker.core.forms import choices
+
+
+class UnitForm(FlaskForm):
+    name = StringField(_l("Unit name"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=choices([("branch", _l("Party branch")),
+                                            ("office", _l("Office")),
+                                            ("enterprise", _l("Enterprise or institution")),
+                                            ("coordinator", _l("Coordinator"))]))
+    active = BooleanField(_l("Active"), default=True)

@@ -1,0 +1,73 @@
+"""The coordinator's unit management."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, ngettext
+
+from tracker.core.errors import TrackerError
+from tracker.core.timeutil import utcnow
+from tracker.core.web import admin_required
+from tracker.extensions import db
+from tracker.phases.services import sync_loaded_years
+from tracker.tasks.models import Task
+from tracker.units.forms import UnitForm
+from tracker.units.models import Unit
+from tracker.units.services import add_units, clean_name, parse_kind
+
+bp = Blueprint("units", __name__, url_prefix="/admin/units")
+
+
+@bp.route("", methods=["GET", "POST"])
+@admin_required
+def units():
+    """Every unit with its task count; the form adds one."""
+    form = UnitForm()
+    if form.validate_on_submit():
+        try:
+            unit, = add_units([(clean_name(form.name.data), parse_kind(form.kind.data))])
+            unit.active = form.active.data
+            synced = sync_loaded_years(utcnow(), [unit.id])
+        except TrackerError as exc:
+            db.session.rollback()
+            form.name.errors = [str(exc)]
+        else:
+            db.session.commit()
+            made = sum(report.created for _, _, report in synced)
+            flash(ngettext("Unit %(name)s added with %(num)d task.",
+                           "Unit %(name)s added with %(num)d tasks.", made, name=unit.name),
+                  "success")
+            return redirect(url_for("units.units"))
+    counts = dict(db.session.execute(
+        sa.select(Task.unit_id, sa.func.count()).group_by(Task.unit_id)).all())
+    rows = db.session.scalars(sa.select(Unit).order_by(Unit.kind, Unit.name)).all()
+    return render_template("units/units.html", form=form, units=rows, counts=counts), (
+        400 if form.errors else 200)
+
+
+@bp.route("/<int:unit_id>", methods=["GET", "POST"])
+@admin_required
+def edit(unit_id):
+    """Rename a unit, change its kind, or deactivate it."""
+    unit = db.session.get(Unit, unit_id) or abort(404)
+    form = UnitForm(obj=unit) if request.method == "GET" else UnitForm()
+    if request.method == "GET":
+        form.kind.data = unit.kind.value
+    if form.validate_on_submit():
+        try:
+            name = clean_name(form.name.data)
+            taken = db.session.scalar(sa.select(Unit.id).where(Unit.name == name,
+                                                               Unit.id != unit.id))
+            if taken:
+                raise TrackerError(_("Another unit has this name."))
+        except TrackerError as exc:
+            form.name.errors = [str(exc)]
+        else:
+            became_active = form.active.data and not unit.active
+            unit.name, unit.kind, unit.active = name, parse_kind(form.kind.data), form.active.data
+            db.session.flush()
+            if became_active:
+                sync_loaded_years(utcnow(), [unit.id])
+            db.session.commit()
+            flash(_("Unit %(name)s saved.", name=unit.name), "success")
+            return redirect(url_for("units.units"))
+    return render_template("units/edit.html", form=form, unit=unit), 400 if form.errors else 200
