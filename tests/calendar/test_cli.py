@@ -10,20 +10,7 @@ from tracker.calendar.models import FeedToken
 from tracker.extensions import db
 from tracker.tasks.models import Task
 from tests.calendar.conftest import YEAR, parse_ics, tasks_in_scope
-
-
-def ok(result):
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def refused(result, message):
-    """Exit code 2, the message on stderr, no traceback."""
-    assert result.exit_code == 2, result.output
-    assert message in result.stderr, result.stderr
-    assert result.stderr.startswith("Error:") or "Usage:" in result.stderr, result.stderr
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
+from tests.test_cli import ok, refused
 
 
 def uids(data: bytes, name="VEVENT"):

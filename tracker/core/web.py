@@ -4,6 +4,7 @@ from datetime import date
 from functools import wraps
 from urllib.parse import urlsplit
 
+import sqlalchemy.exc
 from flask import abort, current_app, has_request_context, render_template, request, session
 from flask_babel import format_date, format_datetime, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -28,6 +29,7 @@ def init_app(app):
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, lambda e: _error_page(e, 400))
     app.register_error_handler(TrackerError, _refused)
+    app.register_error_handler(sqlalchemy.exc.OperationalError, _busy)
     app.after_request(_security_headers)
     app.teardown_request(_rollback_on_error)
     app.context_processor(lambda: {
@@ -125,6 +127,15 @@ def _security_headers(response):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+def _busy(error):
+    # The database is locked by another writer past the busy timeout, or gone:
+    # nothing of this request was kept; the client may try again.
+    db.session.rollback()
+    current_app.logger.warning("database unavailable: %s", error)
+    page = render_template("errors/error.html", code=503, description="")
+    return page, 503, {"Retry-After": "5"}
 
 
 def _rollback_on_error(exc):

@@ -1,0 +1,123 @@
+"""Security and fault checks across the app: headers, a locked database, fuzzed input."""
+
+import sqlite3
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tracker.extensions import db
+from tracker.phases.planfile import PlanError, parse_plan
+from tracker.tasks.models import Task
+
+FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                       HealthCheck.too_slow])
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@pytest.fixture
+def admin_client(app, town, login):
+    app.config["WTF_CSRF_ENABLED"] = False
+    return login(app.test_client(), town.users.admin)
+
+
+def test_security_headers_on_every_page(admin_client, town):
+    task = db.session.scalar(sa.select(Task.id))
+    for url in ("/", "/login", "/tasks", f"/tasks/{task}", "/overview", "/settings",
+                "/assessment", "/healthz", "/nowhere", "/static/style.css"):
+        response = admin_client.get(url)
+        headers = response.headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"], url
+        assert "'unsafe-inline'" not in headers["Content-Security-Policy"], url
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], url
+        assert headers["X-Content-Type-Options"] == "nosniff", url
+        assert headers["Referrer-Policy"] in ("same-origin", "no-referrer"), url
+        response.close()
+
+
+def _hold_write_lock(path, seconds, ready):
+    conn = sqlite3.connect(path, timeout=30)
+    conn.execute("BEGIN IMMEDIATE")
+    ready.set()
+    time.sleep(seconds)
+    conn.rollback()
+    conn.close()
+
+
+@pytest.mark.parametrize("hold, expected", [(1, 302), (7, 503)])
+def test_a_locked_database(backend, database_url, admin_client, town, hold, expected):
+    """Another writer holds SQLite's write lock: a request waits (busy timeout, 5 s) and
+    succeeds, or fails cleanly with 503 and nothing written once the wait is over."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's database-wide write lock")
+    task = db.session.scalar(sa.select(Task).where(Task.unit_id == town.units.a.id))
+    db.session.commit()
+    ready = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock,
+                              args=(database_url.removeprefix("sqlite:///"), hold, ready))
+    holder.start()
+    ready.wait()
+    response = admin_client.post(f"/tasks/{task.id}/work", data={"note": "锁", "action": "save"})
+    holder.join()
+    assert response.status_code == expected
+    assert "Traceback" not in response.text
+    db.session.expire_all()
+    assert (db.session.get(Task, task.id).note == "锁") == (expected == 302)
+
+
+@FUZZ
+@given(note=TEXT, statement=TEXT, action=st.sampled_from(["save", "submit", "x"]))
+def test_fuzzed_task_form(admin_client, town, note, statement, action):
+    task = db.session.scalar(sa.select(Task.id).where(Task.unit_id == town.units.a.id))
+    response = admin_client.post(f"/tasks/{task}/work",
+                                 data={"note": note, "statement": statement, "action": action})
+    assert response.status_code in (302, 400)
+
+
+@FUZZ
+@given(title=TEXT, description=TEXT, due=st.one_of(TEXT, st.dates().map(str)))
+def test_fuzzed_new_task_form(admin_client, town, title, description, due):
+    response = admin_client.post("/tasks/new", data={
+        "title": title, "description": description, "due_date": due,
+        "units": [town.units.a.id]})
+    assert response.status_code in (302, 400)
+
+
+@FUZZ
+@given(email=TEXT, password=TEXT)
+def test_fuzzed_login(app, town, email, password):
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = app.test_client().post("/login", data={"email": email, "password": password})
+    assert response.status_code in (200, 302, 429)
+
+
+@FUZZ
+@given(name=TEXT, kind=st.one_of(TEXT, st.sampled_from(["branch", "office"])))
+def test_fuzzed_unit_form_and_cli(admin_client, runner, town, name, kind):
+    assert admin_client.post("/admin/units", data={"name": name, "kind": kind}
+                             ).status_code in (302, 400)
+    result = runner.invoke(args=["unit", "add", name or "x", "--kind", kind])
+    assert result.exit_code in (0, 2) and "Traceback" not in result.output
+
+
+@FUZZ
+@given(points=TEXT, reason=TEXT)
+def test_fuzzed_deduction(admin_client, town, points, reason):
+    from tracker.phases.models import RubricNode
+
+    node = db.session.scalar(sa.select(RubricNode.id).where(RubricNode.code == "1-4-1"))
+    response = admin_client.post(f"/assessment/{town.year}/units/{town.units.a.id}/deductions",
+                                 data={"node_id": node, "points": points, "reason": reason})
+    assert response.status_code in (302, 400)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(data=st.binary(max_size=2000) | TEXT.map(str.encode))
+def test_fuzzed_plan_files_are_refused_with_a_message(data):
+    try:
+        parse_plan(data, "fuzz.toml")
+    except PlanError as exc:
+        assert str(exc).startswith("fuzz.toml: ")
