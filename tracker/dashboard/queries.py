@@ -125,10 +125,11 @@ def phase_ranges(years: list[int]) -> list[tuple[Phase, date, date]]:
     return sorted(ranges, key=lambda r: (r[1], r[2]))
 
 
-def filter_options():
-    """Units, duties and phases to offer in the filter form (three queries)."""
+def filter_options(with_units: bool):
+    """Units (for the coordinator), duties and phases to offer in the filter form."""
     units = db.session.execute(
-        sa.select(Unit.id, Unit.name).where(Unit.active).order_by(Unit.kind, Unit.name)).all()
+        sa.select(Unit.id, Unit.name).where(Unit.active).order_by(Unit.kind, Unit.name)
+    ).all() if with_units else []
     duties = db.session.execute(
         sa.select(Duty.code, Duty.title, Duty.title_en).where(Duty.active)
         .order_by(Duty.plan_id, Duty.position)).all()

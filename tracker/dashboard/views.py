@@ -71,8 +71,7 @@ def filter_args(filters: Filters) -> dict:
 
 
 def _options():
-    units, duties, phases = filter_options()
-    return (units if current_user.is_admin else []), duties, phases
+    return filter_options(with_units=current_user.is_admin)
 
 
 @bp.get("/")
