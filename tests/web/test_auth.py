@@ -198,3 +198,26 @@ def test_healthz(client, town):
     assert data["database"] == "ok" and data["scheduler"]["last_heartbeat"] is None
     assert data["outbox"] == {"queued": 0, "sending": 0, "failed": 0}
     assert "Set-Cookie" not in response.headers
+
+
+def test_coordinator_edits_users(app, client, town, login):
+    login(client, town.users.admin)
+    other = login(app.test_client(), town.users.other)
+    form = {"email": "other@example.org", "name": "王 五", "role": "manager",
+            "unit_id": town.units.b.id}
+    # Deactivating signs the user out at once.
+    assert client.post(f"/admin/users/{town.users.other.id}", data=form).status_code == 302
+    assert other.get("/").status_code == 302
+    response = client.post(f"/admin/users/{town.users.other.id}",
+                           data={**form, "email": "MANAGER@example.org", "active": "y"})
+    assert response.status_code == 400 and "already exists" in response.text
+    response = client.post(f"/admin/users/{town.users.other.id}",
+                           data={**form, "role": "viewer", "unit_id": 0, "active": "y"})
+    assert response.status_code == 400 and "a viewer belongs to a unit" in response.text
+    response = client.post(f"/admin/users/{town.users.admin.id}",
+                           data={"email": "admin@example.org", "role": "manager",
+                                 "unit_id": town.units.a.id, "active": "y"})
+    assert response.status_code == 400 and "from yourself" in response.text
+    db.session.expire_all()
+    assert town.users.admin.role.value == "admin" and not town.users.other.active
+    assert town.users.other.name == "王 五"

@@ -1,5 +1,6 @@
 """Users: creating them, signing in, passwords. Flush, never commit."""
 
+import functools
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -26,15 +27,46 @@ def create_user(email: str, role: Role, password: str, unit: Unit | None = None,
                 name: str = "") -> User:
     """Add a user. Managers and viewers belong to a unit; the coordinator need not."""
     email = normalise_email(email)
-    if role in (Role.MANAGER, Role.VIEWER) and unit is None:
-        raise TrackerError(f"a {role.value} belongs to a unit: give --unit NAME")
-    if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
-        raise TrackerError(f"a user with the e-mail {email} already exists")
+    _check_unit(role, unit)
+    _check_free(email)
     user = User(email=email, role=role, unit=unit, name=name.strip(),
                 password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def _check_unit(role: Role, unit: Unit | None) -> None:
+    if role in (Role.MANAGER, Role.VIEWER) and unit is None:
+        raise TrackerError(_("a %(role)s belongs to a unit: choose one (--unit NAME on the "
+                             "command line)", role=role.value))
+
+
+def _check_free(email: str, user_id: int | None = None) -> None:
+    taken = sa.select(User.id).where(User.email == email)
+    if user_id is not None:
+        taken = taken.where(User.id != user_id)
+    if db.session.scalar(taken) is not None:
+        raise TrackerError(_("A user with the e-mail %(email)s already exists.", email=email))
+
+
+def update_user(user: User, actor: User, email: str, role: Role, unit: Unit | None,
+                name: str, active: bool) -> None:
+    """Change a user's address, role, unit, name or active state (the coordinator).
+
+    A deactivated user is signed out everywhere; the coordinator cannot take the
+    role or the account from themselves (someone must be left to run the town).
+    """
+    email = normalise_email(email)
+    _check_unit(role, unit)
+    _check_free(email, user.id)
+    if user.id == actor.id and (role != Role.ADMIN or not active):
+        raise TrackerError(_("You cannot take the coordinator role from yourself."))
+    if user.active and not active:
+        user.session_version += 1
+    user.email, user.role, user.unit, user.name, user.active = (
+        email, role, unit, name.strip(), active)
+    db.session.flush()
 
 
 def failures_since(email: str, address: str, now, window_minutes: int) -> tuple[int, int]:
@@ -62,7 +94,7 @@ def authenticate(email: str, password: str, address: str, now) -> User | None:
     if user is None:
         # Spend the same time as a real check, so timing does not tell which
         # addresses have accounts.
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         ok = False
     else:
         ok = verify_password(user.password_hash, password) and user.active
@@ -87,4 +119,7 @@ def set_password(user: User, new: str) -> None:
     db.session.flush()
 
 
-_DUMMY_HASH = hash_password("not a password of anyone")
+@functools.cache
+def _dummy_hash() -> str:
+    # Made on the first unknown address, not at import: every CLI start would pay for it.
+    return hash_password("not a password of anyone")

@@ -11,7 +11,7 @@ from tracker.auth.forms import LanguageForm, LoginForm, PasswordForm, UserForm
 from tracker.auth.models import Role, User
 from tracker.auth.passwords import generate_password
 from tracker.auth.services import (authenticate, change_password, create_user, failures_since,
-                                   normalise_email, set_password)
+                                   set_password, update_user)
 from tracker.core.errors import TrackerError
 from tracker.core.forms import choices
 from tracker.core.timeutil import utcnow
@@ -197,26 +197,14 @@ def edit_user(user_id):
         form.role.data = user.role.value
         form.unit_id.data = user.unit_id or 0
     if form.validate_on_submit():
+        unit = db.session.get(Unit, form.unit_id.data) if form.unit_id.data else None
         try:
-            email = normalise_email(form.email.data)
-            role = Role(form.role.data)
-            unit = db.session.get(Unit, form.unit_id.data) if form.unit_id.data else None
-            if role != Role.ADMIN and unit is None:
-                raise TrackerError(_("A unit manager or viewer belongs to a unit."))
-            taken = db.session.scalar(sa.select(User.id).where(User.email == email,
-                                                               User.id != user.id))
-            if taken:
-                raise TrackerError(_("Another user has this e-mail address."))
-            if user.id == current_user.id and (role != Role.ADMIN or not form.active.data):
-                raise TrackerError(_("You cannot take the coordinator role from yourself."))
+            update_user(user, current_user, form.email.data, Role(form.role.data), unit,
+                        form.name.data or "", form.active.data)
         except TrackerError as exc:
+            db.session.rollback()
             form.email.errors.append(str(exc))
         else:
-            user.email, user.role, user.unit = email, role, unit
-            user.name = form.name.data or ""
-            if user.active and not form.active.data:
-                user.session_version += 1  # a deactivated user is signed out everywhere
-            user.active = form.active.data
             db.session.commit()
             flash(_("User %(email)s saved.", email=user.email), "success")
             return redirect(url_for("auth.users"))

@@ -50,11 +50,6 @@ def demo_command():
             click.echo(f"  {email:32} {password}")
 
 
-def _evidence_dir() -> Path:
-    return Path(current_app.config.get("EVIDENCE_DIR")
-                or Path(current_app.instance_path) / "evidence")
-
-
 @click.command("backup")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The archive to write (.tar.gz).")
@@ -65,12 +60,13 @@ def backup_command(output):
     from alembic.migration import MigrationContext
 
     from tracker.core.backup import backup, sqlite_path
+    from tracker.tasks import evidence
     from tracker.core.timeutil import utcnow
 
     db_file = sqlite_path(db.engine.url)
     with db.engine.connect() as conn:
         revision = MigrationContext.configure(conn).get_current_revision()
-    manifest = backup(db_file, _evidence_dir(), output, utcnow(), revision)
+    manifest = backup(db_file, evidence.folder(), output, utcnow(), revision)
     click.echo(f"Backed up {db_file} and {manifest['evidence_files']} evidence files "
                f"to {output}.")
 
@@ -83,13 +79,14 @@ def backup_command(output):
 def restore_command(archive, yes):
     """Replace the database and evidence files with those of a backup archive."""
     from tracker.core.backup import restore, sqlite_path
+    from tracker.tasks import evidence
 
     db_file = sqlite_path(db.engine.url)
     if not yes and not click.confirm(f"Replace {db_file} and the evidence files?"):
         raise click.Abort()
     db.session.remove()
     db.engine.dispose()
-    manifest = restore(archive, db_file, _evidence_dir())
+    manifest = restore(archive, db_file, evidence.folder())
     upgrade_database()  # a backup from an older version is brought up to date
     click.echo(f"Restored the backup of {manifest['created_at']} "
                f"({manifest['evidence_files']} evidence files).")

@@ -1,6 +1,7 @@
 """Web plumbing shared by the areas: locale, safe redirects, errors, headers."""
 
 from datetime import date
+from decimal import Decimal
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -48,7 +49,7 @@ def format_points(value) -> str:
     """A score without a trailing ``.0``: 3, 2.5."""
     if value is None:
         return ""
-    return f"{value:f}".rstrip("0").rstrip(".") if "." in f"{value:f}" else f"{value:f}"
+    return f"{Decimal(value).normalize():f}"
 
 
 def select_locale() -> str:

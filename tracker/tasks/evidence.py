@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import filetype
+from flask import current_app
 
 from tracker.core.errors import TrackerError
 
@@ -86,6 +87,13 @@ def store(data: bytes, checked: CheckedFile, folder: Path, year: int) -> str:
     with open(path, "xb") as fh:
         fh.write(data)
     return relative
+
+
+def folder() -> Path:
+    """Where evidence files are kept: EVIDENCE_DIR, or ``evidence/`` in the instance folder
+    (outside static either way)."""
+    return Path(current_app.config.get("EVIDENCE_DIR")
+                or Path(current_app.instance_path) / "evidence")
 
 
 def path_of(folder: Path, stored_name: str) -> Path:

@@ -1,7 +1,5 @@
 """The task page and what is done on it: completion, evidence, review, dates."""
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    send_file, url_for)
@@ -25,12 +23,6 @@ from tracker.tasks.services import (add_evidence, create_adhoc, move_due, move_o
 from tracker.units.models import Unit
 
 bp = Blueprint("tasks", __name__)
-
-
-def evidence_folder() -> Path:
-    """Where evidence files are kept: outside static, in the instance folder by default."""
-    return Path(current_app.config.get("EVIDENCE_DIR")
-                or Path(current_app.instance_path) / "evidence")
 
 
 def load_task(task_id: int, full: bool = False) -> Task:
@@ -128,13 +120,13 @@ def upload(task_id):
         too_big = len(data) > current_app.config["MAX_EVIDENCE_BYTES"]
         form.file.errors = [str(exc)]
         return _render(task, status=413 if too_big else 400, upload=form)
-    stored = files.store(data, checked, evidence_folder(), task.year)
+    stored = files.store(data, checked, files.folder(), task.year)
     try:
         add_evidence(task, current_user, checked, stored, utcnow())
         db.session.commit()
     except Exception:
         db.session.rollback()
-        files.path_of(evidence_folder(), stored).unlink(missing_ok=True)
+        files.path_of(files.folder(), stored).unlink(missing_ok=True)
         raise
     flash(_("File %(name)s attached.", name=checked.original_name), "success")
     return _back(task)
@@ -153,7 +145,7 @@ def download(task_id, evidence_id):
     """Download an evidence file, as an attachment, if the user may see the task."""
     task = load_task(task_id)
     evidence = _load_evidence(task, evidence_id)
-    path = files.path_of(evidence_folder(), evidence.stored_name)
+    path = files.path_of(files.folder(), evidence.stored_name)
     if not path.is_file():
         abort(404)
     response = send_file(path, mimetype=evidence.content_type, as_attachment=True,
@@ -171,7 +163,7 @@ def delete_evidence(task_id, evidence_id):
     evidence = _load_evidence(task, evidence_id)
     stored = remove_evidence(task, current_user, evidence, utcnow())
     db.session.commit()
-    files.path_of(evidence_folder(), stored).unlink(missing_ok=True)
+    files.path_of(files.folder(), stored).unlink(missing_ok=True)
     flash(_("File removed."), "success")
     return _back(task)
 
