@@ -5,6 +5,7 @@ import io
 import re
 
 from openpyxl import Workbook
+from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
@@ -16,6 +17,30 @@ THIN = Side(style="thin")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="center")
 CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
+
+
+#: A cell starting with one of these is a formula to a spreadsheet program.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _append(sheet, values: list) -> None:
+    """Append a row; text that looks like a formula (a unit named ``=HYPERLINK(...)``)
+    stays text: openpyxl would otherwise store it as a formula."""
+    cells = []
+    for value in values:
+        cell = Cell(sheet, value=value)
+        if cell.data_type == "f":
+            cell.data_type = "s"
+        cells.append(cell)
+    sheet.append(cells)
+
+
+def _csv_cell(value):
+    """Text a spreadsheet would take for a formula, quoted with an apostrophe (OWASP's
+    advice against CSV injection); numbers as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _number(value):
@@ -42,11 +67,11 @@ def write_xlsx(stream, title: str, layout: Layout, groups, results: list) -> Non
     totals = {r.unit.id: r.total for r in results}
     ranks = rank(totals)
     head = ["排名", "单位"] + [label for _, label, _ in layout.groups] + ["总分"]
-    summary.append([title])
+    _append(summary, [title])
     summary.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(head))
-    summary.append(head)
+    _append(summary, head)
     for result in sorted(results, key=lambda r: (ranks[r.unit.id], r.unit.name)):
-        summary.append([ranks[result.unit.id], result.unit.name]
+        _append(summary, [ranks[result.unit.id], result.unit.name]
                        + [_number(result.group_total(g)) for g in groups]
                        + [_number(result.total)])
     for row in summary.iter_rows(min_row=2):
@@ -63,16 +88,16 @@ def write_xlsx(stream, title: str, layout: Layout, groups, results: list) -> Non
 
 
 def _unit_sheet(sheet, title: str, layout: Layout, result) -> None:
-    sheet.append([title])
+    _append(sheet, [title])
     sheet.merge_cells("A1:F1")
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(HEADERS)
+    _append(sheet, HEADERS)
     for cell in sheet[2]:
         cell.font, cell.alignment, cell.border = Font(bold=True), CENTER, BOX
     first = 3
     for offset, row in enumerate(layout.rows):
         score = result.rows[row.node_id].final
-        sheet.append([row.group_label, row.item_label, row.requirement, row.deduction,
+        _append(sheet, [row.group_label, row.item_label, row.requirement, row.deduction,
                       row.points, _number(score)])
         r = first + offset
         if row.group_span > 1:
@@ -82,7 +107,7 @@ def _unit_sheet(sheet, title: str, layout: Layout, result) -> None:
             sheet.merge_cells(start_row=r, start_column=2, end_row=r + row.item_span - 1,
                               end_column=2)
     last = first + len(layout.rows)
-    sheet.append(["合计", "", "", "", layout.total, _number(result.total)])
+    _append(sheet, ["合计", "", "", "", layout.total, _number(result.total)])
     sheet.merge_cells(start_row=last, start_column=1, end_row=last, end_column=4)
     for row in sheet.iter_rows(min_row=first, max_row=last):
         for cell in row:
@@ -101,12 +126,12 @@ def csv_text(layout: Layout, results: list) -> str:
     """Every unit's rows, flat: unit, the annex's columns; a total row per unit."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["单位"] + HEADERS)
+    rows = [["单位"] + HEADERS]
     for result in results:
-        for row in layout.rows:
-            writer.writerow([result.unit.name, row.group_label, row.item_label,
-                             row.requirement, row.deduction, row.points,
-                             _number(result.rows[row.node_id].final)])
-        writer.writerow([result.unit.name, "合计", "", "", "", layout.total,
-                         _number(result.total)])
+        rows += [[result.unit.name, row.group_label, row.item_label, row.requirement,
+                  row.deduction, row.points, _number(result.rows[row.node_id].final)]
+                 for row in layout.rows]
+        rows.append([result.unit.name, "合计", "", "", "", layout.total,
+                     _number(result.total)])
+    writer.writerows([_csv_cell(value) for value in row] for row in rows)
     return "\ufeff" + out.getvalue()  # the BOM lets Excel read the file as UTF-8
