@@ -10,6 +10,8 @@ from tracker.calendar.services import issue_token, revoke_token
 from tracker.core.timeutil import utcnow
 from tracker.extensions import db
 from tracker.phases.models import Phase
+from tracker.phases.planfile import read_plan
+from tracker.phases.services import load_plan
 from tracker.tasks.models import FINISHED, Task, TaskStatus
 from tracker.tasks.services import move_due
 from tests.calendar.conftest import LOADED_AT, YEAR, parse_ics, tasks_in_scope
@@ -106,7 +108,6 @@ def test_a_moved_due_date_raises_sequence_keeps_the_uid_and_changes_the_etag(
 
 def test_a_reloaded_plan_that_renames_a_task_raises_sequence(client, plan_town, feed_url):
     from tracker.phases.planfile import bundled_plans, parse_plan
-    from tracker.phases.services import load_plan
 
     path = feed_url(plan_town.users.viewer)
     before = parse_ics(get_ok(client, path).data)
@@ -207,6 +208,24 @@ def test_filters_narrow_the_feed_and_never_widen_it(client, plan_town, feed_url)
         response = client.get(feed_url(manager, **bad))
         assert response.status_code == 400, bad
         assert "Set-Cookie" not in response.headers
+
+
+def test_without_a_year_the_feed_shows_last_year_and_after(client, plan_town, feed_url):
+    """Without ``year=`` the feed starts on 1 January of last year; ``year=all`` shows all."""
+    for year in (YEAR - 2, YEAR - 1):
+        load_plan(read_plan("shuyuan-2020"), year, LOADED_AT)
+    db.session.commit()
+    manager = plan_town.users.manager
+
+    def years(**query):
+        parsed = parse_ics(get_ok(client, feed_url(manager, **query)).data)
+        return sorted({c["DTSTART"].dt.year for c in parsed.tasks()})
+
+    assert years() == [YEAR - 1, YEAR]
+    assert years(year="all") == [YEAR - 2, YEAR - 1, YEAR]
+    assert years(year=YEAR - 2) == [YEAR - 2]
+    assert task_uids(parse_ics(get_ok(client, feed_url(manager)).data)) == expected_uids(
+        tasks_in_scope(manager, Task.year >= YEAR - 1))
 
 
 def test_a_changed_task_shows_up_through_the_component_cache(client, plan_town, feed_url):

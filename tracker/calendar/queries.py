@@ -42,7 +42,10 @@ class FeedFilters:
     status: str | None = None
     #: Whether finished items (submitted, accepted) are included.
     done: bool = True
+    #: One year; without it, ``since`` and every year after.
     year: int | None = None
+    #: The first year shown when no ``year`` is given (None: every year).
+    since: int | None = None
 
 
 @dataclass
@@ -76,6 +79,8 @@ def task_conditions(scope, filters: FeedFilters, today: date) -> list:
     conditions = [scope]
     if filters.year is not None:
         conditions.append(Task.year == filters.year)
+    elif filters.since is not None:
+        conditions.append(Task.year >= filters.since)
     if filters.unit:
         unit_name = " ".join(filters.unit.split())
         conditions.append(Task.unit_id.in_(sa.select(Unit.id).where(Unit.name == unit_name)))

@@ -1,6 +1,6 @@
 """Calendar feeds (``/feeds/<token>.ics``) and the signed-in .ics download."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Blueprint, Response, current_app, request
 from flask_login import current_user, login_required
@@ -33,7 +33,7 @@ def feed(token: str):
     if user is None:
         return _plain(404, "Not Found")
     try:
-        filters, options = parse_query(request.args)
+        filters, options = parse_query(request.args, _today(now))
     except TrackerError as exc:
         db.session.rollback()
         return _plain(400, str(exc))
@@ -45,29 +45,39 @@ def feed(token: str):
 @login_required
 def export():
     """The signed-in user's calendar (with the page's filters) as an .ics download."""
-    filters, options = parse_query(request.args)
+    now = utcnow()
+    filters, options = parse_query(request.args, _today(now))
     user = current_user._get_current_object()
-    response = calendar_response(user, filters, options, utcnow(), key=("export", user.id))
+    response = calendar_response(user, filters, options, now, key=("export", user.id))
     response.headers.set("Content-Disposition", "attachment",
                          filename=download_name(filters, options))
     return response
 
 
-def parse_query(args: MultiDict) -> tuple[FeedFilters, ical.FeedOptions]:
-    """Filters and options from a feed's query string; TrackerError on a bad value."""
+def parse_query(args: MultiDict, today: date) -> tuple[FeedFilters, ical.FeedOptions]:
+    """Filters and options from a feed's query string; TrackerError on a bad value.
+
+    Without ``year`` a calendar shows last year and every year after (the coordinator's
+    calendar of a town over many years would be tens of thousands of events, more than
+    calendar apps take); ``year=all`` shows every year.
+    """
     status = args.get("status") or None
     if status is not None and status not in STATUS_FILTERS:
         raise TrackerError(f"unknown status {status!r} (expected {', '.join(STATUS_FILTERS)})")
     kind = args.get("kind") or ical.KIND_EVENT
     if kind not in ical.KINDS:
         raise TrackerError(f"unknown kind {kind!r} (expected {' or '.join(ical.KINDS)})")
-    year = args.get("year") or None
-    if year is not None:
+    year, since = args.get("year") or None, today.year - 1
+    if year == "all":
+        year, since = None, None
+    elif year is not None:
         if not year.isdigit() or not MIN_YEAR <= int(year) <= MAX_YEAR:
-            raise TrackerError(f"year {year!r} is out of range ({MIN_YEAR}-{MAX_YEAR})")
+            raise TrackerError(f"year {year!r} is out of range ({MIN_YEAR}-{MAX_YEAR}, "
+                               "or all)")
         year = int(year)
     filters = FeedFilters(unit=args.get("unit") or None, phase=args.get("phase") or None,
-                          status=status, done=_flag(args, "done", True), year=year)
+                          status=status, done=_flag(args, "done", True), year=year,
+                          since=since)
     return filters, feed_options(kind=kind, alarm=_flag(args, "alarm", False))
 
 
@@ -83,7 +93,7 @@ def _flag(args: MultiDict, name: str, default: bool) -> bool:
 def calendar_response(user: User, filters: FeedFilters, options: ical.FeedOptions,
                       now: datetime, key: tuple) -> Response:
     """200 with the .ics, or 304 when the client's copy is current (nothing is built then)."""
-    today = local_today(now, current_app.config["TIMEZONE"])
+    today = _today(now)
     scope = task_scope(user)
     name = _name_for(user, filters)
     # The user's role and unit are part of the version: a user moved to
@@ -123,6 +133,10 @@ def _name_for(user: User, filters: FeedFilters) -> str:
     if user.role != Role.ADMIN and user.unit is not None:
         return calendar_name(user.unit.name)
     return calendar_name()
+
+
+def _today(now: datetime) -> date:
+    return local_today(now, current_app.config["TIMEZONE"])
 
 
 def _plain(code: int, text: str) -> Response:
