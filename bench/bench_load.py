@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import CACHE, bench_town, report  # noqa: E402
 
-DURATION = int(os.environ.get("TRACKER_LOAD_SECONDS", "60"))
+DURATION = int(os.environ.get("TRACKER_LOAD_SECONDS", "120"))
 USERS = 8
 PASSWORD = "bench load password"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
