@@ -13,7 +13,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from tests.conftest import make_app
 from tracker.core.errors import TrackerError
 from tracker.reminders.cli import parse_instant
-from tracker.reminders.jobs import JOB_ID, SchedulerLock, add_dispatch_job, serving_with_flask_run
+from tracker.reminders.jobs import (JOB_ID, PRUNE_JOB_ID, SchedulerLock, add_jobs,
+                                   serving_with_flask_run)
 
 
 def test_dispatch_command_prints_what_it_sent(mail_app, town, smtp_server):
@@ -60,19 +61,24 @@ def test_parse_instant_reads_plain_times_in_plan_time():
         parse_instant("soon", "Asia/Shanghai")
 
 
-def test_the_dispatch_job_is_one_coalesced_job_with_a_long_misfire_grace(app):
+def test_dispatch_and_prune_are_one_coalesced_job_each_with_a_long_misfire_grace(app):
     scheduler = BackgroundScheduler(timezone=timezone.utc)
     scheduler.start(paused=True)
     try:
-        add_dispatch_job(scheduler, app, None)
-        add_dispatch_job(scheduler, app, None)  # again: replaces, never doubles
-        (job,) = scheduler.get_jobs()
+        add_jobs(scheduler, app, None)
+        add_jobs(scheduler, app, None)  # again: replaces, never doubles
+        jobs = {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown()
-    assert job.id == JOB_ID
-    assert job.coalesce is True and job.max_instances == 1
-    assert job.misfire_grace_time == app.config["REMINDERS_MISFIRE_GRACE_SECONDS"] >= 3600
-    assert job.trigger.interval.total_seconds() == app.config["REMINDERS_INTERVAL_SECONDS"]
+    assert set(jobs) == {JOB_ID, PRUNE_JOB_ID}
+    for job in jobs.values():
+        assert job.coalesce is True and job.max_instances == 1
+        assert job.misfire_grace_time == app.config["REMINDERS_MISFIRE_GRACE_SECONDS"] >= 3600
+    assert jobs[JOB_ID].trigger.interval.total_seconds() == app.config[
+        "REMINDERS_INTERVAL_SECONDS"]
+    prune = jobs[PRUNE_JOB_ID].trigger  # daily at 03:00 plan time
+    assert str(prune.timezone) == app.config["TIMEZONE"]
+    assert str(prune.fields[prune.FIELD_NAMES.index("hour")]) == "3"
 
 
 def test_the_app_never_starts_a_scheduler_by_itself(app):

@@ -25,6 +25,8 @@ def init_app(app):
         "REMINDERS_BATCH_SIZE": 50,
         #: How often a waiting `tracker scheduler` checks whether the other one stopped.
         "REMINDERS_LOCK_POLL_SECONDS": 10,
+        #: Sent mails keep their full text this many days (the row itself stays).
+        "REMINDERS_KEEP_SENT_DAYS": 90,
     }.items():
         app.config.setdefault(key, value)
 

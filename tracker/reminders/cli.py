@@ -48,6 +48,25 @@ def dispatch_command(now_text):
                f"{len(report.failed)} failed.")
 
 
+@reminders_cli.command("prune")
+@click.option("--keep-days", type=click.IntRange(min=1), metavar="DAYS",
+              help="Keep the text of mails sent within this many days "
+                   "(default: REMINDERS_KEEP_SENT_DAYS).")
+@click.option("--now", "now_text", metavar="ISO-8601",
+              help="Prune as at this instant (without an offset: in the plan timezone).")
+def prune_command(keep_days, now_text):
+    """Drop the text of mails sent long ago; the record that they were sent stays."""
+    from tracker.extensions import db
+    from tracker.reminders.services import prune_sent
+
+    config = current_app.config
+    now = utcnow() if now_text is None else parse_instant(now_text, config["TIMEZONE"])
+    keep_days = keep_days or config["REMINDERS_KEEP_SENT_DAYS"]
+    pruned = prune_sent(now, keep_days)
+    db.session.commit()
+    click.echo(f"{pruned} sent mails older than {keep_days} days pruned.")
+
+
 @click.command("scheduler")
 @click.option("--interval", type=click.IntRange(min=1), metavar="SECONDS",
               help="Seconds between dispatch passes (default: REMINDERS_INTERVAL_SECONDS).")
@@ -55,7 +74,7 @@ def dispatch_command(now_text):
 @handle_errors
 def scheduler_command(interval):
     """Run the reminder scheduler in the foreground (one per database; a second one waits)."""
-    from tracker.reminders.jobs import SchedulerLock, add_dispatch_job
+    from tracker.reminders.jobs import SchedulerLock, add_jobs
 
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -68,7 +87,7 @@ def scheduler_command(interval):
         while not lock.try_acquire():
             time.sleep(app.config["REMINDERS_LOCK_POLL_SECONDS"])
     scheduler = BlockingScheduler(timezone=timezone.utc)
-    add_dispatch_job(scheduler, app, lock, interval)
+    add_jobs(scheduler, app, lock, interval)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     click.echo(f"Reminder scheduler running: a dispatch pass every "
                f"{interval or app.config['REMINDERS_INTERVAL_SECONDS']} s (Ctrl+C stops it).")

@@ -29,6 +29,7 @@ from tracker.core.timeutil import utcnow
 from tracker.extensions import db
 
 JOB_ID = "tracker.reminders.dispatch"
+PRUNE_JOB_ID = "tracker.reminders.prune"
 #: The PostgreSQL advisory lock key of the reminder scheduler (a signed 64-bit number).
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"tracker.reminders.scheduler").digest()[:8],
                           "big", signed=True)
@@ -132,8 +133,31 @@ def run_dispatch(app, lock: SchedulerLock | None = None) -> None:
                  len(report.sent), report.retrying, len(report.failed))
 
 
-def add_dispatch_job(scheduler, app, lock: SchedulerLock | None, interval: int | None = None):
-    """Add (or replace) the one periodic dispatch job, first run now."""
+def run_prune(app, lock: SchedulerLock | None = None) -> None:
+    """The daily job: drop the text of mails sent long ago (REMINDERS_KEEP_SENT_DAYS)."""
+    from tracker.reminders.services import prune_sent
+
+    with app.app_context():
+        if lock is not None and not lock.try_acquire():
+            return
+        try:
+            pruned = prune_sent(utcnow(), app.config["REMINDERS_KEEP_SENT_DAYS"])
+            db.session.commit()
+        except Exception:  # like a failed pass: tomorrow's run tries again
+            log.exception("pruning the outbox failed")
+            return
+        finally:
+            db.session.remove()
+        log.info("reminders: the text of %d sent mails pruned", pruned)
+
+
+def add_jobs(scheduler, app, lock: SchedulerLock | None, interval: int | None = None):
+    """Add (or replace) the one periodic dispatch job, first run now, and the daily prune
+    (at 03:00 in the plan's timezone)."""
+    scheduler.add_job(
+        run_prune, "cron", args=(app, lock), hour=3, timezone=app.config["TIMEZONE"],
+        id=PRUNE_JOB_ID, name="outbox prune", replace_existing=True, coalesce=True,
+        max_instances=1, misfire_grace_time=app.config["REMINDERS_MISFIRE_GRACE_SECONDS"])
     return scheduler.add_job(
         run_dispatch, "interval", args=(app, lock),
         seconds=interval or app.config["REMINDERS_INTERVAL_SECONDS"],
@@ -159,7 +183,7 @@ def serving_with_flask_run() -> bool:
 def start_in_app(app) -> BackgroundScheduler:
     """Run the dispatch job in a background thread of this process."""
     scheduler = BackgroundScheduler(timezone=timezone.utc, daemon=True)
-    add_dispatch_job(scheduler, app, SchedulerLock(app))
+    add_jobs(scheduler, app, SchedulerLock(app))
     scheduler.start()
     atexit.register(lambda: scheduler.running and scheduler.shutdown(wait=False))
     app.extensions["reminders.scheduler"] = scheduler

@@ -1,6 +1,7 @@
-"""Reminder preferences, unsubscribing, and the coordinator's failed mails. Flush, never commit."""
+"""Reminder preferences, unsubscribing, the coordinator's failed mails, pruning the outbox.
+Flush, never commit."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -104,3 +105,24 @@ def resend(outbox_id: int, now: datetime) -> OutboxMessage:
     message.claimed_at = None
     db.session.flush()
     return message
+
+
+def prune_sent(now: datetime, keep_days: int) -> int:
+    """Drop the bytes of mails sent more than ``keep_days`` ago; returns how many.
+
+    The rows stay, as the record that a reminder went out (recipient, subject,
+    Message-ID, when) and as the ledger's proof that it must not go out again;
+    only the message itself, the bulk of the outbox, goes. Queued and failed
+    mails keep theirs: they may still be sent.
+    """
+    if isinstance(keep_days, bool) or not isinstance(keep_days, int) or keep_days < 1:
+        raise TrackerError(f"days to keep sent mails must be a whole number of at least 1, "
+                           f"not {keep_days!r}")
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENT,
+               OutboxMessage.sent_at < now - timedelta(days=keep_days),
+               sa.func.length(OutboxMessage.message) > 0)
+        .values(message=b""))
+    db.session.flush()
+    return result.rowcount
