@@ -164,6 +164,29 @@ def test_demo_is_repeatable(fresh_app):
     assert verify_password(user.password_hash, line.split()[-1])
 
 
+def test_demo_work_went_through_the_services_with_its_evidence(fresh_app, instance_path):
+    """Finished demo work has the files and statements its duty asks for, on disk, and
+    happened before today; the demo's PDFs are well-formed (every xref offset is right)."""
+    from tracker.core.timeutil import utcnow
+    from tracker.tasks.models import FINISHED, TaskStatus
+    from tracker.tasks.services import needs_files, statement_cap
+
+    ok(fresh_app.test_cli_runner().invoke(args=["demo"]))
+    finished = db.session.scalars(sa.select(Task).where(Task.status.in_(FINISHED))).all()
+    assert finished and any(t.status == TaskStatus.ACCEPTED for t in finished)
+    for task in finished:
+        assert task.submitted_at <= utcnow() and task.submitted_by is not None
+        assert task.statement if statement_cap(task) else not task.statement
+        assert bool(task.evidence_files) == needs_files(task), task.title
+        for file in task.evidence_files:
+            data = (instance_path / "evidence" / file.stored_name).read_bytes()
+            assert file.original_name.endswith(".pdf") and file.size == len(data)
+            xref = int(data.rsplit(b"startxref\n", 1)[1].split()[0])
+            assert data[xref:].startswith(b"xref\n0 6\n")
+            offsets = [int(line[:10]) for line in data[xref:].splitlines()[3:8]]
+            assert [data[o:].split(b" ", 1)[0] for o in offsets] == [b"1", b"2", b"3", b"4", b"5"]
+
+
 # -- bad input: a clear message, exit code 2, nothing written -----------------
 
 def write(tmp_path, name, data):

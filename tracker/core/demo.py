@@ -2,6 +2,8 @@
 
 import random
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -13,8 +15,9 @@ from tracker.core.timeutil import local_today, utcnow
 from tracker.extensions import db
 from tracker.phases.planfile import read_plan
 from tracker.phases.services import load_plan
-from tracker.tasks.models import Task, TaskEventKind, TaskStatus
-from tracker.tasks.services import record
+from tracker.tasks import evidence
+from tracker.tasks.models import Task
+from tracker.tasks.services import add_evidence, needs_files, review, statement_cap, submit
 from tracker.units.models import Unit, UnitKind
 
 DEMO_PLAN = "shuyuan-2020"
@@ -51,30 +54,74 @@ class DemoResult:
     credentials: list[tuple[str, str]] = field(default_factory=list)
 
 
+DEMO_NOTE = "已按要求完成，材料见附件。"
+DEMO_STATEMENT = ("本单位按照镇党委部署，落实意识形态工作责任制：班子成员带头学习，"
+                  "定期分析研判，阵地管理到位，宣传报道及时。")
+DEMO_RETURN = "材料不全，请补充会议照片。"
+
+
+def demo_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF showing ``lines`` (ASCII) in Helvetica: a demo evidence file."""
+    text = " ".join(f"({line}) Tj 0 -18 Td" for line in lines)
+    stream = f"BT /F1 12 Tf 72 760 Td {text} ET".encode("ascii")
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+               b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _at(day, hour, tz) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)
+
+
+def _attach_demo_file(task: Task, worker, when: datetime) -> None:
+    title = next((item["title"] for item in task.duty.evidence if item["kind"] != "statement"),
+                 "工作记录")
+    data = demo_pdf([f"Shuyuan demo town - {task.duty.code} ({task.year}, no. {task.seq})",
+                     f"Task {task.id}, unit {task.unit_id}",
+                     "Made by `tracker demo` as sample evidence."])
+    checked = evidence.check(data, f"{title}.pdf", len(data))
+    stored = evidence.store(data, checked, evidence.folder(), task.year)
+    add_evidence(task, worker, checked, stored, when)
+
+
 def _past_work(today, now) -> None:
-    """Make the demo year look lived in: most work due before today is done."""
+    """Make the demo year look lived in: most work due before today was done on time, with
+    its evidence, through the same services the web pages use; most of it is accepted."""
     rng = random.Random(2020)
+    tz = current_app.config["TIMEZONE"]
     admin = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN))
     managers = {u.unit_id: u for u in db.session.scalars(
         sa.select(User).where(User.role == Role.MANAGER))}
-    past = db.session.scalars(sa.select(Task).where(Task.due_date < today)).all()
+    past = db.session.scalars(sa.select(Task).where(Task.due_date < today)
+                              .order_by(Task.due_date, Task.id)).all()
     for task in past:
         roll = rng.random()
         if roll > 0.9:
             continue  # left overdue
         worker = managers.get(task.unit_id, admin)
-        task.note = "已按要求完成。"
-        task.status = TaskStatus.SUBMITTED
-        task.submitted_at, task.submitted_by = now, worker
-        record(task, worker, TaskEventKind.SUBMITTED, now, status=["open", "submitted"])
+        done = min(_at(task.due_date - timedelta(days=rng.randint(0, 6)), 10, tz), now)
+        if needs_files(task):
+            _attach_demo_file(task, worker, done)
+        cap = statement_cap(task)
+        submit(task, worker, DEMO_NOTE, DEMO_STATEMENT[:cap] if cap else "", done)
+        reviewed = min(done + timedelta(days=rng.randint(1, 4)), now)
         if roll < 0.75:
-            task.status, task.reviewed_at, task.reviewed_by = TaskStatus.ACCEPTED, now, admin
-            record(task, admin, TaskEventKind.ACCEPTED, now, status=["submitted", "accepted"])
+            review(task, admin, True, "", reviewed)
         elif roll < 0.8:
-            task.status, task.reviewed_at, task.reviewed_by = TaskStatus.RETURNED, now, admin
-            task.review_comment = "材料不全，请补充会议照片。"
-            record(task, admin, TaskEventKind.RETURNED, now, status=["submitted", "returned"],
-                   comment=task.review_comment)
+            review(task, admin, False, DEMO_RETURN, reviewed)
     db.session.flush()
 
 
