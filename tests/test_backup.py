@@ -5,7 +5,7 @@ import tarfile
 
 import sqlalchemy as sa
 
-from tests.web.test_tasks import PDF
+from tests.tasks.test_views import PDF
 from tracker.auth.models import User
 from tracker.extensions import db
 from tracker.tasks.models import EvidenceFile, Task, TaskStatus

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tests.reminders.conftest import mail_config, smtp_server  # noqa: F401 (a fixture)
+from tests.tasks.test_views import PDF
 from tests.web.test_routes import ROUTES
-from tests.web.test_tasks import PDF
 from tracker.assessment import services as assessment
 from tracker.core.timeutil import utcnow
 from tracker.extensions import db

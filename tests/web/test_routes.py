@@ -10,7 +10,7 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from tests.web.test_tasks import PDF
+from tests.tasks.test_views import PDF
 from tracker.extensions import db
 from tracker.tasks.models import EvidenceFile, Task
 
