@@ -277,11 +277,16 @@ def compose(key: str, user, items: list[MailItem], digest: bool, today: date, no
             settings: MailSettings, config):
     """The mail with outbox key ``key`` for ``user`` (anything with email, name, locale,
     role and id)."""
-    token = unsubscribe_token(config["SECRET_KEY"], user.id)
     recipient = Recipient(user.email, user.name, user.locale, user.role == Role.ADMIN)
     return build_message(
         recipient, items, key=key, today=today, now=now, settings=settings, digest=digest,
-        unsubscribe_url=f"{settings.base_url.rstrip('/')}/reminders/unsubscribe/{token}")
+        unsubscribe_url=unsubscribe_url(config, user.id))
+
+
+def unsubscribe_url(config, user_id: int) -> str:
+    """The user's one-click unsubscribe link (RFC 8058)."""
+    token = unsubscribe_token(config["SECRET_KEY"], user_id)
+    return f"{config['BASE_URL'].rstrip('/')}/reminders/unsubscribe/{token}"
 
 
 # -- sending -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Building reminder mails: pure functions from data to the bytes of a MIME message.
+"""Building reminder mails (and the notice of work returned for rework): pure functions
+from data to the bytes of a MIME message.
 
-Bodies come from ``templates/email/reminder.<locale>.txt`` and ``.html``, one
+Bodies come from ``templates/email/<kind>.<locale>.txt`` and ``.html``, one
 pair per language: the mail goes out in the recipient's language whatever the
 request (there is none in a background job) would choose, and without needing
 a compiled catalog. The HTML templates autoescape.
@@ -83,7 +84,7 @@ def message_id(key: str, host: str) -> str:
     """The Message-ID of the mail with outbox key ``key``: the same on every resend."""
     kind, _, rest = key.partition(":")
     local = re.sub(r"[^A-Za-z0-9.-]+", ".", rest).strip(".")
-    return f"<{'digest' if kind == 'digest' else 'reminder'}.{local}@{host}>"
+    return f"<{kind if kind in ('digest', 'returned') else 'reminder'}.{local}@{host}>"
 
 
 @functools.cache
@@ -158,11 +159,39 @@ def build_message(recipient: Recipient, items: list[MailItem], *, key: str, toda
                "count": len(items), "coordinator": recipient.coordinator, "digest": digest,
                "settings_url": f"{base}/settings", "unsubscribe_url": unsubscribe_url,
                "base_url": base}
-    env = _environment()
-    text = env.get_template(f"email/reminder.{language}.txt").render(context)
-    html = env.get_template(f"email/reminder.{language}.html").render(context)
-
     title = subject(recipient, items, today, digest)
+    return _assemble("reminder", recipient, title, context, key=key, now=now,
+                     settings=settings, unsubscribe_url=unsubscribe_url)
+
+
+def returned_subject(recipient: Recipient, item: MailItem) -> str:
+    """The subject of the notice that work was returned for rework."""
+    title = _title(item, recipient.language)
+    return (f"Returned for rework: {title}" if recipient.language == "en"
+            else f"【退回】{title}：请按意见修改后重新提交")
+
+
+def build_returned_message(recipient: Recipient, item: MailItem, *, reviewer: str,
+                           comment: str, key: str, today: date, now: datetime,
+                           settings: MailSettings, unsubscribe_url: str) -> Mail:
+    """The notice to a unit that the coordinator returned ``item`` with ``comment``."""
+    base = settings.base_url.rstrip("/")
+    context = {"name": recipient.name or recipient.email, "reviewer": reviewer,
+               "unit": item.unit, "title": _title(item, recipient.language), "due": item.due,
+               "days": (item.due - today).days, "url": f"{base}/tasks/{item.task_id}",
+               "comment": comment, "settings_url": f"{base}/settings",
+               "unsubscribe_url": unsubscribe_url}
+    return _assemble("returned", recipient, returned_subject(recipient, item), context,
+                     key=key, now=now, settings=settings, unsubscribe_url=unsubscribe_url)
+
+
+def _assemble(template: str, recipient: Recipient, title: str, context: dict, *, key: str,
+              now: datetime, settings: MailSettings, unsubscribe_url: str) -> Mail:
+    """The message: headers, and the plain text and HTML bodies of ``template``."""
+    env = _environment()
+    language = recipient.language
+    text = env.get_template(f"email/{template}.{language}.txt").render(context)
+    html = env.get_template(f"email/{template}.{language}.html").render(context)
     mid = message_id(key, settings.host)
     # Derived from the Message-ID, so a mail rebuilt from the same data is the same bytes.
     boundary = "=_" + hashlib.sha256(mid.encode()).hexdigest()[:24]

@@ -11,11 +11,12 @@ from tracker.auth.models import User
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import local_today
 from tracker.extensions import db
-from tracker.reminders.dispatch import compose, mail_settings
-from tracker.reminders.mail import MailItem, unsubscribe_user_id
+from tracker.reminders.dispatch import compose, mail_settings, unsubscribe_url
+from tracker.reminders.mail import (MailItem, Recipient, build_returned_message,
+                                    unsubscribe_user_id)
 from tracker.reminders.models import (DEFAULT_HOUR, OutboxMessage, OutboxStatus,
                                       ReminderLedgerEntry, ReminderMode, ReminderPreference)
-from tracker.tasks.models import Task
+from tracker.tasks.models import Task, TaskEvent, TaskEventKind
 
 
 def get_preferences(user_id: int) -> ReminderPreference:
@@ -63,6 +64,44 @@ def user_for_unsubscribe_token(token: str) -> User | None:
 def unsubscribe(user: User) -> None:
     """Stop every reminder mail to ``user`` (the one-click unsubscribe)."""
     set_preferences(user.id, mode=ReminderMode.NONE)
+
+
+def queue_returned_notice(task: Task, reviewer: User, comment: str,
+                          now: datetime) -> list[OutboxMessage]:
+    """Queue a notice to the unit's people that ``task`` was returned for rework.
+
+    Called in the review's transaction: the notice is queued if and only if the
+    return is stored, once per return and person (the outbox key); the next
+    dispatch pass sends it. People who turned reminder mails off get none.
+    """
+    config = current_app.config
+    returns = db.session.scalar(sa.select(sa.func.count(TaskEvent.id)).where(
+        TaskEvent.task_id == task.id, TaskEvent.kind == TaskEventKind.RETURNED))
+    people = db.session.execute(
+        sa.select(User, ReminderPreference.mode)
+        .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
+        .where(User.unit_id == task.unit_id, User.active.is_(True), User.id != reviewer.id)
+        .order_by(User.id)).all()
+    settings = mail_settings(config)
+    item = MailItem(task.id, task.unit.name, task.title, task.title_en, task.due_date,
+                    "returned")
+    queued = []
+    for user, mode in people:
+        if mode == ReminderMode.NONE:
+            continue
+        key = f"returned:{task.id}:{returns}:{user.id}"
+        mail = build_returned_message(
+            Recipient(user.email, user.name, user.locale), item,
+            reviewer=reviewer.name or reviewer.email, comment=comment, key=key,
+            today=local_today(now, config["TIMEZONE"]), now=now, settings=settings,
+            unsubscribe_url=unsubscribe_url(config, user.id))
+        queued.append(OutboxMessage(
+            key=key, user=user, recipient=user.email, subject=mail.subject[:300],
+            message_id=mail.message_id, message=mail.data, status=OutboxStatus.QUEUED,
+            attempts=0, next_attempt_at=now, created_at=now))
+    db.session.add_all(queued)
+    db.session.flush()
+    return queued
 
 
 def failed_messages(limit: int = 200) -> list[OutboxMessage]:

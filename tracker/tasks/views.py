@@ -14,6 +14,7 @@ from tracker.core.timeutil import utcnow
 from tracker.core.web import admin_required
 from tracker.extensions import db
 from tracker.phases.models import Duty, Plan
+from tracker.reminders.services import queue_returned_notice
 from tracker.tasks import evidence as files
 from tracker.tasks.forms import MoveForm, NewTaskForm, ReviewForm, UploadForm, WorkForm
 from tracker.tasks.models import PENDING, EvidenceFile, Task, TaskEvent
@@ -176,16 +177,17 @@ def review_task(task_id):
     form = ReviewForm()
     if not form.validate():
         return _render(task, status=400, review=form)
+    accept, now = form.verdict.data == "accept", utcnow()
     try:
-        review(task, current_user, form.verdict.data == "accept", form.comment.data or "",
-               utcnow())
+        review(task, current_user, accept, form.comment.data or "", now)
+        if not accept:
+            queue_returned_notice(task, current_user, task.review_comment, now)
     except TrackerError as exc:
         db.session.rollback()
         form.comment.errors = [str(exc)]
         return _render(load_task(task_id, full=True), status=400, review=form)
     db.session.commit()
-    flash(_("Accepted.") if form.verdict.data == "accept" else _("Returned for rework."),
-          "success")
+    flash(_("Accepted.") if accept else _("Returned for rework."), "success")
     return _back(task)
 
 
