@@ -62,7 +62,9 @@ DEMO_RETURN = "材料不全，请补充会议照片。"
 
 def demo_pdf(lines: list[str]) -> bytes:
     """A one-page PDF showing ``lines`` (ASCII) in Helvetica: a demo evidence file."""
-    text = " ".join(f"({line}) Tj 0 -18 Td" for line in lines)
+    escaped = (line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+               for line in lines)
+    text = " ".join(f"({line}) Tj 0 -18 Td" for line in escaped)
     stream = f"BT /F1 12 Tf 72 760 Td {text} ET".encode("ascii")
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

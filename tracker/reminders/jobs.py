@@ -1,4 +1,5 @@
-"""The dispatch pass on a schedule (APScheduler 3), and the lock that keeps it single.
+"""The dispatch pass (and the daily outbox prune) on a schedule (APScheduler 3), and the
+lock that keeps the scheduler single.
 
 Two ways to run it, never both on one database (the lock sees to that):
 
@@ -181,7 +182,7 @@ def serving_with_flask_run() -> bool:
 
 
 def start_in_app(app) -> BackgroundScheduler:
-    """Run the dispatch job in a background thread of this process."""
+    """Run the jobs in a background thread of this process."""
     scheduler = BackgroundScheduler(timezone=timezone.utc, daemon=True)
     add_jobs(scheduler, app, SchedulerLock(app))
     scheduler.start()
