@@ -51,6 +51,11 @@ class User(UserMixin, db.Model):
         return self.active
 
     @property
+    def display_name(self) -> str:
+        """How pages and mails name the person: their name, or their address."""
+        return self.name or self.email
+
+    @property
     def is_admin(self) -> bool:
         """Whether this is the coordinator."""
         return self.role == Role.ADMIN

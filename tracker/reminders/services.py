@@ -92,7 +92,7 @@ def queue_returned_notice(task: Task, reviewer: User, comment: str,
         key = f"returned:{task.id}:{returns}:{user.id}"
         mail = build_returned_message(
             Recipient(user.email, user.name, user.locale), item,
-            reviewer=reviewer.name or reviewer.email, comment=comment, key=key,
+            reviewer=reviewer.display_name, comment=comment, key=key,
             today=local_today(now, config["TIMEZONE"]), now=now, settings=settings,
             unsubscribe_url=unsubscribe_url(config, user.id))
         queued.append(OutboxMessage(
