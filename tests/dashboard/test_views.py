@@ -36,6 +36,10 @@ def test_month_week_and_agenda(client, town, login):
                         headers=ZH)
     assert "上半年意识形态工作自查" in agenda.text
     assert 'class="today-mark"' in client.get("/", headers=ZH).text
+    # The month in each language's own form.
+    assert f"<h1>{town.year}年6月</h1>" in june.text
+    english = client.get("/", query_string={"date": f"{town.year}-06-10"})
+    assert f"<h1>June {town.year}</h1>" in english.text
 
 
 def test_unit_users_see_only_their_unit(client, town, login):

@@ -5,7 +5,8 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
-from flask_babel import format_date, gettext as _
+from babel.dates import format_skeleton
+from flask_babel import format_date, get_locale, gettext as _
 from flask_login import current_user, login_required
 
 from tracker.core.labels import STATE_LABELS
@@ -87,7 +88,8 @@ def calendar():
     if view == "month":
         weeks = month_grid(anchor.year, anchor.month)
         previous, following = shift_month(anchor, -1), shift_month(anchor, 1)
-        heading = format_date(anchor, "LLLL yyyy")
+        # "2026年11月" in Chinese, "November 2026" in English: the locale's own pattern.
+        heading = format_skeleton("yMMMM", anchor, locale=get_locale())
     elif view == "week":
         weeks = [week_of(anchor)]
         previous, following = anchor - timedelta(days=7), anchor + timedelta(days=7)
