@@ -72,8 +72,8 @@ def write_xlsx(stream, title: str, layout: Layout, groups, results: list) -> Non
     _append(summary, head)
     for result in sorted(results, key=lambda r: (ranks[r.unit.id], r.unit.name)):
         _append(summary, [ranks[result.unit.id], result.unit.name]
-                       + [_number(result.group_total(g)) for g in groups]
-                       + [_number(result.total)])
+                         + [_number(result.group_total(g)) for g in groups]
+                         + [_number(result.total)])
     for row in summary.iter_rows(min_row=2):
         for cell in row:
             cell.border, cell.alignment = BOX, WRAP
@@ -98,7 +98,7 @@ def _unit_sheet(sheet, title: str, layout: Layout, result) -> None:
     for offset, row in enumerate(layout.rows):
         score = result.rows[row.node_id].final
         _append(sheet, [row.group_label, row.item_label, row.requirement, row.deduction,
-                      row.points, _number(score)])
+                        row.points, _number(score)])
         r = first + offset
         if row.group_span > 1:
             sheet.merge_cells(start_row=r, start_column=1, end_row=r + row.group_span - 1,
