@@ -4,7 +4,6 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import current_app
 
 from tracker.auth.models import Role, User
 from tracker.auth.scope import task_scope
@@ -14,7 +13,8 @@ from tracker.calendar.queries import FeedFilters, calendar_name, export_ics, fee
 from tracker.calendar.services import feed_urls, issue_token, revoke_token
 from tracker.core.cli import TrackerGroup
 from tracker.core.errors import TrackerError
-from tracker.core.timeutil import local_today, utcnow
+from tracker.core.timeutil import utcnow
+from tracker.core.web import today
 from tracker.extensions import db
 from tracker.phases.services import MAX_YEAR, MIN_YEAR
 from tracker.tasks.models import Task
@@ -56,8 +56,7 @@ def export(unit_name, email, year, kind, output):
         name = calendar_name(unit.name if unit else None)
     else:
         scope, name = sa.true(), calendar_name()
-    today = local_today(utcnow(), current_app.config["TIMEZONE"])
-    data = export_ics(scope, FeedFilters(year=year), feed_options(kind=kind), name, today,
+    data = export_ics(scope, FeedFilters(year=year), feed_options(kind=kind), name, today(),
                       cache=None)
     try:
         output.write_bytes(data)

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import is_resource_modified
@@ -14,7 +14,8 @@ from tracker.calendar.queries import (STATUS_FILTERS, VERSIONS, FeedFilters, cal
                                       calendar_version, export_ics, feed_options)
 from tracker.calendar.services import user_for_token
 from tracker.core.errors import TrackerError
-from tracker.core.timeutil import local_today, utcnow
+from tracker.core.timeutil import utcnow
+from tracker.core.web import today
 from tracker.extensions import db
 from tracker.phases.services import MAX_YEAR, MIN_YEAR
 
@@ -33,7 +34,7 @@ def feed(token: str):
     if user is None:
         return _plain(404, "Not Found")
     try:
-        filters, options = parse_query(request.args, _today(now))
+        filters, options = parse_query(request.args, today(now))
     except TrackerError as exc:
         db.session.rollback()
         return _plain(400, str(exc))
@@ -46,7 +47,7 @@ def feed(token: str):
 def export():
     """The signed-in user's calendar (with the page's filters) as an .ics download."""
     now = utcnow()
-    filters, options = parse_query(request.args, _today(now))
+    filters, options = parse_query(request.args, today(now))
     user = current_user._get_current_object()
     response = calendar_response(user, filters, options, now, key=("export", user.id))
     response.headers.set("Content-Disposition", "attachment",
@@ -54,12 +55,13 @@ def export():
     return response
 
 
-def parse_query(args: MultiDict, today: date) -> tuple[FeedFilters, ical.FeedOptions]:
+def parse_query(args: MultiDict, day: date) -> tuple[FeedFilters, ical.FeedOptions]:
     """Filters and options from a feed's query string; TrackerError on a bad value.
 
-    Without ``year`` a calendar shows last year and every year after (the coordinator's
-    calendar of a town over many years would be tens of thousands of events, more than
-    calendar apps take); ``year=all`` shows every year.
+    ``day`` is today in the plan's timezone. Without ``year`` a calendar shows last year
+    and every year after (the coordinator's calendar of a town over many years would be
+    tens of thousands of events, more than calendar apps take); ``year=all`` shows every
+    year.
     """
     status = args.get("status") or None
     if status is not None and status not in STATUS_FILTERS:
@@ -67,7 +69,7 @@ def parse_query(args: MultiDict, today: date) -> tuple[FeedFilters, ical.FeedOpt
     kind = args.get("kind") or ical.KIND_EVENT
     if kind not in ical.KINDS:
         raise TrackerError(f"unknown kind {kind!r} (expected {' or '.join(ical.KINDS)})")
-    year, since = args.get("year") or None, today.year - 1
+    year, since = args.get("year") or None, day.year - 1
     if year == "all":
         year, since = None, None
     elif year is not None:
@@ -93,16 +95,16 @@ def _flag(args: MultiDict, name: str, default: bool) -> bool:
 def calendar_response(user: User, filters: FeedFilters, options: ical.FeedOptions,
                       now: datetime, key: tuple) -> Response:
     """200 with the .ics, or 304 when the client's copy is current (nothing is built then)."""
-    today = _today(now)
+    day = today(now)
     scope = task_scope(user)
     name = _name_for(user, filters)
     # The user's role and unit are part of the version: a user moved to
     # another unit gets the new unit's calendar at once.
-    etag = calendar_version(scope, filters, options, name, today,
+    etag = calendar_version(scope, filters, options, name, day,
                             key=key + (user.role.value, user.unit_id))
     last_modified = VERSIONS.since(key + (filters, options), etag, now)
     if is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
-        response = Response(export_ics(scope, filters, options, name, today),
+        response = Response(export_ics(scope, filters, options, name, day),
                             content_type=CALENDAR_MIMETYPE)
     else:
         response = Response(status=304, content_type=CALENDAR_MIMETYPE)
@@ -133,10 +135,6 @@ def _name_for(user: User, filters: FeedFilters) -> str:
     if user.role != Role.ADMIN and user.unit is not None:
         return calendar_name(user.unit.name)
     return calendar_name()
-
-
-def _today(now: datetime) -> date:
-    return local_today(now, current_app.config["TIMEZONE"])
 
 
 def _plain(code: int, text: str) -> Response:

@@ -11,7 +11,8 @@ from flask import current_app
 from tracker.auth.models import Role, User
 from tracker.auth.passwords import generate_password
 from tracker.auth.services import create_user
-from tracker.core.timeutil import local_today, utcnow
+from tracker.core.timeutil import utcnow
+from tracker.core.web import today
 from tracker.extensions import db
 from tracker.phases.planfile import read_plan
 from tracker.phases.services import load_plan
@@ -105,15 +106,15 @@ def _attach_demo_file(task: Task, worker, when: datetime) -> None:
     add_evidence(task, worker, checked, stored, when)
 
 
-def _past_work(today, now) -> None:
-    """Make the demo year look lived in: most work due before today was done on time, with
+def _past_work(day, now) -> None:
+    """Make the demo year look lived in: most work due before ``day`` was done on time, with
     its evidence, through the same services the web pages use; most of it is accepted."""
     rng = random.Random(2020)
     tz = current_app.config["TIMEZONE"]
     admin = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN))
     managers = {u.unit_id: u for u in db.session.scalars(
         sa.select(User).where(User.role == Role.MANAGER))}
-    past = db.session.scalars(sa.select(Task).where(Task.due_date < today)
+    past = db.session.scalars(sa.select(Task).where(Task.due_date < day)
                               .order_by(Task.due_date, Task.id)).all()
     for task in past:
         roll = rng.random()
@@ -149,10 +150,10 @@ def build_demo() -> DemoResult:
             password = generate_password()
             create_user(email, role, password, unit=units[unit_name], name=name)
             credentials.append((email, password))
-    today = local_today(now, current_app.config["TIMEZONE"])
-    year = today.year
+    day = today(now)
+    year = day.year
     result = load_plan(read_plan(DEMO_PLAN), year, now)
     if result.tasks.created:
-        _past_work(today, now)
+        _past_work(day, now)
     return DemoResult(units=len(units), plan=DEMO_PLAN, year=year, tasks=result.tasks.total,
                       credentials=credentials)

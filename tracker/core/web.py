@@ -1,6 +1,6 @@
 """Web plumbing shared by the areas: locale, safe redirects, errors, headers."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
 from urllib.parse import urlsplit
@@ -76,9 +76,10 @@ def localized(obj, attr: str = "title") -> str:
     return getattr(obj, attr)
 
 
-def today() -> date:
-    """Today's date in the plan's timezone (the configured TIMEZONE)."""
-    return local_today(utcnow(), current_app.config["TIMEZONE"])
+def today(now: datetime | None = None) -> date:
+    """The date ``now`` (default: this instant) falls on in the plan's timezone (the
+    configured TIMEZONE)."""
+    return local_today(now or utcnow(), current_app.config["TIMEZONE"])
 
 
 def safe_next(target: str | None) -> str | None:

@@ -1,10 +1,9 @@
 """``tracker tasks``: list tasks."""
 
 import click
-from flask import current_app
 
 from tracker.core.cli import TrackerGroup, emit
-from tracker.core.timeutil import local_today, utcnow
+from tracker.core.web import today
 from tracker.phases.services import MAX_YEAR, MIN_YEAR
 from tracker.tasks.queries import STATUS_FILTERS, task_rows
 from tracker.units.services import get_unit
@@ -25,6 +24,5 @@ tasks_cli = TrackerGroup("tasks", help="Tasks: each unit's due items.")
 def list_tasks(unit_name, year, status, fmt):
     """List tasks by due date; overdue is judged by today in the configured timezone."""
     unit_id = get_unit(unit_name).id if unit_name else None
-    today = local_today(utcnow(), current_app.config["TIMEZONE"])
-    rows = task_rows(today, unit_id=unit_id, year=year, status=status)
+    rows = task_rows(today(), unit_id=unit_id, year=year, status=status)
     emit(rows, fmt, TABLE_COLUMNS if fmt == "table" else ALL_COLUMNS)
