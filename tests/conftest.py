@@ -1,4 +1,5 @@
-"""Shared fixtures: the app on SQLite and on PostgreSQL, a CLI runner, factories.
+"""Shared fixtures: the app on SQLite and on PostgreSQL, a CLI runner, factories, a real
+SMTP server, and a town full of markup for the escaping suites.
 
 Every test that takes ``app`` runs twice: on a SQLite file and on PostgreSQL.
 PostgreSQL is found at TRACKER_TEST_POSTGRES_URL (default: the local server as
@@ -14,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from tests.mailserver import MailServer
 from tracker import create_app
 from tracker.auth.models import Role
 from tracker.auth.services import create_user as create_user_service
@@ -276,3 +278,21 @@ def count_queries(app):
             sa.event.remove(db.engine, "before_cursor_execute", record)
 
     return counting
+
+
+@pytest.fixture
+def hostile_town(town, instance_path):
+    """The town with work in every state that shows text, then markup in every free-text
+    column (``tests.hostile.fill_town``), for the escaping suites."""
+    from tests.hostile import fill_town
+
+    return fill_town(town, instance_path)
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on loopback, stopped after the test."""
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()

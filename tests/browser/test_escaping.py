@@ -1,11 +1,10 @@
 """Markup stored in every text field runs nothing in a real browser."""
 
 from tests.browser.test_flow import sign_in
-from tests.test_escaping import hostile_town, pages  # noqa: F401 (a fixture)
+from tests.hostile import pages
 
 
-def test_stored_markup_runs_nothing_in_the_browser(live_server, hostile_town,  # noqa: F811
-                                                    page_for):
+def test_stored_markup_runs_nothing_in_the_browser(live_server, hostile_town, page_for):
     page = page_for("admin")
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

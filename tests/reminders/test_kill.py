@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.reminders.conftest import MailServer, mail_config
+from tests.mailserver import MailServer, mail_config
 from tracker.extensions import db
 from tracker.reminders.models import OutboxMessage, OutboxStatus
 from tracker.reminders.services import set_preferences

@@ -1,0 +1,102 @@
+"""Hostile text for the escaping suites: markup in every free-text column of a town."""
+
+import re
+
+import sqlalchemy as sa
+
+from tests.tasks.test_views import PDF
+from tests.web.test_routes import ROUTES
+from tracker.assessment import services as assessment
+from tracker.core.timeutil import utcnow
+from tracker.extensions import db
+from tracker.reminders.models import OutboxMessage, OutboxStatus
+from tracker.tasks import services as work
+from tracker.tasks.models import EvidenceFile, Task
+
+#: Free-text columns, by table: everything a person or a plan file can write.
+HOSTILE_COLUMNS = {
+    "plans": ["title", "title_en", "issuer", "issuer_en", "document_number", "rubric_title",
+              "rubric_title_en"],
+    "phases": ["title", "title_en", "description"],
+    "duties": ["title", "title_en", "description"],
+    "rubric_nodes": ["title", "title_en", "requirement", "deduction"],
+    "units": ["name"],
+    "users": ["name"],
+    "tasks": ["title", "title_en", "description", "note", "statement", "review_comment"],
+    "evidence_files": ["original_name"],
+    "deductions": ["reason"],
+    "assessment_rows": ["self_note", "statement"],
+    "reminder_outbox": ["subject", "last_error"],
+}
+MARKUP = re.compile(r"<i class=xss>|<script>alert|<img src=x")
+
+
+def hostile(where: str) -> str:
+    """Markup that breaks out of attributes and elements, named after its column."""
+    return f'"><i class=xss>{where}</i><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+def fill_with_markup():
+    """Overwrite every row's free-text columns; each value names its table, column and row."""
+    for table in db.metadata.sorted_tables:
+        for column in HOSTILE_COLUMNS.get(table.name, []):
+            key = table.primary_key.columns.values()[0]
+            for (pk,) in db.session.execute(sa.select(key)):
+                value = hostile(f"{table.name}.{column}#{pk}")
+                db.session.execute(sa.update(table).where(key == pk)
+                                   .values({column: value[:table.c[column].type.length]
+                                            if table.c[column].type.length else value}))
+    db.session.commit()
+    db.session.expire_all()
+
+
+def first_task(unit) -> Task:
+    """The unit's first task that asks for no written statement."""
+    tasks = db.session.scalars(sa.select(Task).where(Task.unit_id == unit.id)
+                               .order_by(Task.due_date, Task.id))
+    return next(t for t in tasks if work.statement_cap(t) is None)
+
+
+def fill_town(town, instance_path):
+    """The town with work in every state that shows text: a returned task with a note,
+    statement, comment and a file, an assessment with a deduction and a self-assessment,
+    a failed mail; then every free-text column filled with markup."""
+    now = utcnow()
+    admin, manager = town.users.admin, town.users.manager
+    task = first_task(town.units.a)
+    work.save_work(task, manager, "note", "", now)
+    path = instance_path / "evidence" / "x" / "file.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(PDF)
+    task.evidence_files.append(EvidenceFile(
+        original_name="file.pdf", stored_name="x/file.pdf", content_type="application/pdf",
+        size=len(PDF), sha256="0" * 64, uploaded_by=manager, uploaded_at=now))
+    work.submit(task, manager, "note", "", now)
+    work.review(task, admin, False, hostile("task_events.comment"), now)
+    plan = assessment.plan_for_year(town.year)
+    sheet = assessment.get_or_start(town.units.a, plan, town.year, admin, now)
+    _, leaves = assessment.rubric_tree(plan)
+    assessment.set_self_assessment(sheet, leaves[0].id, 0, "note", "", now)
+    db.session.add(OutboxMessage(
+        key="digest:escaping", user=manager, recipient=manager.email, subject="s",
+        message_id="<m@x>", message=b"", status=OutboxStatus.FAILED, attempts=5,
+        next_attempt_at=now, last_error="550"))
+    db.session.commit()
+    fill_with_markup()
+    return town
+
+
+def pages(town) -> list[str]:
+    """Every GET route of the route table, and the calendar's views and filters."""
+    task = first_task(town.units.a)
+    evidence = db.session.scalar(sa.select(EvidenceFile))
+    urls = [template.format(own=task.id, foreign=task.id, own_file=evidence.id,
+                            foreign_file=evidence.id, user=town.users.manager.id,
+                            own_unit=town.units.a.id, foreign_unit=town.units.a.id,
+                            year=town.year)
+            for checks in ROUTES.values() for method, template, _ in checks if method == "GET"]
+    day = task.due_date.isoformat()
+    return urls + [f"/?view={view}&date={day}" for view in ("month", "week", "agenda")] + [
+        f"/?unit={town.units.a.id}&date={day}", f"/tasks?status=returned&year={town.year}",
+        f"/progress?unit={town.units.a.id}", f"/overview?sort=overdue&dir=desc&year={town.year}",
+        f"/assessment?year={town.year}"]
