@@ -37,7 +37,6 @@ class SheetRow:
     requirement: str
     deduction: str
     points: int
-    group_code: str
 
 
 @dataclass
@@ -73,8 +72,7 @@ def sheet_layout(groups) -> Layout:
                 layout.rows.append(SheetRow(
                     code=leaf.code, node_id=getattr(leaf, "id", 0), group_label=group_label,
                     group_span=0, item_label=item_label, item_span=0,
-                    requirement=requirement, deduction=leaf.deduction, points=leaf.points,
-                    group_code=group.code))
+                    requirement=requirement, deduction=leaf.deduction, points=leaf.points))
             layout.rows[first_of_item].item_span = len(layout.rows) - first_of_item
         layout.rows[first_of_group].group_span = len(layout.rows) - first_of_group
     return layout

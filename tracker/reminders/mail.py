@@ -62,6 +62,11 @@ class Recipient:
     coordinator: bool = False
 
     @property
+    def display_name(self) -> str:
+        """How the mail greets the person: their name, or their address."""
+        return self.name or self.email
+
+    @property
     def language(self) -> str:
         """The mail's language: the user's if we have templates for it, else Chinese."""
         return self.locale if self.locale in LOCALES else DEFAULT_LOCALE
@@ -155,7 +160,7 @@ def build_message(recipient: Recipient, items: list[MailItem], *, key: str, toda
         {"title": _title(i, language), "due": i.due, "days": (i.due - today).days,
          "url": f"{base}/tasks/{i.task_id}"} for i in group])
         for unit, group in itertools.groupby(ordered, key=lambda i: i.unit)]
-    context = {"name": recipient.name or recipient.email, "groups": groups,
+    context = {"name": recipient.display_name, "groups": groups,
                "count": len(items), "coordinator": recipient.coordinator, "digest": digest,
                "settings_url": f"{base}/settings", "unsubscribe_url": unsubscribe_url,
                "base_url": base}
@@ -176,7 +181,7 @@ def build_returned_message(recipient: Recipient, item: MailItem, *, reviewer: st
                            settings: MailSettings, unsubscribe_url: str) -> Mail:
     """The notice to a unit that the coordinator returned ``item`` with ``comment``."""
     base = settings.base_url.rstrip("/")
-    context = {"name": recipient.name or recipient.email, "reviewer": reviewer,
+    context = {"name": recipient.display_name, "reviewer": reviewer,
                "unit": item.unit, "title": _title(item, recipient.language), "due": item.due,
                "days": (item.due - today).days, "url": f"{base}/tasks/{item.task_id}",
                "comment": comment, "settings_url": f"{base}/settings",

@@ -82,7 +82,7 @@ def queue_returned_notice(task: Task, reviewer: User, comment: str,
         .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
         .where(User.unit_id == task.unit_id, User.active.is_(True), User.id != reviewer.id)
         .order_by(User.id)).all()
-    settings = mail_settings(config)
+    settings, today = mail_settings(config), local_today(now, config["TIMEZONE"])
     item = MailItem(task.id, task.unit.name, task.title, task.title_en, task.due_date,
                     "returned")
     queued = []
@@ -93,7 +93,7 @@ def queue_returned_notice(task: Task, reviewer: User, comment: str,
         mail = build_returned_message(
             Recipient(user.email, user.name, user.locale), item,
             reviewer=reviewer.display_name, comment=comment, key=key,
-            today=local_today(now, config["TIMEZONE"]), now=now, settings=settings,
+            today=today, now=now, settings=settings,
             unsubscribe_url=unsubscribe_url(config, user.id))
         queued.append(OutboxMessage(
             key=key, user=user, recipient=user.email, subject=mail.subject[:300],

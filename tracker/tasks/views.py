@@ -53,20 +53,15 @@ def _back(task: Task):
 @login_required
 def show(task_id):
     """What is due, what it serves, the evidence so far, the review and the history."""
-    task = load_task(task_id, full=True)
+    return _render(load_task(task_id, full=True))
+
+
+def _render(task, status=200, **forms):
+    """The task page, with the forms given (a refused one shows its errors)."""
     history = db.session.scalars(
         sa.select(TaskEvent).options(joinedload(TaskEvent.actor))
-        .where(TaskEvent.task_id == task.id).order_by(TaskEvent.at.desc(), TaskEvent.id.desc())
-    ).all()
-    return _render(task, history)
-
-
-def _render(task, history=None, status=200, **forms):
-    if history is None:
-        history = db.session.scalars(
-            sa.select(TaskEvent).options(joinedload(TaskEvent.actor))
-            .where(TaskEvent.task_id == task.id)
-            .order_by(TaskEvent.at.desc(), TaskEvent.id.desc())).all()
+        .where(TaskEvent.task_id == task.id)
+        .order_by(TaskEvent.at.desc(), TaskEvent.id.desc())).all()
     work = forms.get("work") or WorkForm(data={"note": task.note, "statement": task.statement})
     move = forms.get("move") or MoveForm(data={"due_date": task.due_date, "scope": "task"})
     return render_template(
