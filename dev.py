@@ -2,14 +2,17 @@
 """Set up and run tracker from a checkout. Needs only Python 3.11+.
 
     python3 dev.py run     # virtualenv, install, demo town, serve on 127.0.0.1:5000
-    python3 dev.py test    # virtualenv, install with test extras, run the whole test suite
+    python3 dev.py test    # virtualenv, install with test extras, the layers check, the suite
     python3 dev.py bench   # run the benchmarks under bench/ and print one table
 
 Extra arguments go to the underlying command (``tracker run`` or pytest).
+``python3 dev.py test --at "2027-01-04 02:00"`` runs the suite with the clock set to that
+UTC instant (Debian's faketime), to check that it keeps its meaning on any day.
 """
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -59,10 +62,25 @@ def run(args):
 
 
 def test(args):
+    """The layers contract (import-linter), then pytest; ``--at INSTANT`` fakes the clock."""
     ensure_env("[test]")
     os.chdir(ROOT)
+    lint = subprocess.run([str(BIN / "lint-imports"), "--no-cache"], capture_output=True,
+                          text=True)
+    if lint.returncode:
+        print(lint.stdout[lint.stdout.find("Broken contracts"):] or lint.stdout, lint.stderr)
+        sys.exit("[dev] lint-imports: an import runs up the layers (see setup.cfg)")
+    say("lint-imports: the layers contract is kept")
     python = str(BIN / "python")
-    os.execv(python, [python, "-m", "pytest", *args])
+    command = [python, "-m", "pytest"]
+    if args[:1] == ["--at"]:
+        if len(args) < 2 or not shutil.which("faketime"):
+            sys.exit("[dev] --at needs an instant and Debian's faketime (apt-get install faketime)")
+        say(f"the clock reads {args[1]} UTC for this run")
+        os.environ["TZ"] = "UTC"
+        command = ["faketime", args[1], *command]
+        args = args[2:]
+    os.execvp(command[0], [*command, *args])
 
 
 def bench(args):

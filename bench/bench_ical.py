@@ -54,7 +54,6 @@ def main():
     import sqlalchemy as sa
 
     from tracker.auth.models import Role
-    from tracker.auth.scope import task_scope
     from tracker.auth.services import create_user
     from tracker.calendar import ical
     from tracker.calendar.queries import (FeedFilters, calendar_name, export_ics, feed_data,
@@ -63,8 +62,9 @@ def main():
     from tracker.core.timeutil import local_today, utcnow
     from tracker.extensions import db
     from tracker.phases.planfile import read_plan
-    from tracker.phases.services import load_plan
+    from tracker.tasks.loading import load_plan
     from tracker.tasks.models import Task
+    from tracker.tasks.scope import task_scope
 
     with temp_dir() as tmp:
         app = bench_app(tmp)

@@ -36,7 +36,8 @@ def doubled_plan_bytes() -> bytes:
 def one_load(spec, year=2026):
     """Load ``spec`` into a fresh town; return (tasks, seconds, sync statements)."""
     from tracker.extensions import db
-    from tracker.phases.services import install_plan, load_plan
+    from tracker.phases.services import install_plan
+    from tracker.tasks.loading import load_plan
 
     with temp_dir() as tmp:
         app = bench_app(tmp)

@@ -102,7 +102,7 @@ def _build_town(year: int) -> None:
     from tracker.auth.models import Role, User
     from tracker.extensions import db
     from tracker.phases.planfile import read_plan
-    from tracker.phases.services import load_plan
+    from tracker.tasks.loading import load_plan
     from tracker.tasks.models import Task, TaskStatus
     from tracker.units.models import Unit
 

@@ -240,7 +240,7 @@ def town(app, create_unit, create_user):
 
     from tracker.core.timeutil import local_today, utcnow
     from tracker.phases.planfile import read_plan
-    from tracker.phases.services import load_plan
+    from tracker.tasks.loading import load_plan
 
     units = SimpleNamespace(
         a=create_unit("洋溢村党总支", "branch"),

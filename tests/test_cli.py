@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -164,18 +166,27 @@ def test_demo_is_repeatable(fresh_app):
     assert verify_password(user.password_hash, line.split()[-1])
 
 
-def test_demo_work_went_through_the_services_with_its_evidence(fresh_app, instance_path):
-    """Finished demo work has the files and statements its duty asks for, on disk, and
-    happened before today; the demo's PDFs are well-formed (every xref offset is right)."""
-    from tracker.core.timeutil import utcnow
+@pytest.mark.parametrize("now, until", [
+    # 4 January: nothing of this year is due yet; last year's work shows.
+    ("2027-01-04T09:00", datetime(2027, 1, 4, 1, tzinfo=timezone.utc)),
+    ("2028-02-29T12:00", datetime(2028, 2, 29, 4, tzinfo=timezone.utc)),
+    # 23:30 on New Year's Eve in Shanghai is 15:30 UTC: still the old year there.
+    ("2026-12-31T23:30+08:00", datetime(2026, 12, 31, 15, 30, tzinfo=timezone.utc)),
+])
+def test_demo_work_went_through_the_services_with_its_evidence(fresh_app, instance_path, now,
+                                                               until):
+    """Whatever the day, the demo town has finished work: the files and statements its duty
+    asks for, on disk, done before that day; the demo's PDFs are well-formed (every xref
+    offset is right)."""
     from tracker.tasks.models import FINISHED, TaskStatus
     from tracker.tasks.services import needs_files, statement_cap
 
-    ok(fresh_app.test_cli_runner().invoke(args=["demo"]))
+    out = ok(fresh_app.test_cli_runner().invoke(args=["demo", "--now", now]))
+    assert f"loaded for {until.astimezone(ZoneInfo('Asia/Shanghai')).year - 1} and" in out
     finished = db.session.scalars(sa.select(Task).where(Task.status.in_(FINISHED))).all()
     assert finished and any(t.status == TaskStatus.ACCEPTED for t in finished)
     for task in finished:
-        assert task.submitted_at <= utcnow() and task.submitted_by is not None
+        assert task.submitted_at <= until and task.submitted_by is not None
         assert task.statement if statement_cap(task) else not task.statement
         assert bool(task.evidence_files) == needs_files(task), task.title
         for file in task.evidence_files:

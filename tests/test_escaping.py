@@ -80,7 +80,9 @@ def test_markup_in_task_titles_and_names_is_escaped_in_mails(app, hostile_town, 
     task = first_task(hostile_town.units.b)
     dispatch(datetime.combine(task.due_date - timedelta(days=1), time(8),
                               tzinfo=ZoneInfo("Asia/Shanghai")))
-    mails = smtp_server.take()
+    # Reminders only: the town's returned-work notice was built before the markup went in
+    # (whether it is due by then depends on the day the suite runs).
+    mails = [m for m in smtp_server.take() if not m.message["Message-ID"].startswith("<returned.")]
     assert mails, "no reminder was sent"
     for mail in mails:
         html, text = mail.html, mail.text

@@ -5,7 +5,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from tracker import MIGRATIONS_DIR
+from tracker.core.paths import MIGRATIONS
+
+MIGRATIONS_DIR = str(MIGRATIONS)
 from tracker.core.types import render_item
 from tracker.extensions import db
 

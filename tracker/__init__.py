@@ -6,16 +6,21 @@ from pathlib import Path
 
 from flask import Flask
 
-#: The checkout's top level: templates/ lives there, beside the package.
-ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
+from tracker.core.paths import PACKAGE, STATIC, TEMPLATES
+
+
+def _default_instance_path() -> str | None:
+    """``instance/`` in a checkout; where Flask keeps an installed package's
+    (``<prefix>/var/tracker-instance``) otherwise."""
+    checkout = PACKAGE.parent
+    return str(checkout / "instance") if (checkout / "setup.cfg").is_file() else None
 
 
 def create_app(test_config=None):
     """Create and configure the app (flaskr's factory, with config from the environment)."""
     app = Flask(__name__, instance_relative_config=True,
-                instance_path=os.environ.get("TRACKER_INSTANCE_PATH") or str(ROOT / "instance"),
-                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+                instance_path=os.environ.get("TRACKER_INSTANCE_PATH") or _default_instance_path(),
+                template_folder=str(TEMPLATES), static_folder=str(STATIC))
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "tracker.sqlite3"),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
@@ -46,40 +51,59 @@ def create_app(test_config=None):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
 
     import tracker.core.db  # noqa: F401  (SQLite pragmas on every connection)
+    from tracker.core.paths import MIGRATIONS
     from tracker.core.types import render_item
     from tracker.core.web import select_locale
     from tracker.extensions import babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True,
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True,
                      render_item=render_item)
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
-    from tracker import models  # noqa: F401  (every model registered before first use)
+    # Every model registered before first use; importing them imports every area's
+    # package, which connects the area's signal receivers (tracker.core.signals).
+    from tracker import models  # noqa: F401
     from tracker import reminders
     from tracker.assessment.views import bp as assessment_bp
     from tracker.auth import login  # noqa: F401  (the user loader)
     from tracker.auth.views import bp as auth_bp
     from tracker.calendar.views import bp as calendar_bp
     from tracker.core import web
-    from tracker.core.health import bp as health_bp
     from tracker.dashboard.views import bp as dashboard_bp
+    from tracker.ops.health import bp as health_bp
     from tracker.reminders.views import bp as reminders_bp
     from tracker.tasks.views import bp as tasks_bp
     from tracker.units.views import bp as units_bp
 
     web.init_app(app)
     reminders.init_app(app)  # mail config defaults; the scheduler only where config asks
-    for blueprint in (auth_bp, dashboard_bp, tasks_bp, units_bp, calendar_bp, assessment_bp,
+    for blueprint in (auth_bp, calendar_bp, dashboard_bp, tasks_bp, units_bp, assessment_bp,
                       reminders_bp, health_bp):
         app.register_blueprint(blueprint)
 
-    from tracker.cli import register_commands
-
     register_commands(app)
     return app
+
+
+def register_commands(app):
+    """Attach every area's commands to ``app.cli`` (so ``flask --app tracker`` has them too)."""
+    from tracker.assessment.cli import assessment_cli
+    from tracker.auth.cli import user_cli
+    from tracker.calendar.cli import feed_cli, ics_cli
+    from tracker.ops.commands import (backup_command, demo_command, init_db_command,
+                                      restore_command)
+    from tracker.ops.serve import serve_command
+    from tracker.reminders.cli import reminders_cli, scheduler_command
+    from tracker.tasks.cli import plan_cli, tasks_cli
+    from tracker.units.cli import unit_cli
+
+    for command in (init_db_command, demo_command, plan_cli, unit_cli, user_cli, tasks_cli,
+                    ics_cli, feed_cli, reminders_cli, scheduler_command, assessment_cli,
+                    backup_command, restore_command, serve_command):
+        app.cli.add_command(command)
 
 
 def _instance_secret(instance_path: str) -> str:

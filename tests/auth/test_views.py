@@ -1,7 +1,5 @@
 """Signing in and out, sessions, cookies, passwords, language."""
 
-import re
-
 import pytest
 import sqlalchemy as sa
 
@@ -159,45 +157,6 @@ def test_missing_csrf_token_is_refused(app, client, town):
     response = post_login(client, "manager@example.org")
     assert response.status_code == 400
     assert client.get("/").status_code == 302
-
-
-def test_calendar_link_made_shown_once_and_revoked(client, town, login):
-    login(client, town.users.manager)
-    assert "You have no calendar link" in client.get("/settings").text
-    page = client.post("/settings/feed").text
-    url = re.search(r'value="(http[^"]+/feeds/[^"]+\.ics)"', page).group(1)
-    assert "webcal://" in page and "<svg" in page
-    path = url.split("://", 1)[1].split("/", 1)[1]
-    assert client.get("/" + path).status_code == 200
-    settings = client.get("/settings").text
-    assert "A link has been active since" in settings and url not in settings
-    client.post("/settings/feed/revoke")
-    assert client.get("/" + path).status_code == 404
-
-
-def test_reminder_settings(client, town, login):
-    from tracker.reminders.services import get_preferences
-
-    login(client, town.users.manager)
-    assert 'value="digest" selected' in client.get("/settings").text
-    assert client.post("/settings/reminders", data={"mode": "each", "hour": "17"}
-                       ).status_code == 302
-    db.session.expire_all()
-    preference = get_preferences(town.users.manager.id)
-    assert (preference.mode.value, preference.hour) == ("each", 17)
-    response = client.post("/settings/reminders", data={"mode": "often", "hour": "25"})
-    assert response.status_code == 400
-    db.session.expire_all()
-    assert get_preferences(town.users.manager.id).hour == 17
-
-
-def test_healthz(client, town):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    data = response.get_json()
-    assert data["database"] == "ok" and data["scheduler"]["last_heartbeat"] is None
-    assert data["outbox"] == {"queued": 0, "sending": 0, "failed": 0}
-    assert "Set-Cookie" not in response.headers
 
 
 def test_coordinator_edits_users(app, client, town, login):

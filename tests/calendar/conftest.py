@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 import vobject
 
-from tracker.auth.scope import task_scope
+from tracker.tasks.scope import task_scope
 from tracker.calendar.services import issue_token
 from tracker.extensions import db
 from tracker.phases.planfile import read_plan
-from tracker.phases.services import load_plan
+from tracker.tasks.loading import load_plan
 from tracker.tasks.models import Task, TaskStatus
 
 YEAR = 2026

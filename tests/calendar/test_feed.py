@@ -11,7 +11,7 @@ from tracker.core.timeutil import utcnow
 from tracker.extensions import db
 from tracker.phases.models import Phase
 from tracker.phases.planfile import read_plan
-from tracker.phases.services import load_plan
+from tracker.tasks.loading import load_plan
 from tracker.tasks.models import FINISHED, Task, TaskStatus
 from tracker.tasks.services import move_due
 from tests.calendar.conftest import LOADED_AT, YEAR, parse_ics, tasks_in_scope

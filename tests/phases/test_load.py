@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tracker.extensions import db
 from tracker.phases.planfile import bundled_plans, parse_plan, read_plan
-from tracker.phases.services import load_plan
+from tracker.tasks.loading import load_plan
 from tracker.tasks.models import Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import UnitKind
 

@@ -8,7 +8,7 @@ from tests.mailserver import mail_config
 from tracker.auth.models import Role
 from tracker.extensions import db
 from tracker.phases.planfile import read_plan
-from tracker.phases.services import load_plan
+from tracker.tasks.loading import load_plan
 from tracker.units.models import UnitKind
 
 PLAN_LOADED = datetime(2026, 1, 1, 0, 0, tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from tests.conftest import make_app
 from tracker.core.errors import TrackerError
-from tracker.reminders.cli import parse_instant
+from tracker.core.cli import parse_instant
 from tracker.reminders.jobs import (JOB_ID, PRUNE_JOB_ID, SchedulerLock, add_jobs,
                                    serving_with_flask_run)
 

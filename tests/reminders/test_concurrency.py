@@ -11,7 +11,7 @@ from tests.conftest import make_app
 from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.phases.planfile import read_plan
-from tracker.phases.services import load_plan
+from tracker.tasks.loading import load_plan
 from tracker.reminders.dispatch import dispatch
 from tracker.reminders.models import OutboxMessage, OutboxStatus, ReminderLedgerEntry
 from tracker.reminders.services import set_preferences

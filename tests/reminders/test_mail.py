@@ -6,8 +6,8 @@ from email.parser import BytesParser
 
 import pytest
 
-from tracker.reminders.mail import (MailItem, MailSettings, Recipient, build_message,
-                                    message_id, subject, unsubscribe_token,
+from tracker.reminders.mail import (HeaderError, MailItem, MailSettings, Recipient,
+                                    build_message, message_id, subject, unsubscribe_token,
                                     unsubscribe_user_id)
 
 TODAY = date(2026, 6, 23)
@@ -129,11 +129,11 @@ def test_unsubscribe_tokens_are_signed():
 
 
 def test_long_and_awkward_headers_stay_well_formed():
-    """Long Chinese subjects fold into several encoded words; line breaks in titles or
-    names cannot start a header of their own; every line fits SMTP's limits."""
+    """Long Chinese subjects fold into several encoded words; line breaks in titles cannot
+    start a header of their own; every line fits SMTP's limits."""
     long_title = "关于开展“学习贯彻习近平新时代中国特色社会主义思想”主题教育" * 3 + "\nBcc: x@evil.example"
     item = MailItem(1, "洋溢村党总支", long_title, "", date(2026, 6, 30), "before:7")
-    recipient = Recipient("li@shuyuan.example", 'Li "Big" Si, Jr.\r\nBcc: y@evil.example', "en")
+    recipient = Recipient("  li@shuyuan.example ", 'Li "Big" Si, Jr.', "en")
     long_url = "https://tracker.shuyuan.example/reminders/unsubscribe/" + "A" * 120
     mail = build_message(recipient, [item], key="item:1:2:before:7:2026-06-30", today=TODAY,
                          now=NOW, settings=SETTINGS, unsubscribe_url=long_url, digest=False)
@@ -147,11 +147,27 @@ def test_long_and_awkward_headers_stay_well_formed():
     assert msg["Bcc"] is None
     assert msg["Subject"] == " ".join(mail.subject.split())
     assert "主题教育" in msg["Subject"] and "Bcc: x@evil.example" in msg["Subject"]
-    assert msg["To"].addresses[0].display_name == 'Li "Big" Si, Jr. Bcc: y@evil.example'
+    assert msg["To"].addresses[0].display_name == 'Li "Big" Si, Jr.'
+    # The header is built from the checked (stripped) address, not the raw one.
+    assert "To: \"Li \\\"Big\\\" Si, Jr.\" <li@shuyuan.example>" in header_block
     assert msg["To"].addresses[0].addr_spec == "li@shuyuan.example"
     assert msg["List-Unsubscribe"] == f"<{long_url}>"
     for part in msg.walk():
         assert not part.defects, (part.get_content_type(), part.defects)
+
+
+@pytest.mark.parametrize("name, email", [
+    ('Li Si\r\nBcc: y@evil.example', "li@shuyuan.example"),
+    ("Li Si", "li@shuyuan.example\r\nBcc: y@evil.example"),
+    ("Li\nSi", "li@shuyuan.example"),
+    ("Li Si", "li@shuyuan.example\n"),
+    ("李\x00四", "li@shuyuan.example"),
+])
+def test_a_line_break_in_an_address_or_name_is_refused(name, email):
+    """CR or LF (or another control character) in an address or a display name never
+    reaches a header: the mail is refused, not mended into something else."""
+    with pytest.raises(HeaderError):
+        build(Recipient(email, name, "en"))
 
 
 def test_parts_decode_to_exactly_the_rendered_text():

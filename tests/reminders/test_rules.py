@@ -4,8 +4,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from tracker.reminders.rules import (DEFAULT_RULE, Point, Rule, latest_point, max_lead_days,
-                                     points_between, reminder_day)
+from tracker.phases.planfile import DEFAULT_REMINDERS
+from tracker.reminders.rules import (Point, Rule, latest_point, max_lead_days,
+                                    points_between, reminder_day)
 
 DUE = date(2026, 6, 30)
 RULE = Rule.from_json({"before": [7, 1, 0], "overdue_every": 7})
@@ -13,7 +14,7 @@ RULE = Rule.from_json({"before": [7, 1, 0], "overdue_every": 7})
 
 def test_rule_from_json_sorts_and_defaults():
     assert Rule.from_json({"before": [0, 7, 1, 7], "overdue_every": 3}) == Rule((7, 1, 0), 3)
-    assert Rule.from_json(None) == Rule.from_json(DEFAULT_RULE) == RULE
+    assert Rule.from_json(None) == Rule.from_json(DEFAULT_REMINDERS) == RULE
     assert Rule.from_json({"before": []}) == Rule((), 0)
 
 

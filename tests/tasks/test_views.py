@@ -1,4 +1,5 @@
-"""The task page: completion with evidence, review, dates, ad-hoc tasks."""
+"""The task list and the task page: completion with evidence, review, dates, ad-hoc
+tasks."""
 
 import io
 import re
@@ -9,6 +10,8 @@ import sqlalchemy as sa
 from tracker.extensions import db
 from tracker.tasks.models import EvidenceFile, Task, TaskEvent, TaskEventKind, TaskStatus
 
+#: Task titles are checked in Chinese, the plan's own language.
+ZH = {"Accept-Language": "zh-CN"}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
        b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
@@ -224,3 +227,22 @@ def test_adhoc_task_for_several_units(client, town, login):
     response = client.post("/tasks/new", data={"title": "x", "due_date": "2099-01-01",
                                                 "units": [town.units.a.id]})
     assert response.status_code == 400 and "No plan is loaded for 2099" in response.text
+
+
+def test_unit_users_see_only_their_unit(client, town, login):
+    login(client, town.users.other)
+    page = client.get("/tasks", query_string={"unit": town.units.a.id, "year": town.year})
+    ids = {int(i) for i in re.findall(r'href="/tasks/(\d+)"', page.text)}
+    units = set(db.session.scalars(sa.select(Task.unit_id).where(Task.id.in_(ids))))
+    assert units == {town.units.b.id}
+
+
+def test_filters(client, town, login):
+    login(client, town.users.manager)
+    page = client.get("/tasks", query_string={"duty": "self-check-h1", "year": town.year},
+                      headers=ZH)
+    assert "上半年意识形态工作自查" in page.text
+    assert len(re.findall(r'href="/tasks/\d+"', page.text)) == 1
+    page = client.get("/tasks", query_string={"phase": "P4", "year": town.year}, headers=ZH)
+    assert "两委班子集中学习研讨（第6次，共6次）" in page.text
+    assert "两委班子集中学习研讨（第1次" not in page.text

@@ -8,7 +8,7 @@ from tracker.assessment import export
 from tracker.assessment.services import assessed_units, layout_for, plan_for_year, results
 from tracker.core.cli import TrackerGroup
 from tracker.core.errors import TrackerError
-from tracker.phases.services import MAX_YEAR, MIN_YEAR
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.units.services import get_unit
 
 assessment_cli = TrackerGroup("assessment", help="The year-end assessment.")

@@ -22,7 +22,7 @@ from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.core.web import admin_required, today
 from tracker.extensions import db
-from tracker.phases.services import MAX_YEAR, MIN_YEAR
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.units.models import Unit
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")

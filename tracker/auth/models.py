@@ -4,6 +4,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,6 +20,10 @@ class Role(enum.StrEnum):
     ADMIN = "admin"  # the coordinator: everything
     MANAGER = "manager"  # 具体责任人: works the unit's tasks
     VIEWER = "viewer"  # 第一/直接责任人: reads the unit's tasks
+
+
+ROLE_LABELS = {"admin": _l("Coordinator"), "manager": _l("Unit manager"),
+               "viewer": _l("Unit viewer")}
 
 
 class User(UserMixin, db.Model):

@@ -5,17 +5,19 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from tracker.auth.models import LoginAttempt, Role, User
 from tracker.auth.passwords import hash_password, verify_password
 from tracker.core.errors import TrackerError
+from tracker.core.text import check_text
 from tracker.extensions import db
 from tracker.units.models import Unit
 
 
 def normalise_email(value: str) -> str:
     """A syntactically valid address, lower-cased; TrackerError otherwise."""
+    check_text(value, _l("The e-mail address"))
     try:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
@@ -29,11 +31,19 @@ def create_user(email: str, role: Role, password: str, unit: Unit | None = None,
     email = normalise_email(email)
     _check_unit(role, unit)
     _check_free(email)
-    user = User(email=email, role=role, unit=unit, name=name.strip(),
+    user = User(email=email, role=role, unit=unit, name=clean_person_name(name),
                 password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def clean_person_name(value: str) -> str:
+    """A person's name on one line, as mails and pages show it."""
+    name = " ".join(check_text(value or "", _l("The name")).split())
+    if len(name) > 200:
+        raise TrackerError(_("The name is longer than 200 characters."))
+    return name
 
 
 def _check_unit(role: Role, unit: Unit | None) -> None:
@@ -65,7 +75,7 @@ def update_user(user: User, actor: User, email: str, role: Role, unit: Unit | No
     if user.active and not active:
         user.session_version += 1
     user.email, user.role, user.unit, user.name, user.active = (
-        email, role, unit, name.strip(), active)
+        email, role, unit, clean_person_name(name), active)
     db.session.flush()
 
 

@@ -8,10 +8,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.forms import LanguageForm, LoginForm, PasswordForm, UserForm
-from tracker.auth.models import Role, User
+from tracker.auth.models import ROLE_LABELS, Role, User
 from tracker.auth.passwords import generate_password
 from tracker.auth.services import (authenticate, change_password, create_user, failures_since,
                                    set_password, update_user)
+from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.forms import choices
 from tracker.core.timeutil import utcnow
@@ -20,12 +21,13 @@ from tracker.extensions import db
 from tracker.units.models import Unit
 
 bp = Blueprint("auth", __name__)
+bp.app_context_processor(lambda: {"ROLE_LABELS": ROLE_LABELS})
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Sign in with e-mail and password."""
-    target = safe_next(request.args.get("next")) or url_for("dashboard.calendar")
+    target = safe_next(request.args.get("next")) or url_for("calendar.index")
     if current_user.is_authenticated:
         return redirect(target)
     form = LoginForm()
@@ -73,59 +75,18 @@ def language():
         if current_user.is_authenticated:
             current_user.locale = form.lang.data
             db.session.commit()
-    return redirect(safe_next(request.form.get("next")) or url_for("dashboard.calendar"))
+    return redirect(safe_next(request.form.get("next")) or url_for("calendar.index"))
 
 
-def _render_settings(form=None, feed_url=None, status=200):
-    """The settings page; ``feed_url`` is shown only right after a link is made."""
-    from markupsafe import Markup
-
-    from tracker.calendar.services import active_token, feed_qr_svg
-
-    from tracker.reminders.services import get_preferences
-
-    return render_template(
-        "auth/settings.html", form=form or PasswordForm(), token=active_token(current_user),
-        reminders=get_preferences(current_user.id),
-        feed_url=feed_url, feed_qr=Markup(feed_qr_svg(feed_url.https)) if feed_url else None,
-    ), status
-
-
-@bp.post("/settings/reminders")
-@login_required
-def reminder_settings():
-    """How reminder mails come: a daily digest at an hour, one per item, or none."""
-    from tracker.reminders.services import set_preferences
-
-    hour = request.form.get("hour", "")
-    set_preferences(current_user.id, mode=request.form.get("mode", ""),
-                    hour=int(hour) if hour.isdigit() else -1)
-    db.session.commit()
-    flash(_("Reminder settings saved."), "success")
-    return redirect(url_for("auth.settings"))
-
-
-@bp.post("/settings/feed")
-@login_required
-def new_feed():
-    """Make a new calendar subscription link (the old one stops working)."""
-    from tracker.calendar.services import feed_urls, issue_token
-
-    secret = issue_token(current_user, utcnow())
-    db.session.commit()
-    return _render_settings(feed_url=feed_urls(secret))
-
-
-@bp.post("/settings/feed/revoke")
-@login_required
-def revoke_feed():
-    """Stop the calendar subscription link."""
-    from tracker.calendar.services import revoke_token
-
-    if revoke_token(current_user, utcnow()):
-        db.session.commit()
-        flash(_("The calendar link no longer works."), "success")
-    return redirect(url_for("auth.settings"))
+def render_settings(form=None, status=200, **context):
+    """The settings page: the password form, and the panels other areas add
+    (``tracker.core.signals.settings_panels``: the calendar feed, reminders), which get
+    ``context`` (e.g. ``feed_url`` right after a calendar link was made)."""
+    panels = signals.values(signals.settings_panels.send(current_user._get_current_object(),
+                                                         **context))
+    return render_template("auth/settings.html", form=form or PasswordForm(),
+                           panels=[html for _, html in sorted(panels, key=lambda p: p[0])]
+                           ), status
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -143,7 +104,7 @@ def settings():
             login_user(current_user._get_current_object())  # this session carries on
             flash(_("Your password is changed. Other sessions are signed out."), "success")
             return redirect(url_for("auth.settings"))
-    return _render_settings(form, status=400 if form.errors else 200)
+    return render_settings(form, status=400 if form.errors else 200)
 
 
 # -- the coordinator's user management ----------------------------------------

@@ -6,7 +6,7 @@ import click
 import sqlalchemy as sa
 
 from tracker.auth.models import Role, User
-from tracker.auth.scope import task_scope
+from tracker.tasks.scope import task_scope
 from tracker.auth.services import normalise_email
 from tracker.calendar import ical
 from tracker.calendar.queries import FeedFilters, calendar_name, export_ics, feed_options
@@ -16,7 +16,7 @@ from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.core.web import today
 from tracker.extensions import db
-from tracker.phases.services import MAX_YEAR, MIN_YEAR
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.tasks.models import Task
 from tracker.units.services import get_unit
 

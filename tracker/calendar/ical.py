@@ -12,15 +12,14 @@ from datetime import date, datetime, timedelta, timezone
 
 from icalendar import Alarm, Calendar, Event, Todo, vDuration
 
+from tracker.tasks.models import FINISHED, PENDING, TaskStatus, is_overdue as owed_after
+
 PRODID = "-//tracker//Work plan deadlines//ZH"
 KIND_EVENT, KIND_TODO = "event", "todo"
 KINDS = (KIND_EVENT, KIND_TODO)
 
-# Stored task statuses, as plain strings so that this module needs no models
-# (tracker.tasks.models.TaskStatus is a StrEnum and compares equal to these).
-PENDING_STATUSES = frozenset({"open", "returned"})
-FINISHED_STATUSES = frozenset({"submitted", "accepted"})
-CANCELLED = "cancelled"
+# Task statuses are StrEnums: the plain strings of a TaskEntry compare equal to them.
+CANCELLED = TaskStatus.CANCELLED
 
 #: The mark that leads a SUMMARY, so the state shows in any calendar's grid.
 MARK_DONE, MARK_RETURNED, MARK_OVERDUE, MARK_CANCELLED = "✓", "↩", "⚠", "✗"
@@ -112,13 +111,14 @@ def phase_uid(key: str, host: str) -> str:
 
 
 def is_overdue(entry: TaskEntry, today: date) -> bool:
-    """Whether work is still owed after the due date, as seen on ``today``."""
-    return entry.status in PENDING_STATUSES and entry.due < today
+    """Whether work is still owed after the due date, as seen on ``today`` (the tasks
+    area's one definition)."""
+    return owed_after(entry.status, entry.due, today)
 
 
 def status_mark(entry: TaskEntry, overdue: bool) -> str:
     """The SUMMARY's leading mark: done, returned, overdue, cancelled, or none."""
-    if entry.status in FINISHED_STATUSES:
+    if entry.status in FINISHED:
         return MARK_DONE
     if entry.status == CANCELLED:
         return MARK_CANCELLED
@@ -184,7 +184,7 @@ def _task_component(entry: TaskEntry, overdue: bool, options: FeedOptions):
         component.add("categories", [entry.phase_title])
     component.add("url", entry.url)
     if todo:
-        if entry.status in FINISHED_STATUSES:
+        if entry.status in FINISHED:
             component.add("status", "COMPLETED")
             component.add("percent-complete", 100)
             if entry.completed_at is not None:
@@ -195,7 +195,7 @@ def _task_component(entry: TaskEntry, overdue: bool, options: FeedOptions):
             component.add("status", "NEEDS-ACTION")
     else:
         component.add("status", "CANCELLED" if entry.status == CANCELLED else "CONFIRMED")
-    if options.alarm and entry.status in PENDING_STATUSES:
+    if options.alarm and entry.status in PENDING:
         component.add_component(_alarm(entry, overdue, options, related_end=todo))
     return component
 

@@ -17,14 +17,12 @@ from flask import current_app
 from tracker.calendar import ical
 from tracker.extensions import db
 from tracker.phases.models import Duty, Phase, Plan
-from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
+from tracker.tasks.models import FINISHED, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import Unit
 
 #: Raised whenever the .ics output changes for the same data, so that ETags
 #: from an older release do not keep subscribers on the old format.
 FORMAT_VERSION = 1
-#: Status filters: the stored statuses, plus the derived ``overdue``.
-STATUS_FILTERS = [s.value for s in TaskStatus] + ["overdue"]
 
 #: Serialised task components shared by every request of this process.
 COMPONENTS = ical.ComponentCache()
@@ -38,7 +36,8 @@ class FeedFilters:
     unit: str | None = None
     #: A phase code, e.g. ``P2``.
     phase: str | None = None
-    #: One of STATUS_FILTERS; without it, every status but cancelled.
+    #: One of ``tracker.tasks.models.STATUS_FILTERS``; without it, every status but
+    #: cancelled.
     status: str | None = None
     #: Whether finished items (submitted, accepted) are included.
     done: bool = True
@@ -75,7 +74,7 @@ def calendar_name(unit_name: str | None = None) -> str:
 
 
 def task_conditions(scope, filters: FeedFilters, today: date) -> list:
-    """WHERE clauses on Task for a scope (``tracker.auth.scope.task_scope``) and filters."""
+    """WHERE clauses on Task for a scope (``tracker.tasks.scope.task_scope``) and filters."""
     conditions = [scope]
     if filters.year is not None:
         conditions.append(Task.year == filters.year)
@@ -87,7 +86,7 @@ def task_conditions(scope, filters: FeedFilters, today: date) -> list:
     if filters.phase:
         conditions.append(Task.phase_id.in_(sa.select(Phase.id).where(Phase.code == filters.phase)))
     if filters.status == "overdue":
-        conditions += [Task.status.in_(PENDING), Task.due_date < today]
+        conditions.append(Task.overdue_clause(today))
     elif filters.status:
         conditions.append(Task.status == TaskStatus(filters.status))
     else:

@@ -1,27 +1,131 @@
-"""Calendar feeds (``/feeds/<token>.ics``) and the signed-in .ics download."""
+"""The calendar: the month, week and agenda pages (``/``), the .ics download, the
+subscription feeds (``/feeds/<token>.ics``) and the feed panel of the settings page."""
 
-from datetime import date, datetime
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, request
+from babel.dates import format_skeleton
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale, gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import is_resource_modified
 
 from tracker.auth.models import Role, User
-from tracker.auth.scope import task_scope
+from tracker.auth.views import render_settings
 from tracker.calendar import ical
-from tracker.calendar.queries import (STATUS_FILTERS, VERSIONS, FeedFilters, calendar_name,
-                                      calendar_version, export_ics, feed_options)
-from tracker.calendar.services import user_for_token
+from tracker.calendar.grid import month_grid, shift_month, week_bands, week_of
+from tracker.calendar.queries import (VERSIONS, FeedFilters, calendar_name, calendar_version,
+                                      export_ics, feed_options)
+from tracker.calendar.services import (active_token, feed_qr_svg, feed_urls, issue_token,
+                                       revoke_token, user_for_token)
+from tracker.core import signals
 from tracker.core.errors import TrackerError
-from tracker.core.timeutil import utcnow
-from tracker.core.web import today
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
+from tracker.core.web import date_arg, today
 from tracker.extensions import db
-from tracker.phases.services import MAX_YEAR, MIN_YEAR
+from tracker.tasks.filters import Filters, filter_args, parse_filters
+from tracker.tasks.models import DISPLAY_STATES, STATUS_FILTERS
+from tracker.tasks.queries import filter_options, groups_between, phase_ranges, tasks_between
+from tracker.tasks.scope import task_scope
 
 bp = Blueprint("calendar", __name__)
 
 CALENDAR_MIMETYPE = "text/calendar; charset=utf-8"
+VIEWS = ("month", "week", "agenda")
+AGENDA_DAYS = 42
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The calendar of due items: month (default), week or agenda."""
+    now_day = today()
+    view = request.args.get("view", "month")
+    if view not in VIEWS:
+        abort(400, description=_("Unknown view '%(view)s'.", view=view))
+    anchor = date_arg("date") or now_day
+    filters = parse_filters()
+    if view == "month":
+        weeks = month_grid(anchor.year, anchor.month)
+        previous, following = shift_month(anchor, -1), shift_month(anchor, 1)
+        # "2026年11月" in Chinese, "November 2026" in English: the locale's own pattern.
+        heading = format_skeleton("yMMMM", anchor, locale=get_locale())
+    elif view == "week":
+        weeks = [week_of(anchor)]
+        previous, following = anchor - timedelta(days=7), anchor + timedelta(days=7)
+        heading = f"{format_date(weeks[0][0])} – {format_date(weeks[0][-1])}"
+    else:
+        start = anchor
+        weeks = [[start + timedelta(days=i) for i in range(AGENDA_DAYS)]]
+        previous = anchor - timedelta(days=AGENDA_DAYS)
+        following = anchor + timedelta(days=AGENDA_DAYS)
+        heading = f"{format_date(weeks[0][0])} – {format_date(weeks[0][-1])}"
+    start, end = weeks[0][0], weeks[-1][-1]
+
+    town = current_user.is_admin and filters.unit_id is None
+    by_day = defaultdict(list)
+    if town:
+        for group in groups_between(current_user, filters, now_day, start, end):
+            by_day[group.due_date].append(group)
+    else:
+        for task in tasks_between(current_user, filters, now_day, start, end):
+            by_day[task.due_date].append(task)
+    phases = phase_ranges(sorted({start.year, end.year}))
+    bands = [week_bands(week, phases) for week in weeks] if view != "agenda" else []
+    units, duties, phase_options = filter_options(with_units=current_user.is_admin)
+    return render_template(
+        "calendar/calendar.html", ics_args=_ics_args(filters, anchor, units), view=view,
+        weeks=weeks, bands=bands, by_day=by_day, town=town, anchor=anchor, heading=heading,
+        previous=previous, following=following, filters=filters, args=filter_args(filters),
+        units=units, duties=duties, phase_options=phase_options, phases=phases,
+        states=DISPLAY_STATES,
+    )
+
+
+def _ics_args(filters: Filters, anchor: date, units) -> dict:
+    """The calendar download's query for what this page shows (its year, unit, phase)."""
+    args = {"year": anchor.year, "phase": filters.phase}
+    if filters.unit_id is not None:
+        args["unit"] = next((u.name for u in units if u.id == filters.unit_id), None)
+    if filters.state in STATUS_FILTERS:
+        args["status"] = filters.state
+    return {k: v for k, v in args.items() if v is not None}
+
+
+# -- the feed panel of the settings page ---------------------------------------------------
+# Receivers of page signals live with the views: they render templates, and the app
+# factory imports every area's views.
+
+@signals.settings_panels.connect
+def _feed_panel(user, feed_url=None, **kwargs):
+    """The calendar subscription: the link shown once when just made, its QR code."""
+    return 30, Markup(render_template(
+        "calendar/_settings.html", token=active_token(user), feed_url=feed_url,
+        feed_qr=Markup(feed_qr_svg(feed_url.https)) if feed_url else None))
+
+
+@bp.post("/settings/feed")
+@login_required
+def new_feed():
+    """Make a new calendar subscription link (the old one stops working)."""
+    secret = issue_token(current_user, utcnow())
+    db.session.commit()
+    return render_settings(feed_url=feed_urls(secret))
+
+
+@bp.post("/settings/feed/revoke")
+@login_required
+def revoke_feed():
+    """Stop the calendar subscription link."""
+    if revoke_token(current_user, utcnow()):
+        db.session.commit()
+        flash(_("The calendar link no longer works."), "success")
+    return redirect(url_for("auth.settings"))
+
+
+# -- .ics ------------------------------------------------------------------------------------
 
 
 @bp.get("/feeds/<token>.ics")
@@ -73,7 +177,7 @@ def parse_query(args: MultiDict, day: date) -> tuple[FeedFilters, ical.FeedOptio
     if year == "all":
         year, since = None, None
     elif year is not None:
-        if not year.isdigit() or not MIN_YEAR <= int(year) <= MAX_YEAR:
+        if not (year.isascii() and year.isdigit()) or not MIN_YEAR <= int(year) <= MAX_YEAR:
             raise TrackerError(f"year {year!r} is out of range ({MIN_YEAR}-{MAX_YEAR}, "
                                "or all)")
         year = int(year)

@@ -5,12 +5,16 @@ import functools
 import io
 import json
 import unicodedata
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import click
 import sqlalchemy.exc
+from flask import current_app
 from flask.cli import AppGroup
 
 from tracker.core.errors import TrackerError
+from tracker.core.timeutil import utcnow
 from tracker.extensions import db
 
 
@@ -91,3 +95,30 @@ def emit(records: list[dict], fmt: str, columns: list[str]) -> None:
         click.echo(out.getvalue(), nl=False)
     else:
         click.echo(format_table(columns, [[r[c] for c in columns] for r in records]))
+
+
+def parse_instant(text: str, tz: str) -> datetime:
+    """An ISO-8601 instant; one without an offset is read in the plan timezone ``tz``."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise TrackerError(f"--now {text!r} is not an ISO-8601 date and time, "
+                           f"e.g. 2026-06-23T08:00:00+08:00") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(timezone.utc)
+
+
+def now_option(help_text: str):
+    """A ``--now ISO-8601`` option whose value reaches the command as ``now``: the instant
+    it runs as (without an offset: in the plan timezone), or this instant."""
+
+    def parse(ctx, param, value):
+        if value is None:
+            return utcnow()
+        try:
+            return parse_instant(value, current_app.config["TIMEZONE"])
+        except TrackerError as exc:
+            raise CLIError(str(exc)) from None
+
+    return click.option("--now", "now", metavar="ISO-8601", callback=parse, help=help_text)

@@ -17,3 +17,12 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+def upgrade_database() -> None:
+    """Bring the database schema to the latest migration (in the app context)."""
+    import flask_migrate
+
+    from tracker.core.paths import MIGRATIONS
+
+    flask_migrate.upgrade(directory=str(MIGRATIONS))

@@ -3,6 +3,9 @@
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+#: The years tracker handles: plans load, pages and feeds answer only within these.
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
 
 def utcnow() -> datetime:
     """The current instant, timezone-aware, in UTC."""

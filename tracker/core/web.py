@@ -7,14 +7,14 @@ from urllib.parse import urlsplit
 
 import sqlalchemy.exc
 from flask import abort, current_app, has_request_context, render_template, request, session
-from flask_babel import format_date, format_datetime, lazy_gettext as _l
+from flask_babel import format_date, format_datetime, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
 from tracker.core.errors import TrackerError
-from tracker.core.labels import EVENT_LABELS, KIND_LABELS, ROLE_LABELS, STATE_LABELS
-from tracker.core.timeutil import local_today, utcnow
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
 from tracker.extensions import db, login_manager
+
 
 def init_app(app):
     """Cookies, login, error pages, security headers and template helpers."""
@@ -33,9 +33,8 @@ def init_app(app):
     app.register_error_handler(sqlalchemy.exc.OperationalError, _busy)
     app.after_request(_security_headers)
     app.teardown_request(_rollback_on_error)
+    # Each area adds the labels of its own values (its blueprint's app_context_processor).
     app.context_processor(lambda: {
-        "STATE_LABELS": STATE_LABELS, "ROLE_LABELS": ROLE_LABELS, "KIND_LABELS": KIND_LABELS,
-        "EVENT_LABELS": EVENT_LABELS,
         "today": today(), "localized": localized, "current_locale": str(select_locale()),
     })
     app.add_template_filter(lambda d, fmt="medium": format_date(d, fmt) if d else "",
@@ -80,6 +79,31 @@ def today(now: datetime | None = None) -> date:
     """The date ``now`` (default: this instant) falls on in the plan's timezone (the
     configured TIMEZONE)."""
     return local_today(now or utcnow(), current_app.config["TIMEZONE"])
+
+
+def int_arg(name: str, low: int = 1, high: int = 2**31 - 1) -> int | None:
+    """A whole number from the query string, or None; 400 if it is not one in range."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        abort(400, description=_("'%(name)s' must be a number from %(low)d to %(high)d.",
+                                 name=name, low=low, high=high))
+    return int(value)
+
+
+def date_arg(name: str) -> date | None:
+    """A date (YYYY-MM-DD) from the query string, or None; 400 if it is not one."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        abort(400, description=_("'%(name)s' must be a date written YYYY-MM-DD.", name=name))
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        abort(400, description=_("The date lies outside the years the tracker handles."))
+    return day
 
 
 def safe_next(target: str | None) -> str | None:

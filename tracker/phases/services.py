@@ -1,27 +1,19 @@
-"""Installing a plan's definitions and loading it for a year. Flush, never commit."""
+"""Installing a plan's definitions (phases, rubric, duties). Flush, never commit.
 
-from dataclasses import dataclass
+Loading a plan for a year, which makes tasks, is the tasks area's
+(``tracker.tasks.loading``).
+"""
+
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from tracker.core.errors import TrackerError
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.extensions import db
-from tracker.phases.models import Duty, Phase, Plan, PlanYear, RubricNode
+from tracker.phases.models import Duty, Phase, Plan, RubricNode
 from tracker.phases.planfile import PlanSpec
-from tracker.tasks.services import SyncReport, sync_tasks
-
-MIN_YEAR, MAX_YEAR = 2000, 2100
-
-
-@dataclass
-class LoadResult:
-    plan: Plan
-    year: int
-    definitions_changed: bool
-    tasks: SyncReport
-
 
 def check_year(year: int) -> None:
     """Refuse a year the plan cannot sensibly be loaded for."""
@@ -112,25 +104,3 @@ def _assign(obj, **values):
     for key, value in values.items():
         if getattr(obj, key) != value:
             setattr(obj, key, value)
-
-
-def load_plan(spec: PlanSpec, year: int, now: datetime) -> LoadResult:
-    """Install the plan and make (or update) its tasks for ``year`` for every unit."""
-    check_year(year)
-    plan, changed = install_plan(spec, now)
-    if db.session.get(PlanYear, (plan.id, year)) is None:
-        db.session.add(PlanYear(plan_id=plan.id, year=year, loaded_at=now))
-    report = sync_tasks(plan, year, now)
-    return LoadResult(plan=plan, year=year, definitions_changed=changed, tasks=report)
-
-
-def sync_loaded_years(now: datetime, unit_ids: list[int]) -> list[tuple[Plan, int, SyncReport]]:
-    """Give units (e.g. just added) their tasks for every year a plan is loaded for."""
-    results = []
-    plan_years = db.session.scalars(
-        sa.select(PlanYear).options(selectinload(PlanYear.plan)).order_by(PlanYear.year)
-    ).all()
-    for plan_year in plan_years:
-        report = sync_tasks(plan_year.plan, plan_year.year, now, unit_ids=unit_ids)
-        results.append((plan_year.plan, plan_year.year, report))
-    return results

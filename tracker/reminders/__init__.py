@@ -2,6 +2,17 @@
 
 from urllib.parse import urlsplit
 
+from tracker.core import signals
+
+
+@signals.task_returned.connect
+def _tell_the_unit(task, reviewer, comment, now, **kwargs):
+    """Work returned for rework: a notice to the unit's people, queued in the review's
+    transaction (sent by the next dispatch pass)."""
+    from tracker.reminders.services import queue_returned_notice
+
+    queue_returned_notice(task, reviewer, comment, now)
+
 
 def init_app(app):
     """Mail and reminder config defaults; the in-app scheduler where config asks for it."""

@@ -125,6 +125,9 @@ def backend_name(config) -> str:
         raise TrackerError(f"MAIL_BACKEND is {name!r}; it must be one of {', '.join(BACKENDS)}")
     if name == "smtp" and not config.get("MAIL_SERVER"):
         raise TrackerError("MAIL_BACKEND is 'smtp' but MAIL_SERVER is not set")
+    if any(ord(ch) < 32 for ch in config.get("MAIL_DEFAULT_SENDER") or ""):
+        raise TrackerError("MAIL_DEFAULT_SENDER holds a line break or another control "
+                           "character: give it on one line, e.g. 'Name <noreply@example.org>'")
     return name
 
 

@@ -3,42 +3,24 @@
 import logging
 import signal
 import time
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import timezone
 
 import click
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import current_app
 from flask.cli import with_appcontext
 
-from tracker.core.cli import TrackerGroup, handle_errors
-from tracker.core.errors import TrackerError
-from tracker.core.timeutil import utcnow
+from tracker.core.cli import TrackerGroup, handle_errors, now_option
 
 reminders_cli = TrackerGroup("reminders", help="Reminder e-mails.")
 
 
-def parse_instant(text: str, tz: str) -> datetime:
-    """An ISO-8601 instant; one without an offset is read in the plan timezone ``tz``."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise TrackerError(f"--now {text!r} is not an ISO-8601 date and time, "
-                           f"e.g. 2026-06-23T08:00:00+08:00") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(tz))
-    return value.astimezone(timezone.utc)
-
-
 @reminders_cli.command("dispatch")
-@click.option("--now", "now_text", metavar="ISO-8601",
-              help="Dispatch as at this instant (without an offset: in the plan timezone).")
-def dispatch_command(now_text):
+@now_option("Dispatch as at this instant (without an offset: in the plan timezone).")
+def dispatch_command(now):
     """Run one pass: queue the reminders due now, send what is queued, print what was sent."""
     from tracker.reminders.dispatch import dispatch
 
-    now = (utcnow() if now_text is None
-           else parse_instant(now_text, current_app.config["TIMEZONE"]))
     report = dispatch(now)
     for _, recipient, subject in report.sent:
         click.echo(f"sent    {recipient}  {subject}")
@@ -52,16 +34,13 @@ def dispatch_command(now_text):
 @click.option("--keep-days", type=click.IntRange(min=1), metavar="DAYS",
               help="Keep the text of mails sent within this many days "
                    "(default: REMINDERS_KEEP_SENT_DAYS).")
-@click.option("--now", "now_text", metavar="ISO-8601",
-              help="Prune as at this instant (without an offset: in the plan timezone).")
-def prune_command(keep_days, now_text):
+@now_option("Prune as at this instant (without an offset: in the plan timezone).")
+def prune_command(keep_days, now):
     """Drop the text of mails sent long ago; the record that they were sent stays."""
     from tracker.extensions import db
     from tracker.reminders.services import prune_sent
 
-    config = current_app.config
-    now = utcnow() if now_text is None else parse_instant(now_text, config["TIMEZONE"])
-    keep_days = keep_days or config["REMINDERS_KEEP_SENT_DAYS"]
+    keep_days = keep_days or current_app.config["REMINDERS_KEEP_SENT_DAYS"]
     pruned = prune_sent(now, keep_days)
     db.session.commit()
     click.echo(f"{pruned} sent mails older than {keep_days} days pruned.")

@@ -16,6 +16,7 @@ own. Any number of passes may run at once, in any number of processes:
   Message-ID; none is ever dropped.
 """
 
+import logging
 import smtplib
 from collections import defaultdict
 from contextlib import contextmanager
@@ -32,8 +33,8 @@ from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.phases.models import Duty
 from tracker.reminders.backends import SendFailure, backend_name, classify, open_connection
-from tracker.reminders.mail import (MailItem, MailSettings, Recipient, build_message,
-                                    envelope_sender, unsubscribe_token)
+from tracker.reminders.mail import (HeaderError, MailItem, MailSettings, Recipient,
+                                    build_message, envelope_sender, unsubscribe_token)
 from tracker.reminders.models import (DEFAULT_HOUR, OutboxMessage, OutboxStatus,
                                       ReminderLedgerEntry, ReminderMode, ReminderPreference)
 from tracker.reminders.rules import Point, Rule, latest_point, max_lead_days, reminder_day
@@ -44,6 +45,7 @@ from tracker.units.models import Unit
 RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720, 1440))
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
+log = logging.getLogger(__name__)
 OUTBOX = OutboxMessage.__table__
 LEDGER = ReminderLedgerEntry.__table__
 
@@ -70,6 +72,7 @@ class _Task:
     title_en: str
     due: date
     rule: Rule
+    status: str
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,18 @@ def enqueue_due(engine, now: datetime, config) -> int:
             return 0
         settings = mail_settings(config)
         today = local_today(now, tz)
-        messages = {m.key: _render(m, m.items, today, now, settings, config) for m in mails}
+        messages = {}
+        for mail in list(mails):
+            try:
+                messages[mail.key] = _render(mail, mail.items, today, now, settings, config)
+            except HeaderError as exc:
+                # Stored before addresses were checked at the boundary: this person's mail
+                # cannot be written, the others' can. Not recorded, so it is tried again
+                # once the address is corrected.
+                log.error("reminder mail %s not queued: %s", mail.key, exc)
+                mails.remove(mail)
+        if not mails:
+            return 0
         rows = [{"key": m.key, "user_id": m.user.id, "recipient": m.user.email,
                  "subject": messages[m.key].subject[:300],
                  "message_id": messages[m.key].message_id,
@@ -201,10 +215,11 @@ def _due_reminders(session, now: datetime, tz: str
     # that a reminder may be due.
     where = (Task.status.in_(sorted(PENDING)), Unit.active.is_(True),
              Task.due_date <= today + timedelta(days=lead + 1))
-    tasks = [_Task(r.id, r.unit_id, r.name, r.title, r.title_en, r.due_date, rule(r.reminders))
+    tasks = [_Task(r.id, r.unit_id, r.name, r.title, r.title_en, r.due_date, rule(r.reminders),
+                   r.status.value)
              for r in session.execute(
                  sa.select(Task.id, Task.unit_id, Unit.name, Task.title, Task.title_en,
-                           Task.due_date, Duty.reminders)
+                           Task.due_date, Duty.reminders, Task.status)
                  .join(Unit, Unit.id == Task.unit_id)
                  .outerjoin(Duty, Duty.id == Task.duty_id)
                  .where(*where))]
@@ -269,7 +284,7 @@ def mail_settings(config) -> MailSettings:
 
 def _render(mail: _Mail, items, today: date, now: datetime, settings: MailSettings, config):
     return compose(mail.key, mail.user, [
-        MailItem(t.id, t.unit, t.title, t.title_en, t.due, p.kind) for t, p in items
+        MailItem(t.id, t.unit, t.title, t.title_en, t.due, p.kind, t.status) for t, p in items
     ], mail.digest, today, now, settings, config)
 
 

@@ -1,5 +1,6 @@
 """Building reminder mails (and the notice of work returned for rework): pure functions
-from data to the bytes of a MIME message.
+from data to the bytes of a MIME message; also the signed tokens of their one-click
+unsubscribe links.
 
 Bodies come from ``templates/email/<kind>.<locale>.txt`` and ``.html``, one
 pair per language: the mail goes out in the recipient's language whatever the
@@ -9,9 +10,13 @@ a compiled catalog. The HTML templates autoescape.
 The message is assembled here rather than with ``email.message.EmailMessage``:
 its header parsing and refolding cost about 3 ms a mail, several times the
 SMTP exchange with a nearby server, and a dispatch pass sends thousands. The
-shape is fixed (multipart/alternative, two UTF-8 parts in base64), and the
-encoding of non-ASCII headers is the standard library's (``email.header``,
-RFC 2047); the tests parse every kind of mail back with the modern parser.
+shape is fixed (multipart/alternative, two UTF-8 parts in base64). Headers are
+written here too: non-ASCII text as RFC 2047 base64 encoded words (UTF-8, whole
+characters per word), long ASCII values folded at spaces, addresses with
+``email.utils.formataddr`` (an IDNA domain for a non-ASCII one). An address or
+a name holding a line break is refused (``HeaderError``) rather than mended: it
+could only come from data that skipped the checks at its boundary. The tests
+parse every kind of mail back with the standard library's modern parser.
 """
 
 import base64
@@ -22,13 +27,14 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import format_datetime, formataddr, getaddresses
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
 from itsdangerous import BadSignature, URLSafeSerializer
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+from tracker.core.paths import TEMPLATES
+from tracker.tasks.models import is_overdue
+
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
 #: Keeps unsubscribe tokens from being valid anywhere else the secret key signs.
@@ -49,6 +55,12 @@ class MailItem:
     due: date
     #: The reminder's kind: ``before:<days>`` or ``overdue:<days>``.
     kind: str
+    #: The task's stored status (reminders are for work still owed: open or returned).
+    status: str = "open"
+
+    def overdue(self, today: date) -> bool:
+        """Whether the task is overdue on ``today`` (the tasks area's definition)."""
+        return is_overdue(self.status, self.due, today)
 
 
 @dataclass(frozen=True)
@@ -114,7 +126,7 @@ def _days(n: int) -> str:
 def subject(recipient: Recipient, items: list[MailItem], today: date, digest: bool) -> str:
     """The subject line, in the recipient's language."""
     en = recipient.language == "en"
-    overdue = sum(1 for i in items if i.due < today)
+    overdue = sum(1 for i in items if i.overdue(today))
     if not digest and len(items) == 1:
         item = items[0]
         title, days = _title(item, recipient.language), (item.due - today).days
@@ -219,8 +231,12 @@ def _assemble(template: str, recipient: Recipient, title: str, context: dict, *,
     return Mail(title, mid, message.encode("utf-8"))
 
 
+class HeaderError(ValueError):
+    """An address or display name that cannot go into a header (it holds a line break)."""
+
+
 def _clean(value: str) -> str:
-    # A line break in a title or a name must not start a new header.
+    # A line break in a title must not start a new header: titles are folded to one line.
     return " ".join(value.split())
 
 
@@ -259,16 +275,25 @@ def _encoded_words(value: str) -> str:
 
 
 def _address(name: str, address: str) -> str:
-    """An address with its display name, the name encoded if it is not ASCII."""
-    local, at, domain = _clean(address).rpartition("@")
+    """An address with its display name, the name encoded if it is not ASCII.
+
+    The header is built from the value that was checked: the address stripped, its
+    domain in IDNA where it is not ASCII. A line break or other control character in
+    the address or the name is refused, not mended.
+    """
+    for value in (address, name):
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise HeaderError(f"a control character in the mail address or name {value!r}")
+    checked = address.strip()
+    local, at, domain = checked.rpartition("@")
     if at and not domain.isascii():
-        address = f"{local}@{domain.encode('idna').decode('ascii')}"
-    name = _clean(name)
+        checked = f"{local}@{domain.encode('idna').decode('ascii')}"
+    name = " ".join(name.split())
     if not name:
-        return address
+        return checked
     if name.isascii():
-        return formataddr((name, address))
-    return f"{_encoded_words(name)} <{address}>"
+        return formataddr((name, checked))
+    return f"{_encoded_words(name)} <{checked}>"
 
 
 @functools.lru_cache(maxsize=16)

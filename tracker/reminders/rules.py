@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-#: The plan file's defaults (tracker.phases.planfile), for tasks without a duty.
-DEFAULT_RULE = {"before": [7, 1, 0], "overdue_every": 7}
+from tracker.phases.planfile import DEFAULT_REMINDERS
 
 
 @dataclass(frozen=True)
@@ -24,8 +23,9 @@ class Rule:
 
     @classmethod
     def from_json(cls, data: dict | None) -> "Rule":
-        """The rule of a duty's ``reminders`` column (the defaults for None)."""
-        data = data or DEFAULT_RULE
+        """The rule of a duty's ``reminders`` column (the plan file's defaults for None: a
+        task without a duty)."""
+        data = data or DEFAULT_REMINDERS
         return cls(tuple(sorted(set(data.get("before", ())), reverse=True)),
                    int(data.get("overdue_every", 0)))
 

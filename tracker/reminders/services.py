@@ -84,7 +84,7 @@ def queue_returned_notice(task: Task, reviewer: User, comment: str,
         .order_by(User.id)).all()
     settings, today = mail_settings(config), local_today(now, config["TIMEZONE"])
     item = MailItem(task.id, task.unit.name, task.title, task.title_en, task.due_date,
-                    "returned")
+                    "returned", task.status.value)
     queued = []
     for user, mode in people:
         if mode == ReminderMode.NONE:
@@ -131,7 +131,7 @@ def resend(outbox_id: int, now: datetime) -> OutboxMessage:
         .options(selectinload(Task.unit))).all()
     if message.user is not None and rows:
         config = current_app.config
-        items = [MailItem(t.id, t.unit.name, t.title, t.title_en, t.due_date, kind)
+        items = [MailItem(t.id, t.unit.name, t.title, t.title_en, t.due_date, kind, t.status.value)
                  for t, kind in rows]
         msg = compose(message.key, message.user, items, message.key.startswith("digest:"),
                       local_today(now, config["TIMEZONE"]), now, mail_settings(config), config)

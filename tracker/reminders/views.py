@@ -1,16 +1,40 @@
-"""The one-click unsubscribe link of reminder mails (RFC 8058), and failed mails."""
+"""The one-click unsubscribe link of reminder mails (RFC 8058), failed mails, and the
+reminder panel of the settings page."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
 
+from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.core.web import admin_required
 from tracker.extensions import csrf, db
-from tracker.reminders.services import (failed_messages, resend, unsubscribe,
+from tracker.reminders.services import (failed_messages, get_preferences, resend,
+                                        set_preferences, unsubscribe,
                                         user_for_unsubscribe_token)
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
+
+
+@signals.settings_panels.connect
+def _reminder_panel(user, **kwargs):
+    """How reminder mails come, on the settings page."""
+    return 20, Markup(render_template("reminders/_settings.html",
+                                      reminders=get_preferences(user.id)))
+
+
+@bp.post("/settings")
+@login_required
+def settings():
+    """How reminder mails come: a daily digest at an hour, one per item, or none."""
+    hour = request.form.get("hour", "")
+    set_preferences(current_user.id, mode=request.form.get("mode", ""),
+                    hour=int(hour) if hour.isascii() and hour.isdigit() else -1)
+    db.session.commit()
+    flash(_("Reminder settings saved."), "success")
+    return redirect(url_for("auth.settings"))
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

@@ -1,9 +1,10 @@
 """Task and TaskEvent models."""
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.core.timeutil import utcnow
@@ -33,6 +34,33 @@ PENDING = frozenset({TaskStatus.OPEN, TaskStatus.RETURNED})
 FINISHED = frozenset({TaskStatus.SUBMITTED, TaskStatus.ACCEPTED})
 #: Days ahead in which a pending task counts as "due soon".
 DUE_SOON_DAYS = 7
+
+#: The states a task is shown in, in the order legends, counts and charts use: the stored
+#: statuses, and the derived ``overdue`` (work still owed after the due date) and ``soon``.
+DISPLAY_STATES = ("accepted", "submitted", "returned", "overdue", "soon", "open", "cancelled")
+#: What a task list can be narrowed to: a display state, or ``pending`` (still owed) and
+#: ``done`` (submitted or accepted).
+STATE_FILTERS = DISPLAY_STATES + ("pending", "done")
+#: Status filters of the scripting interfaces (CLI, feeds): the stored statuses and
+#: ``overdue``.
+STATUS_FILTERS = tuple(s.value for s in TaskStatus) + ("overdue",)
+
+#: Labels of the states a task is shown in (stored status, or derived overdue/soon).
+STATE_LABELS = {
+    "open": _l("Open"),
+    "soon": _l("Due within 7 days"),
+    "overdue": _l("Overdue"),
+    "submitted": _l("Submitted"),
+    "returned": _l("Returned"),
+    "accepted": _l("Done"),
+    "cancelled": _l("Cancelled"),
+}
+
+
+def is_overdue(status: str, due: date, today: date) -> bool:
+    """Whether work is still owed after the due date, as seen on ``today``: the one
+    definition of overdue, beside ``Task.overdue_clause`` (its SQL form)."""
+    return status in PENDING and due < today
 
 
 class Task(db.Model):
@@ -89,14 +117,30 @@ class Task(db.Model):
 
     def is_overdue(self, today: date) -> bool:
         """Whether work is still owed after the due date, as seen on ``today``."""
-        return self.status in PENDING and self.due_date < today
+        return is_overdue(self.status, self.due_date, today)
+
+    @classmethod
+    def overdue_clause(cls, today: date):
+        """SQL for ``is_overdue``: pending and due before ``today``."""
+        return cls.status.in_(sorted(PENDING)) & (cls.due_date < today)
+
+    @classmethod
+    def state_clause(cls, today: date):
+        """SQL for ``display_state``: the state a task is shown in on ``today``."""
+        return sa.case(
+            (cls.overdue_clause(today), "overdue"),
+            (cls.status == TaskStatus.RETURNED, "returned"),
+            ((cls.status == TaskStatus.OPEN)
+             & (cls.due_date <= today + timedelta(days=DUE_SOON_DAYS)), "soon"),
+            else_=sa.type_coerce(cls.status, sa.String),
+        )
 
     def display_state(self, today: date) -> str:
         """The state the calendar colours: accepted, submitted, returned, overdue, soon, open
         or cancelled."""
+        if self.is_overdue(today):
+            return "overdue"
         if self.status in PENDING:
-            if self.due_date < today:
-                return "overdue"
             if self.status == TaskStatus.RETURNED:
                 return "returned"
             if (self.due_date - today).days <= DUE_SOON_DAYS:
@@ -125,6 +169,16 @@ class TaskEventKind(enum.StrEnum):
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
     RETURNED = "returned"
+
+
+EVENT_LABELS = {
+    "plan_updated": _l("changed by the plan"), "cancelled": _l("cancelled by the plan"),
+    "restored": _l("restored by the plan"), "created": _l("created"),
+    "due_moved": _l("due date moved"), "note_saved": _l("note saved"),
+    "evidence_added": _l("file attached"), "evidence_removed": _l("file removed"),
+    "submitted": _l("submitted for review"), "accepted": _l("accepted"),
+    "returned": _l("returned for rework"),
+}
 
 
 class TaskEvent(db.Model):

@@ -1,29 +1,63 @@
-"""The task page and what is done on it: completion, evidence, review, dates."""
+"""The task list, the task page and what is done on it: completion, evidence, review,
+dates; ad-hoc tasks."""
 
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    send_file, url_for)
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
-from tracker.auth.scope import can_review, can_work_on, task_scope
+from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.forms import choices
 from tracker.core.timeutil import utcnow
-from tracker.core.web import admin_required
+from tracker.core.web import admin_required, int_arg, today
 from tracker.extensions import db
 from tracker.phases.models import Duty, Plan
-from tracker.reminders.services import queue_returned_notice
 from tracker.tasks import evidence as files
+from tracker.tasks.filters import filter_args, parse_filters
 from tracker.tasks.forms import MoveForm, NewTaskForm, ReviewForm, UploadForm, WorkForm
-from tracker.tasks.models import PENDING, EvidenceFile, Task, TaskEvent
+from tracker.tasks.models import EVENT_LABELS, PENDING, STATE_LABELS, EvidenceFile, Task, TaskEvent
+from tracker.tasks.queries import filter_options, task_page
+from tracker.tasks.scope import can_review, can_work_on, task_scope
 from tracker.tasks.services import (add_evidence, create_adhoc, move_due, move_occurrence,
                                     needs_files, remove_evidence, review, save_work,
                                     statement_cap, submit)
 from tracker.units.models import Unit
 
 bp = Blueprint("tasks", __name__)
+bp.app_context_processor(lambda: {"STATE_LABELS": STATE_LABELS, "EVENT_LABELS": EVENT_LABELS})
+PER_PAGE = 50
+
+
+@bp.get("/tasks")
+@login_required
+def index():
+    """The filtered list of tasks, a page at a time."""
+    filters = parse_filters()
+    page = int_arg("page") or 1
+    tasks, total = task_page(current_user, filters, today(), page, PER_PAGE)
+    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    if page > pages:
+        abort(404)
+    units, duties, phase_options = filter_options(with_units=current_user.is_admin)
+    return render_template("tasks/list.html", tasks=tasks, total=total, page=page,
+                           pages=pages, filters=filters, args=filter_args(filters), units=units,
+                           duties=duties, phase_options=phase_options, due=filters.due)
+
+
+@signals.unit_columns.connect
+def _task_counts(unit_ids, **kwargs):
+    """The unit list's task count, each leading to the unit's tasks."""
+    counts = dict(db.session.execute(
+        sa.select(Task.unit_id, sa.func.count()).where(Task.unit_id.in_(unit_ids))
+        .group_by(Task.unit_id)).all())
+    return _l("Tasks"), {
+        unit_id: Markup('<a href="{}">{}</a>').format(url_for("tasks.index", unit=unit_id),
+                                                      counts.get(unit_id, 0))
+        for unit_id in unit_ids}
 
 
 def load_task(task_id: int, full: bool = False) -> Task:
@@ -175,8 +209,6 @@ def review_task(task_id):
     accept, now = form.verdict.data == "accept", utcnow()
     try:
         review(task, current_user, accept, form.comment.data or "", now)
-        if not accept:
-            queue_returned_notice(task, current_user, task.review_comment, now)
     except TrackerError as exc:
         db.session.rollback()
         form.comment.errors = [str(exc)]
@@ -229,5 +261,5 @@ def new_task():
         else:
             db.session.commit()
             flash(ngettext("%(num)d task added.", "%(num)d tasks added.", len(tasks)), "success")
-            return redirect(url_for("dashboard.task_list", due=tasks[0].due_date.isoformat()))
+            return redirect(url_for("tasks.index", due=tasks[0].due_date.isoformat()))
     return render_template("tasks/new.html", form=form), 400 if form.errors else 200

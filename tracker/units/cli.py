@@ -5,11 +5,11 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 
+from tracker.core import signals
 from tracker.core.cli import TrackerGroup, emit
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.extensions import db
-from tracker.phases.services import sync_loaded_years
 from tracker.units.models import Unit, UnitKind
 from tracker.units.services import add_units, clean_name, parse_kind, read_units_csv
 
@@ -18,10 +18,11 @@ unit_cli = TrackerGroup("unit", help="Units: the branches, offices and enterpris
 
 def _add_and_report(entries):
     units = add_units(entries)
-    synced = sync_loaded_years(utcnow(), [u.id for u in units])
+    # The tasks area gives the new units their tasks for every loaded year.
+    made = [f"{count} for {what}" for result in signals.values(
+        signals.units_added.send(units, now=utcnow())) for what, count in result]
     db.session.commit()
-    made = ", ".join(f"{r.created} for {plan.name} {year}" for plan, year, r in synced if r.created)
-    return units, (f"; tasks made: {made}" if made else "")
+    return units, (f"; tasks made: {', '.join(made)}" if made else "")
 
 
 @unit_cli.command("add")

@@ -6,12 +6,10 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from tracker.core.forms import choices
+from tracker.units.models import KIND_LABELS
 
 
 class UnitForm(FlaskForm):
     name = StringField(_l("Unit name"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("Kind"), choices=choices([("branch", _l("Party branch")),
-                                            ("office", _l("Office")),
-                                            ("enterprise", _l("Enterprise or institution")),
-                                            ("coordinator", _l("Coordinator"))]))
+    kind = SelectField(_l("Kind"), choices=choices(KIND_LABELS.items()))
     active = BooleanField(_l("Active"), default=True)

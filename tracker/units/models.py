@@ -4,6 +4,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.core.timeutil import utcnow
@@ -19,6 +20,9 @@ class UnitKind(enum.StrEnum):
     ENTERPRISE = "enterprise"  # 镇属企事业单位
     COORDINATOR = "coordinator"  # 镇党委宣传部门: carries the coordinator's own duties
 
+
+KIND_LABELS = {"branch": _l("Party branch"), "office": _l("Office"),
+               "enterprise": _l("Enterprise or institution"), "coordinator": _l("Coordinator")}
 
 #: The kinds a plan's ``applies_to = "units"`` stands for.
 ASSESSED_KINDS = (UnitKind.BRANCH, UnitKind.OFFICE, UnitKind.ENTERPRISE)

@@ -4,8 +4,10 @@ import csv
 import io
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from tracker.core.errors import TrackerError
+from tracker.core.text import check_text
 from tracker.extensions import db
 from tracker.units.models import Unit, UnitKind
 
@@ -23,7 +25,7 @@ def parse_kind(value: str) -> UnitKind:
 
 def clean_name(value: str) -> str:
     """A unit name with surrounding space removed; refused if empty or too long."""
-    name = " ".join(value.split())
+    name = " ".join(check_text(value, _l("The unit name")).split())
     if not name:
         raise TrackerError("a unit needs a name")
     if len(name) > MAX_NAME:

@@ -4,43 +4,48 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 
+from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.core.web import admin_required
 from tracker.extensions import db
-from tracker.phases.services import sync_loaded_years
-from tracker.tasks.models import Task
 from tracker.units.forms import UnitForm
-from tracker.units.models import Unit
+from tracker.units.models import KIND_LABELS, Unit
 from tracker.units.services import add_units, clean_name, parse_kind
 
 bp = Blueprint("units", __name__, url_prefix="/admin/units")
+bp.app_context_processor(lambda: {"KIND_LABELS": KIND_LABELS})
+
+
+def units_added(units: list[Unit]) -> int:
+    """Tell the areas above that units were added (the tasks area gives them their tasks);
+    how many tasks were made."""
+    results = signals.values(signals.units_added.send(units, now=utcnow()))
+    return sum(count for result in results for _, count in result)
 
 
 @bp.route("", methods=["GET", "POST"])
 @admin_required
 def units():
-    """Every unit with its task count; the form adds one."""
+    """Every unit, with what other areas show of it (its task count); the form adds one."""
     form = UnitForm()
     if form.validate_on_submit():
         try:
             unit, = add_units([(clean_name(form.name.data), parse_kind(form.kind.data))])
             unit.active = form.active.data
-            synced = sync_loaded_years(utcnow(), [unit.id])
+            made = units_added([unit]) if unit.active else 0
         except TrackerError as exc:
             db.session.rollback()
             form.name.errors = [str(exc)]
         else:
             db.session.commit()
-            made = sum(report.created for _, _, report in synced)
             flash(ngettext("Unit %(name)s added with %(num)d task.",
                            "Unit %(name)s added with %(num)d tasks.", made, name=unit.name),
                   "success")
             return redirect(url_for("units.units"))
-    counts = dict(db.session.execute(
-        sa.select(Task.unit_id, sa.func.count()).group_by(Task.unit_id)).all())
     rows = db.session.scalars(sa.select(Unit).order_by(Unit.kind, Unit.name)).all()
-    return render_template("units/units.html", form=form, units=rows, counts=counts), (
+    columns = signals.values(signals.unit_columns.send([u.id for u in rows]))
+    return render_template("units/units.html", form=form, units=rows, columns=columns), (
         400 if form.errors else 200)
 
 
@@ -66,7 +71,7 @@ def edit(unit_id):
             unit.name, unit.kind, unit.active = name, parse_kind(form.kind.data), form.active.data
             db.session.flush()
             if became_active:
-                sync_loaded_years(utcnow(), [unit.id])
+                units_added([unit])
             db.session.commit()
             flash(_("Unit %(name)s saved.", name=unit.name), "success")
             return redirect(url_for("units.units"))

@@ -1,54 +1,13 @@
-"""Pure helpers for calendar pages: grids, phase bands, the monthly chart."""
-
-import calendar as stdcal
-from dataclasses import dataclass
-from datetime import date, timedelta
+"""The town overview's chart: tasks due each month by state, as inline SVG. Pure."""
 
 from markupsafe import Markup, escape
 
-#: Order and colours of task states, shared by the legend, cells and the chart.
-STATES = ["accepted", "submitted", "returned", "overdue", "soon", "open", "cancelled"]
+from tracker.tasks.models import DISPLAY_STATES
+
+#: The states' colours (the same as the stylesheet's ``--<state>`` variables).
 STATE_COLOURS = {"accepted": "#2e7d32", "submitted": "#1565c0", "returned": "#ef6c00",
                  "overdue": "#c62828", "soon": "#f9a825", "open": "#90a4ae",
                  "cancelled": "#cfd8dc"}
-
-
-def month_grid(year: int, month: int) -> list[list[date]]:
-    """The weeks (Monday first) that show ``month``, with days of the months around."""
-    return stdcal.Calendar(firstweekday=0).monthdatescalendar(year, month)
-
-
-def week_of(day: date) -> list[date]:
-    """The Monday-to-Sunday week holding ``day``."""
-    monday = day - timedelta(days=day.weekday())
-    return [monday + timedelta(days=i) for i in range(7)]
-
-
-def shift_month(day: date, months: int) -> date:
-    """The first day of the month ``months`` away from ``day``'s month."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-@dataclass
-class Band:
-    """A phase's stretch across one week row: skip ``before`` days, span ``span`` days."""
-
-    phase: object
-    before: int
-    span: int
-    after: int
-
-
-def week_bands(week: list[date], phases: list[tuple[object, date, date]]) -> list[Band]:
-    """The phases that cover some day of ``week``, one band each (overlaps give two)."""
-    bands = []
-    for phase, start, end in phases:
-        covered = [i for i, day in enumerate(week) if start <= day <= end]
-        if covered:
-            first, last = covered[0], covered[-1]
-            bands.append(Band(phase, first, last - first + 1, len(week) - last - 1))
-    return bands
 
 
 def monthly_chart_svg(months: list[dict[str, int]], labels: list[str],
@@ -70,7 +29,7 @@ def monthly_chart_svg(months: list[dict[str, int]], labels: list[str],
     for i, counts in enumerate(months):
         x = left + i * bar_w + bar_w * 0.15
         y = top + plot_h
-        for state in STATES:
+        for state in DISPLAY_STATES:
             n = counts.get(state, 0)
             if not n:
                 continue

@@ -15,9 +15,9 @@ from tracker.core.timeutil import utcnow
 from tracker.core.web import today
 from tracker.extensions import db
 from tracker.phases.planfile import read_plan
-from tracker.phases.services import load_plan
 from tracker.tasks import evidence
-from tracker.tasks.models import Task
+from tracker.tasks.loading import load_plan
+from tracker.tasks.models import Task, TaskStatus
 from tracker.tasks.services import add_evidence, needs_files, review, statement_cap, submit
 from tracker.units.models import Unit, UnitKind
 
@@ -55,7 +55,8 @@ DEMO_USERS = [
 class DemoResult:
     units: int
     plan: str
-    year: int
+    #: The years loaded: last year (finished) and this one.
+    years: list[int]
     tasks: int
     #: (e-mail, password) of users made now; existing users keep theirs.
     credentials: list[tuple[str, str]] = field(default_factory=list)
@@ -106,16 +107,17 @@ def _attach_demo_file(task: Task, worker, when: datetime) -> None:
     add_evidence(task, worker, checked, stored, when)
 
 
-def _past_work(day, now) -> None:
-    """Make the demo year look lived in: most work due before ``day`` was done on time, with
+def _past_work(day, now, years: list[int]) -> None:
+    """Make the demo years look lived in: most work due before ``day`` was done on time, with
     its evidence, through the same services the web pages use; most of it is accepted."""
     rng = random.Random(2020)
     tz = current_app.config["TIMEZONE"]
     admin = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN))
     managers = {u.unit_id: u for u in db.session.scalars(
         sa.select(User).where(User.role == Role.MANAGER))}
-    past = db.session.scalars(sa.select(Task).where(Task.due_date < day)
-                              .order_by(Task.due_date, Task.id)).all()
+    past = db.session.scalars(sa.select(Task).where(
+        Task.due_date < day, Task.year.in_(years), Task.status == TaskStatus.OPEN)
+        .order_by(Task.due_date, Task.id)).all()
     for task in past:
         roll = rng.random()
         if roll > 0.9:
@@ -134,9 +136,14 @@ def _past_work(day, now) -> None:
     db.session.flush()
 
 
-def build_demo() -> DemoResult:
-    """Add what the demo town lacks; safe to run again."""
-    now = utcnow()
+def build_demo(now: datetime | None = None) -> DemoResult:
+    """Add what the demo town lacks; safe to run again.
+
+    The plan is loaded for last year and this one, with the work due before today done:
+    whatever the day (in January, before this year's first due date, too) the town has
+    finished work to show.
+    """
+    now = now or utcnow()
     existing = set(db.session.scalars(sa.select(Unit.name)))
     for name, kind in DEMO_UNITS:
         if name not in existing:
@@ -151,9 +158,13 @@ def build_demo() -> DemoResult:
             create_user(email, role, password, unit=units[unit_name], name=name)
             credentials.append((email, password))
     day = today(now)
-    year = day.year
-    result = load_plan(read_plan(DEMO_PLAN), year, now)
-    if result.tasks.created:
-        _past_work(day, now)
-    return DemoResult(units=len(units), plan=DEMO_PLAN, year=year, tasks=result.tasks.total,
+    spec, years, made, tasks = read_plan(DEMO_PLAN), [day.year - 1, day.year], [], 0
+    for year in years:
+        result = load_plan(spec, year, now)
+        tasks += result.tasks.total
+        if result.tasks.created:
+            made.append(year)
+    if made:
+        _past_work(day, now, made)
+    return DemoResult(units=len(units), plan=DEMO_PLAN, years=years, tasks=tasks,
                       credentials=credentials)

@@ -1,20 +1,14 @@
-"""Top-level commands: ``init-db`` and ``demo``."""
+"""Top-level commands: ``init-db``, ``demo``, ``backup`` and ``restore``."""
 
 from pathlib import Path
 
 import click
-import flask_migrate
 from flask import current_app
 from flask.cli import with_appcontext
 
-from tracker import MIGRATIONS_DIR
-from tracker.core.cli import handle_errors
+from tracker.core.cli import handle_errors, now_option
+from tracker.core.db import upgrade_database
 from tracker.extensions import db
-
-
-def upgrade_database() -> None:
-    """Bring the database schema to the latest migration."""
-    flask_migrate.upgrade(directory=MIGRATIONS_DIR)
 
 
 @click.command("init-db")
@@ -27,22 +21,24 @@ def init_db_command():
 
 
 @click.command("demo")
+@now_option("Build the town as it would be at this instant (default: now).")
 @with_appcontext
 @handle_errors
-def demo_command():
-    """Set up a demo town for the current year: units, users and the bundled plan."""
-    from tracker.core.demo import build_demo
+def demo_command(now):
+    """Set up a demo town: units, users, the bundled plan for last year and this one, and the
+    work due so far done."""
+    from tracker.ops.demo import build_demo
 
     upgrade_database()
-    result = build_demo()
+    result = build_demo(now)
     db.session.commit()
     path = Path(current_app.instance_path) / "demo-credentials.txt"
     if result.credentials:
         path.write_text("".join(f"{email}\t{password}\n" for email, password in result.credentials),
                         encoding="utf-8")
         path.chmod(0o600)
-    click.echo(f"Demo town: {result.units} units, plan {result.plan} loaded for {result.year} "
-               f"({result.tasks} tasks).")
+    click.echo(f"Demo town: {result.units} units, plan {result.plan} loaded for "
+               f"{' and '.join(map(str, result.years))} ({result.tasks} tasks).")
     if path.exists():
         click.echo(f"Sign in with one of these (kept in {path}):")
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -59,7 +55,7 @@ def backup_command(output):
     """Back up the SQLite database and the evidence files into one archive."""
     from alembic.migration import MigrationContext
 
-    from tracker.core.backup import backup, sqlite_path
+    from tracker.ops.backup import backup, sqlite_path
     from tracker.tasks import evidence
     from tracker.core.timeutil import utcnow
 
@@ -78,7 +74,7 @@ def backup_command(output):
 @handle_errors
 def restore_command(archive, yes):
     """Replace the database and evidence files with those of a backup archive."""
-    from tracker.core.backup import restore, sqlite_path
+    from tracker.ops.backup import restore, sqlite_path
     from tracker.tasks import evidence
 
     db_file = sqlite_path(db.engine.url)

@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify
 
 from tracker.core.timeutil import utcnow
 from tracker.extensions import csrf, db
+from tracker.reminders.models import OutboxMessage, OutboxStatus, SchedulerHeartbeat
 
 bp = Blueprint("health", __name__)
 
@@ -17,8 +18,6 @@ def healthz():
     503 when the database cannot be reached; the rest is for the monitor to judge
     (a scheduler may be off by design).
     """
-    from tracker.reminders.models import OutboxMessage, OutboxStatus, SchedulerHeartbeat
-
     now = utcnow()
     try:
         db.session.execute(sa.text("SELECT 1"))

@@ -1,0 +1,22 @@
+"""Packaging beyond what setup.cfg can say: the checkout keeps ``templates/`` and
+``static/`` at its top level (the project's layout), and a wheel carries them inside the
+package, as ``tracker/templates`` and ``tracker/static`` (``tracker.core.paths`` finds
+them in either place)."""
+
+from setuptools import find_namespace_packages, setup
+
+
+def shared(package: str, folder: str) -> dict[str, str]:
+    """``folder`` and its subfolders as ``package`` and its subpackages."""
+    subfolders = find_namespace_packages(where=folder)
+    return {package: folder,
+            **{f"{package}.{sub}": f"{folder}/{sub.replace('.', '/')}" for sub in subfolders}}
+
+
+SHARED = {**shared("tracker.templates", "templates"), **shared("tracker.static", "static")}
+
+setup(
+    packages=find_namespace_packages(include=["tracker", "tracker.*"]) + list(SHARED),
+    package_dir=SHARED,
+    package_data={name: ["*"] for name in SHARED},
+)

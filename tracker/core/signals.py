@@ -1,0 +1,40 @@
+"""Signals: how an area tells the areas above it that something happened, or asks them for
+their part of a page, without importing them (as Indico's ``indico.core.signals``).
+
+Areas import only the areas below them (the layers contract in setup.cfg). What must
+flow upward goes through one of these: the lower area sends, and the area above
+connects a receiver in its package's ``__init__``, which the app factory imports
+with every model. Receivers run synchronously, in the sender's transaction: what
+they add is committed, or rolled back, with the change that caused it.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+units_added = _signals.signal("units-added", doc="""
+Units were added or made active again (sender: the list of units; ``now``). The tasks
+area gives them their tasks for every loaded year; a receiver returns what it made, as
+``[(what, count), ...]``, e.g. ``[("shuyuan-2020 2026", 47)]``.
+""")
+
+task_returned = _signals.signal("task-returned", doc="""
+The coordinator returned a task for rework (sender: the task; ``reviewer``, ``comment``,
+``now``). The reminders area queues the notice to the unit's people.
+""")
+
+settings_panels = _signals.signal("settings-panels", doc="""
+The settings page asks for panels (sender: the signed-in user; the page's keyword
+arguments, e.g. ``feed_url`` right after a calendar link was made). A receiver returns
+``(order, html)``: the panels are shown by ``order``.
+""")
+
+unit_columns = _signals.signal("unit-columns", doc="""
+The coordinator's list of units asks for extra columns (sender: the list of unit ids). A
+receiver returns ``(heading, {unit id: value})``.
+""")
+
+
+def values(results) -> list:
+    """The values receivers returned from ``signal.send(...)``, without the Nones."""
+    return [value for _receiver, value in results if value is not None]

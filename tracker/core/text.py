@@ -1,0 +1,42 @@
+"""Checking text that people type or import, at every boundary (forms, CLI, files).
+
+PostgreSQL refuses a NUL byte in text, a line break in a name or an address could
+start a new mail header, and bidirectional overrides make a name read differently
+from what it is (CVE-2021-42574). Such text is refused with a message, never stored.
+"""
+
+import unicodedata
+
+from flask_babel import gettext as _
+
+from tracker.core.errors import TrackerError
+
+#: Characters that reorder the text around them: embeddings, overrides and isolates.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def bad_character(value: str, multiline: bool = False) -> str | None:
+    """The first character ``value`` may not hold, or None.
+
+    Control characters are refused (in multi-line text, line breaks and tabs are
+    allowed); in one-line text (names, titles, addresses) bidirectional controls too.
+    """
+    for ch in value:
+        if multiline and ch in "\r\n\t":
+            continue
+        if unicodedata.category(ch) == "Cc" or (not multiline and ch in BIDI_CONTROLS):
+            return ch
+        if ch in "\u2028\u2029" and not multiline:
+            return ch
+    return None
+
+
+def check_text(value: str, what: str, multiline: bool = False) -> str:
+    """``value`` if it holds no character ``bad_character`` refuses; else TrackerError
+    naming ``what`` and the character."""
+    ch = bad_character(value, multiline)
+    if ch is not None:
+        code = f"{ord(ch):04X}"
+        raise TrackerError(_("%(what)s holds a character that is not allowed (U+%(code)s); "
+                             "remove it and try again.", what=what, code=code))
+    return value
