@@ -1,0 +1,261 @@
+"""Group robots of WeCom (企业微信), DingTalk (钉钉) and Feishu/Lark (飞书): their webhook
+addresses, checked and masked, and the signatures their security settings ask for.
+Pure functions; no app, no database.
+
+The vendors' contracts, as their documentation states them:
+
+* WeCom: ``POST https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY`` with
+  ``{"msgtype": "markdown", "markdown": {"content": …}}``; the content at most
+  4096 bytes of UTF-8; 20 messages a minute per robot. The answer is
+  ``{"errcode": 0, "errmsg": "ok"}``; 45009 is the rate limit, 93000 a bad key.
+* DingTalk: ``POST https://oapi.dingtalk.com/robot/send?access_token=TOKEN`` with
+  ``{"msgtype": "markdown", "markdown": {"title": …, "text": …}}``; 20 a minute,
+  and a robot that sends more is throttled for 10 minutes. A robot with 加签 takes
+  ``timestamp`` (ms) and ``sign`` in the query. Rate limits: 410100 (the error
+  table), 130101 and 660026 (what the endpoint says); 310000: a keyword, the
+  signature, the timestamp or the IP failed the robot's security check.
+* Feishu/Lark: ``POST https://open.feishu.cn/open-apis/bot/v2/hook/TOKEN`` (or
+  open.larksuite.com) with ``{"msg_type": "post", "content": {"post": …}}``; the
+  body at most 20 KB; 100 a minute and 5 a second. A robot with a signature takes
+  ``timestamp`` (s) and ``sign`` in the body. The answer carries ``code`` (older
+  ones ``StatusCode``); 11232 is the rate limit, 9499 a malformed body, 19021 a
+  bad or stale signature.
+
+A stored message is signed when it is sent, never when it is built: the outbox
+may hold it for a day, and both vendors refuse a timestamp an hour old.
+"""
+
+import base64
+import enum
+import hashlib
+import hmac
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import quote, urlsplit
+
+from tracker.core.errors import TrackerError
+
+
+class Vendor(enum.StrEnum):
+    """Whose robot a webhook is."""
+
+    WECOM = "wecom"
+    DINGTALK = "dingtalk"
+    FEISHU = "feishu"
+
+
+NAMES = {Vendor.WECOM: "WeCom", Vendor.DINGTALK: "DingTalk", Vendor.FEISHU: "Feishu"}
+#: The vendors' own hosts; nothing else is taken unless TRACKER_WEBHOOK_ALLOWED_HOSTS lists it.
+VENDOR_HOSTS = {"qyapi.weixin.qq.com": Vendor.WECOM, "oapi.dingtalk.com": Vendor.DINGTALK,
+                "open.feishu.cn": Vendor.FEISHU, "open.larksuite.com": Vendor.FEISHU}
+#: The path of each vendor's webhook, and where its key or token sits.
+PATHS = {Vendor.WECOM: ("/cgi-bin/webhook/send", "key"),
+         Vendor.DINGTALK: ("/robot/send", "access_token"),
+         Vendor.FEISHU: ("/open-apis/bot/v2/hook/", None)}
+#: Keys and tokens as the vendors issue them (UUIDs, 64 hex digits): nothing to decode.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+class WebhookError(TrackerError, ValueError):
+    """A webhook address or host list that is refused; the message says why."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A robot's address, checked. Its repr never shows the key."""
+
+    vendor: Vendor
+    url: str = field(repr=False)
+    #: The key (WeCom), access token (DingTalk) or hook token (Feishu): the secret part.
+    token: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Webhook({self.vendor.value}, {mask(self.url)})"
+
+    @property
+    def robot_id(self) -> str:
+        """Names the robot in pacing and logs without giving its key away."""
+        return hashlib.sha256(f"{self.vendor}:{self.url}".encode()).hexdigest()[:16]
+
+
+def parse_allowed_hosts(text: str | None) -> frozenset[str]:
+    """TRACKER_WEBHOOK_ALLOWED_HOSTS (``host[:port]``, comma-separated) as a set of
+    ``host`` and ``host:port`` entries; a host without a port is allowed on the default one."""
+    entries = set()
+    for raw in (text or "").split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        match = re.fullmatch(r"(\[[0-9a-f:.]+\]|[^:\[\]]+)(?::([0-9]+))?", entry)
+        if not match:
+            raise WebhookError(f"TRACKER_WEBHOOK_ALLOWED_HOSTS: {raw.strip()!r} is not "
+                               "host[:port] (no scheme, no path)")
+        host, port = _host(match[1]), match[2]
+        if host is None:
+            raise WebhookError(f"TRACKER_WEBHOOK_ALLOWED_HOSTS: {match[1]!r} is not a host name "
+                               "or an IP address written the usual way")
+        if host in VENDOR_HOSTS:
+            raise WebhookError(f"TRACKER_WEBHOOK_ALLOWED_HOSTS: {host} is a robot vendor's own "
+                               "host and is always accepted, over https only")
+        if port is not None and (port.startswith("0") or not 0 < int(port) < 65536):
+            raise WebhookError(f"TRACKER_WEBHOOK_ALLOWED_HOSTS: {port} is not a port number")
+        entries.add(host if port is None else f"{host}:{port}")
+    return frozenset(entries)
+
+
+def _host(text: str) -> str | None:
+    """A host name (lower case), a dotted-quad IPv4 or a bracketed IPv6 address, canonical;
+    None for anything else, such as ``127.1`` or ``2130706433``, which name an address
+    in a way that a host list could not match."""
+    if text.startswith("["):
+        try:
+            return f"[{ipaddress.IPv6Address(text[1:-1]).compressed}]"
+        except ValueError:
+            return None
+    try:
+        if str(ipaddress.IPv4Address(text)) == text:
+            return text
+    except ValueError:
+        pass
+    labels = text.split(".")
+    if (len(text) > 253 or not all(_LABEL.fullmatch(label) for label in labels)
+            or labels[-1].isdigit()):
+        return None
+    return text
+
+
+def parse_webhook(url: str, allowed_hosts: frozenset[str] = frozenset(),
+                  vendor: Vendor | None = None) -> Webhook:
+    """Check a robot address and say whose it is.
+
+    A vendor's own host over https, or a host of ``allowed_hosts`` (https or
+    http, e.g. a 政务微信 deployment or an intranet gateway), where ``vendor``
+    must be given. Either way the path is the vendor's, with a key or token.
+    """
+    text = url.strip()
+    if not text.isascii() or any(c.isspace() or not c.isprintable() for c in text):
+        raise WebhookError("the address has spaces or characters that are not plain ASCII "
+                           "(a look-alike letter?): copy it again from the robot's settings")
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # a [bracketed] host that is not an IPv6 address
+        raise WebhookError(f"this is not an address: {exc}") from None
+    if parts.scheme not in ("https", "http"):
+        raise WebhookError(f"{parts.scheme or 'an address without a scheme'}: only https "
+                           "addresses are accepted")
+    if "#" in text:
+        raise WebhookError("a robot address has no #fragment")
+    if "@" in parts.netloc:
+        raise WebhookError("a robot address has no user name or password before the host")
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?", parts.netloc)
+    host = _host(match[1].lower()) if match else None
+    if host is None:
+        raise WebhookError(f"{parts.netloc!r} is not a host name: copy the address again")
+    if match[2] and (match[2].startswith("0") or not 0 < int(match[2]) < 65536):
+        raise WebhookError(f"{match[2]} is not a port number")
+    default = 443 if parts.scheme == "https" else 80
+    port = int(match[2]) if match[2] else default
+    vendor = Vendor(vendor) if vendor is not None else None
+    listed = f"{host}:{port}" in allowed_hosts or (port == default and host in allowed_hosts)
+    if listed:
+        if vendor is None:
+            raise WebhookError(f"{host} is a listed gateway: say whose robot it speaks for "
+                               "(WeCom, DingTalk or Feishu)")
+    elif host in VENDOR_HOSTS:
+        if parts.scheme != "https" or port != 443:
+            raise WebhookError(f"{host} is reached over https (port 443) only")
+        if vendor is not None and vendor != VENDOR_HOSTS[host]:
+            raise WebhookError(f"this is a {NAMES[VENDOR_HOSTS[host]]} robot address, "
+                               f"not a {NAMES[vendor]} one")
+        vendor = VENDOR_HOSTS[host]
+    else:
+        raise WebhookError(f"{host} is not a WeCom, DingTalk or Feishu robot host; a gateway "
+                           "of your own must be listed in TRACKER_WEBHOOK_ALLOWED_HOSTS")
+    token = _token(vendor, parts.path, parts.query)
+    # One spelling per robot (host in lower case, no default port), for pacing and de-duplication.
+    authority = host if port == default else f"{host}:{port}"
+    query = f"?{parts.query}" if parts.query else ""
+    return Webhook(vendor, f"{parts.scheme}://{authority}{parts.path}{query}", token)
+
+
+def _token(vendor: Vendor, path: str, query: str) -> str:
+    """The key or token, from a path and query of the vendor's shape."""
+    expected, name = PATHS[vendor]
+    if name is None:  # Feishu: the token is the last path segment, and there is no query
+        token = path.removeprefix(expected) if path.startswith(expected) else ""
+        if query or not _TOKEN.fullmatch(token):
+            raise WebhookError(f"a {NAMES[vendor]} robot address is https://HOST{expected}TOKEN "
+                               "and nothing after the token")
+        return token
+    pairs = [p.partition("=") for p in query.split("&")] if query else []
+    if (path != expected or len(pairs) != 1 or pairs[0][0] != name
+            or not _TOKEN.fullmatch(pairs[0][2])):
+        raise WebhookError(f"a {NAMES[vendor]} robot address is https://HOST{expected}?{name}=… "
+                           f"with its {name} and nothing else (a signature is added when "
+                           "sending)")
+    return pairs[0][2]
+
+
+def mask(url: str) -> str:
+    """The address to show: scheme, host and path, the key or token cut to four characters."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return "(not an address)"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    path = re.sub(r"(/hook/)([^/]+)", lambda m: m[1] + _cut(m[2]), parts.path)
+    kept = [f"{name}={_cut(value)}" for name, _, value in
+            (p.partition("=") for p in parts.query.split("&")) if name in ("key", "access_token")]
+    return f"{parts.scheme}://{host}{port}{path}" + (f"?{'&'.join(kept)}" if kept else "")
+
+
+def _cut(secret: str) -> str:
+    return secret[:4] + "…"
+
+
+# -- signatures ----------------------------------------------------------------------------
+
+
+def _dumps(data) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def dingtalk_signature(secret: str, timestamp_ms: int) -> str:
+    """DingTalk's 加签: Base64(HMAC-SHA256(key=secret, msg="{timestamp}\\n{secret}"))."""
+    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256)
+    return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def dingtalk_signed_url(url: str, secret: str, now_ms: int) -> str:
+    """The webhook address with ``timestamp`` and the URL-encoded ``sign`` appended."""
+    return f"{url}&timestamp={now_ms}&sign={quote(dingtalk_signature(secret, now_ms), safe='')}"
+
+
+def feishu_signature(secret: str, timestamp_s: int) -> str:
+    """Feishu's signature: Base64(HMAC-SHA256(key="{timestamp}\\n{secret}", msg=b""))."""
+    digest = hmac.new(f"{timestamp_s}\n{secret}".encode(), b"", hashlib.sha256)
+    return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def signed_request(webhook: Webhook, payload: bytes, secret: str | None,
+                   now: datetime) -> tuple[str, bytes]:
+    """The address and body to post at ``now``, signed where the robot has a secret."""
+    if not secret:
+        return webhook.url, payload
+    if webhook.vendor == Vendor.DINGTALK:
+        return dingtalk_signed_url(webhook.url, secret, int(now.timestamp() * 1000)), payload
+    if webhook.vendor == Vendor.FEISHU:
+        timestamp = int(now.timestamp())
+        signed = {"timestamp": str(timestamp), "sign": feishu_signature(secret, timestamp)}
+        return webhook.url, _dumps(json.loads(payload) | signed)
+    raise WebhookError("a WeCom robot takes no secret: its key is the whole of it")
