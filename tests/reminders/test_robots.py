@@ -1,22 +1,51 @@
-"""Group robots: addresses and signatures. No app."""
+"""Group robots: addresses, signatures and messages. No app."""
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from tracker.core.errors import TrackerError
-from tracker.reminders.robots import (Vendor, WebhookError, dingtalk_signed_url, feishu_signature,
-                                      mask, parse_allowed_hosts, parse_webhook, signed_request)
+from tracker.reminders.robots import (CONTENT_LIMIT, FEISHU_BODY_LIMIT, RobotItem, Vendor,
+                                      WebhookError, build_payload, dingtalk_signed_url,
+                                      feishu_signature, mask, parse_allowed_hosts, parse_webhook,
+                                      signed_request)
 
+TODAY = date(2026, 6, 23)
 NOW = datetime(2026, 6, 23, 0, 30, tzinfo=timezone.utc)
+BASE = "https://tracker.shuyuan.example"
+MORE = f"{BASE}/tasks?unit=12"
 WECOM_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa".replace("x", "0")
 DING_TOKEN = "a" * 64
 FEISHU_TOKEN = "5e3d587e-d78e-4a07-bd07-265f269f86fd"
 WECOM_URL = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}"
 DING_URL = f"https://oapi.dingtalk.com/robot/send?access_token={DING_TOKEN}"
 FEISHU_URL = f"https://open.feishu.cn/open-apis/bot/v2/hook/{FEISHU_TOKEN}"
+ITEMS = [
+    RobotItem(7, "召开意识形态工作专题会议", date(2026, 6, 30)),
+    RobotItem(9, "上半年自查", date(2026, 6, 16)),
+    RobotItem(3, "党委理论学习中心组学习", date(2026, 6, 23)),
+]
+
+
+def content(vendor, payload: bytes) -> str:
+    """The text a person reads: WeCom's or DingTalk's markdown, Feishu's post flattened."""
+    body = json.loads(payload)
+    if vendor == Vendor.WECOM:
+        return body["markdown"]["content"]
+    if vendor == Vendor.DINGTALK:
+        return body["markdown"]["text"]
+    rows = body["content"]["post"]["zh_cn"]["content"]
+    return "\n".join("".join(e["text"] for e in row) for row in rows)
+
+
+def links(vendor, payload: bytes) -> list[str]:
+    """Every link in the message, in order."""
+    if vendor == Vendor.FEISHU:
+        rows = json.loads(payload)["content"]["post"]["zh_cn"]["content"]
+        return [e["href"] for row in rows for e in row if e["tag"] == "a"]
+    return re.findall(r"\]\(([^)]*)\)", content(vendor, payload))
 
 
 # -- addresses -----------------------------------------------------------------------------
@@ -172,3 +201,143 @@ def test_signing_formulas():
                                 "msg_type": "text", "content": {"text": "x"}}
     with pytest.raises(WebhookError, match="WeCom robot takes no secret"):
         signed_request(parse_webhook(WECOM_URL), b"{}", "abc", NOW)
+
+
+# -- messages ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vendor", list(Vendor))
+def test_one_message_lists_overdue_items_first_each_with_its_date_state_and_link(vendor):
+    payload = build_payload(vendor, "洋溢村党总支", ITEMS, today=TODAY, base_url=BASE + "/",
+                            more_url=MORE)
+    body = json.loads(payload)
+    text = content(vendor, payload)
+    lines = [line.rstrip() for line in text.split("\n")]
+    assert "3 项待办，其中 1 项已逾期" in text
+    assert not any(line.startswith("还有") for line in lines)  # nothing left out
+    assert [re.search(r"(上半年自查|党委理论学习|召开意识形态)", line)[1]
+            for line in lines if re.match(r"\d+\. ", line)] == ["上半年自查", "党委理论学习",
+                                                               "召开意识形态"]
+    assert "上半年自查（截止 2026-06-16，已逾期 7 天）" in text.replace("**", "")
+    assert "今天到期" in text and "截止 2026-06-30，还有 7 天到期" in text
+    if vendor == Vendor.FEISHU:
+        assert body["msg_type"] == "post"
+        assert body["content"]["post"]["zh_cn"]["title"] == "【工作提醒】洋溢村党总支"
+    else:
+        assert body["msgtype"] == "markdown"
+        assert lines[0] == "**【工作提醒】洋溢村党总支**"
+        if vendor == Vendor.DINGTALK:
+            assert body["markdown"]["title"] == "【工作提醒】洋溢村党总支"
+            assert "  \n" in text  # DingTalk's line breaks
+    assert links(vendor, payload) == [f"{BASE}/tasks/9", f"{BASE}/tasks/3", f"{BASE}/tasks/7"]
+    with pytest.raises(ValueError, match="never empty"):
+        build_payload(vendor, "洋溢村党总支", [], today=TODAY, base_url=BASE, more_url=MORE)
+
+
+@pytest.mark.parametrize("vendor", list(Vendor))
+def test_three_hundred_overdue_items_fit_and_end_with_the_link_to_the_rest(vendor):
+    items = [RobotItem(i, f"第{i}项：召开意识形态工作专题会议并形成会议纪要（长标题）" * 2,
+                       TODAY - timedelta(days=i % 40 + 1)) for i in range(1, 301)]
+    payload = build_payload(vendor, "书院镇机关党支部", items, today=TODAY, base_url=BASE,
+                            more_url=MORE)
+    body = json.loads(payload)
+    text = content(vendor, payload)
+    shown = len(re.findall(r"^\d+\. ", text, re.MULTILINE))
+    assert 0 < shown < 300
+    assert text.rstrip().endswith(
+        f"还有 {300 - shown} 项，查看全部：" + (MORE if vendor == Vendor.FEISHU
+                                            else f"[{MORE}]({MORE})"))
+    assert "300 项待办，其中 300 项已逾期" in text
+    if vendor == Vendor.FEISHU:
+        # The whole body, signature included, as sent.
+        _, signed = signed_request(parse_webhook(FEISHU_URL), payload, "SEC" + "x" * 40, NOW)
+        assert len(signed) <= FEISHU_BODY_LIMIT
+        assert len(signed) > FEISHU_BODY_LIMIT - 1000  # and not needlessly short
+    else:
+        field = body["markdown"]["content" if vendor == Vendor.WECOM else "text"]
+        assert len(field.encode("utf-8")) <= CONTENT_LIMIT
+        assert len(json.dumps(field, ensure_ascii=False).encode("utf-8")) - 2 <= CONTENT_LIMIT
+        assert len(field.encode("utf-8")) > CONTENT_LIMIT - 400
+    assert links(vendor, payload)[:3] == [f"{BASE}/tasks/{i}" for i in (39, 79, 119)]
+
+
+#: Titles that try every markup WeCom and DingTalk render, each short enough to be shown whole.
+HOSTILE_TITLES = [
+    "交材料](javascript:alert(1)) [链](http://evil.example) ![x](http://evil.example/x.png)",
+    '<font color="warning">红</font> <a href="http://evil.example">a</a> &lt;b&gt; &#60;i&#62;',
+    "@all <@zhangsan> @13800001111 <at user_id=\"all\">所有人</at>",
+    "第一行\n# 标题\r\n> 引用\n- 列表\n1. 编号\u2028分隔\x85下一行",
+    "**粗** __粗__ *斜* _斜_ ~~删~~ `code` |表|格| \\转义\\",
+    "\u202egnp.exe\x00\x1b[31m \u200b零宽 \ud800孤",
+]
+
+
+@pytest.mark.parametrize("vendor", list(Vendor))
+def test_markup_in_unit_names_and_titles_stays_text(vendor):
+    items = [RobotItem(10 + n, title, TODAY - timedelta(days=3))
+             for n, title in enumerate(HOSTILE_TITLES)]
+    items.append(RobotItem(6, "正常事项", TODAY + timedelta(days=2)))
+    assert all(len(title) < 120 for title in HOSTILE_TITLES)
+    payload = build_payload(vendor, "村**支部**](x) <b>@all\n# 标题", items, today=TODAY,
+                            base_url=BASE, more_url=MORE)
+    body = json.loads(payload)
+    text = content(vendor, payload)
+    ours = [f"{BASE}/tasks/{n}" for n in range(10, 10 + len(HOSTILE_TITLES))] + [
+        f"{BASE}/tasks/6"]
+    assert links(vendor, payload) == ours
+    for bad in ("\u202e", "\x00", "\x1b", "\r", "\u2028", "\x85", "\u200b", "\ud800"):
+        assert bad not in text
+    assert "…" not in text  # every title shown whole
+    if vendor == Vendor.FEISHU:
+        elements = [e for row in body["content"]["post"]["zh_cn"]["content"] for e in row]
+        assert {e["tag"] for e in elements} == {"text", "a"}
+        assert all("\n" not in e["text"] for e in elements)
+        assert len(body["content"]["post"]["zh_cn"]["content"]) == 1 + len(items)
+        # Text in a post is shown as written and mentions nobody.
+        assert '<at user_id="all">所有人</at>' in text and "](javascript:" in text
+        return
+    lines = text.split("\n")
+    assert len(lines) == 2 + len(items)  # heading, summary, one line per item
+    assert lines[0].startswith("**【工作提醒】村＊＊支部＊＊］（x） ＜b＞＠all ＃ 标题")
+    assert text.count("**") == 2 + 2 * len(HOSTILE_TITLES)  # the heading's and overdue dates'
+    rest = re.sub(r"\[查看\]\([^)]*\)", "", text).replace("**", "")
+    for markup in ("[", "]", "(", ")", "<", ">", "@", "&", "#", "*", "_", "~", "`", "|", "\\",
+                   "!"):
+        assert markup not in rest, markup
+    assert "交材料］（javascript:alert（1））" in text and "＠all ＜＠zhangsan＞" in text
+
+
+@pytest.mark.parametrize("vendor", list(Vendor))
+def test_byte_limits_hold_to_the_byte(vendor):
+    """Titles of every length from 1 to 80 characters: one of them lands each cut within a
+    few bytes of the limit, so a budget off by a few bytes shows."""
+    closest = 10_000
+    for length in range(1, 81):
+        items = [RobotItem(i, "事" * length, TODAY - timedelta(days=1)) for i in range(1, 301)]
+        payload = build_payload(vendor, "洋溢村党总支", items, today=TODAY, base_url=BASE,
+                                more_url=MORE)
+        if vendor == Vendor.FEISHU:
+            # Signed as it is sent, with a secret's longest timestamp: 20 KB read as 20,000.
+            _, sent = signed_request(parse_webhook(FEISHU_URL), payload, "s",
+                                     datetime(2286, 11, 20, tzinfo=timezone.utc))
+            size, limit = len(sent), 20_000
+        else:  # the markdown as the vendor counts it, JSON escapes and all: 4096
+            size = len(json.dumps(content(vendor, payload), ensure_ascii=False).encode()) - 2
+            limit = 4096
+        assert size <= limit, length
+        closest = min(closest, limit - size)
+    assert closest < 20
+
+
+def test_every_byte_limit_holds_for_titles_of_any_width():
+    for title in ("a" * 500, "𠀀" * 500, "\\" * 500, '"' * 500):
+        items = [RobotItem(i, title, TODAY - timedelta(days=1)) for i in range(50)]
+        for vendor in Vendor:
+            payload = build_payload(vendor, title, items, today=TODAY, base_url=BASE,
+                                    more_url=MORE)
+            if vendor == Vendor.FEISHU:
+                assert len(payload) <= FEISHU_BODY_LIMIT
+            else:
+                field = content(vendor, payload)
+                assert len(json.dumps(field, ensure_ascii=False).encode()) - 2 <= CONTENT_LIMIT
+                assert "还有" in field

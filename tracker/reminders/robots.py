@@ -1,6 +1,6 @@
 """Group robots of WeCom (企业微信), DingTalk (钉钉) and Feishu/Lark (飞书): their webhook
-addresses, checked and masked, and the signatures their security settings ask for.
-Pure functions; no app, no database.
+addresses, checked and masked; the signatures their security settings ask for; and the
+day's message for a unit, built as the vendor takes it. Pure functions; no app, no database.
 
 The vendors' contracts, as their documentation states them:
 
@@ -32,8 +32,9 @@ import hmac
 import ipaddress
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import quote, urlsplit
 
 from tracker.core.errors import TrackerError
@@ -259,3 +260,134 @@ def signed_request(webhook: Webhook, payload: bytes, secret: str | None,
         signed = {"timestamp": str(timestamp), "sign": feishu_signature(secret, timestamp)}
         return webhook.url, _dumps(json.loads(payload) | signed)
     raise WebhookError("a WeCom robot takes no secret: its key is the whole of it")
+
+
+# -- the message ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RobotItem:
+    """One task in a robot message."""
+
+    task_id: int
+    title: str
+    due: date
+
+
+#: The most a message may hold, in UTF-8 bytes. WeCom documents 4096 for the markdown
+#: content; DingTalk documents none for its robot, and gets the same; Feishu documents
+#: "20 KB" for the whole body, read as 20,000.
+CONTENT_LIMIT = 4096
+FEISHU_BODY_LIMIT = 20_000
+#: Kept free in a Feishu body for what signing adds: a 10-digit timestamp (until the year
+#: 2286) and 44 characters of Base64.
+FEISHU_SIGN_ROOM = len('"timestamp":"9999999999","sign":"",') + 44
+#: Longest unit name and task title shown, in characters; longer ones end with "…".
+UNIT_CHARS, TITLE_CHARS = 60, 120
+
+#: Markdown and HTML that WeCom and DingTalk render, traded for full-width look-alikes:
+#: a title then reads the same but cannot open a link, a tag, a heading or an @mention.
+#: (Backslash escapes are not used: neither vendor documents them.)
+_NEUTRAL = str.maketrans({"\\": "＼", "`": "｀", "*": "＊", "_": "＿", "[": "［", "]": "］",
+                          "(": "（", ")": "）", "<": "＜", ">": "＞", "#": "＃", "!": "！",
+                          "|": "｜", "~": "～", "@": "＠", "&": "＆"})
+
+
+def _plain(text: str, limit: int) -> str:
+    """One line of text: no line breaks, control or format characters (bidi overrides,
+    lone surrogates), at most ``limit`` characters."""
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs")
+                   or c.isspace())
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _markdown(text: str, limit: int) -> str:
+    return _plain(text, limit).translate(_NEUTRAL)
+
+
+def _when(item: RobotItem, today: date) -> str:
+    days = (item.due - today).days
+    state = (f"已逾期 {-days} 天" if days < 0 else "今天到期" if days == 0
+             else f"还有 {days} 天到期")
+    return f"截止 {item.due.isoformat()}，{state}"
+
+
+def _json_bytes(text: str) -> int:
+    """The UTF-8 bytes of ``text`` as a JSON string value, escapes counted: never fewer
+    than the vendor counts, whether it counts before or after decoding."""
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) - 2
+
+
+def build_payload(vendor: Vendor, unit: str, items: list[RobotItem], *, today: date,
+                  base_url: str, more_url: str) -> bytes:
+    """The day's message for ``unit`` (JSON, unsigned): overdue items first, then those
+    due soon, each with its link; cut at a whole item, with a link to the rest, to fit."""
+    if not items:
+        raise ValueError("no items: a robot message is never empty")
+    base = base_url.rstrip("/")
+    ordered = sorted(items, key=lambda i: (i.due, i.task_id))  # the overdue come first
+    overdue = sum(1 for i in items if i.due < today)
+    summary = (f"{len(items)} 项待办，其中 {overdue} 项已逾期" if overdue
+               else f"{len(items)} 项待办即将到期")
+    heading = "【工作提醒】" + _plain(unit, UNIT_CHARS)
+
+    def render(shown: int) -> bytes:
+        rest = len(ordered) - shown
+        if vendor == Vendor.FEISHU:
+            return _feishu(heading, summary, ordered[:shown], rest, today, base, more_url)
+        return _markdown_message(vendor, heading, summary, ordered[:shown], rest, today, base,
+                                 more_url)
+
+    def fits(shown: int) -> bool:
+        payload = render(shown)
+        if vendor == Vendor.FEISHU:
+            return len(payload) + FEISHU_SIGN_ROOM <= FEISHU_BODY_LIMIT
+        body = json.loads(payload)
+        content = body["markdown"]["content" if vendor == Vendor.WECOM else "text"]
+        return _json_bytes(content) <= CONTENT_LIMIT
+
+    # The most items that fit: every item takes room, so a binary search finds it.
+    low, high = 0, len(ordered)
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle - 1)
+    return render(low)
+
+
+def _link(url: str) -> str:
+    # Our own addresses, but a space or bracket in BASE_URL must not end the link early.
+    return quote(url, safe=":/?&=%#+,;~@!$'*-._")
+
+
+def _markdown_message(vendor, heading, summary, items, rest, today, base, more_url) -> bytes:
+    """WeCom or DingTalk markdown: a bold heading, one line per item, the rest as a link."""
+    # DingTalk runs lines together unless each ends in two spaces (a markdown hard break).
+    br = "\n" if vendor == Vendor.WECOM else "  \n"
+    lines = [f"**{heading.translate(_NEUTRAL)}**", f"{summary}："]
+    for n, item in enumerate(items, 1):
+        when = _when(item, today)
+        if item.due < today:
+            when = f"**{when}**"
+        lines.append(f"{n}. {_markdown(item.title, TITLE_CHARS)}（{when}）"
+                     f"[查看]({_link(f'{base}/tasks/{item.task_id}')})")
+    if rest:
+        lines.append(f"还有 {rest} 项，查看全部：[{_link(more_url)}]({_link(more_url)})")
+    text = br.join(lines)
+    if vendor == Vendor.WECOM:
+        return _dumps({"msgtype": "markdown", "markdown": {"content": text}})
+    return _dumps({"msgtype": "markdown", "markdown": {"title": heading, "text": text}})
+
+
+def _feishu(heading, summary, items, rest, today, base, more_url) -> bytes:
+    """A Feishu ``post``: rich text of text and link elements, so nothing in a title is markup."""
+    rows = [[{"tag": "text", "text": f"{summary}："}]]
+    for n, item in enumerate(items, 1):
+        rows.append([{"tag": "text", "text": f"{n}. {_plain(item.title, TITLE_CHARS)}"
+                                             f"（{_when(item, today)}）"},
+                     {"tag": "a", "text": "查看", "href": f"{base}/tasks/{item.task_id}"}])
+    if rest:
+        rows.append([{"tag": "text", "text": f"还有 {rest} 项，查看全部："},
+                     {"tag": "a", "text": more_url, "href": more_url}])
+    return _dumps({"msg_type": "post",
+                   "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})
