@@ -1,4 +1,5 @@
-"""Group robots: addresses, signatures and messages. No app."""
+"""Group robots: addresses, signatures, messages, answers and pacing; real posts to the
+fake robots of tests/robotserver.py. No app."""
 
 import json
 import re
@@ -6,11 +7,14 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from tests.robotserver import DINGTALK, FEISHU, WECOM, RobotServer, answer, hang, redirect, \
+    too_fast
 from tracker.core.errors import TrackerError
-from tracker.reminders.robots import (CONTENT_LIMIT, FEISHU_BODY_LIMIT, RobotItem, Vendor,
-                                      WebhookError, build_payload, dingtalk_signed_url,
-                                      feishu_signature, mask, parse_allowed_hosts, parse_webhook,
-                                      signed_request)
+from tracker.reminders.robots import (CONTENT_LIMIT, FEISHU_BODY_LIMIT, Outcome, Pacer,
+                                      RobotItem, Status, Vendor, Webhook, WebhookError,
+                                      build_payload, classify, dingtalk_signed_url,
+                                      feishu_signature, mask, parse_allowed_hosts,
+                                      parse_webhook, post, send, signed_request)
 
 TODAY = date(2026, 6, 23)
 NOW = datetime(2026, 6, 23, 0, 30, tzinfo=timezone.utc)
@@ -27,6 +31,20 @@ ITEMS = [
     RobotItem(9, "上半年自查", date(2026, 6, 16)),
     RobotItem(3, "党委理论学习中心组学习", date(2026, 6, 23)),
 ]
+
+
+@pytest.fixture
+def robot_server():
+    """The fake WeCom, DingTalk and Feishu robots on 127.0.0.1 (for tests/conftest.py)."""
+    server = RobotServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def robot(server, vendor, secret=None):
+    """A robot on the fake server, as the app would take its address."""
+    return parse_webhook(server.add(vendor, secret), server.allowed_hosts, Vendor(vendor))
 
 
 def content(vendor, payload: bytes) -> str:
@@ -341,3 +359,253 @@ def test_every_byte_limit_holds_for_titles_of_any_width():
                 field = content(vendor, payload)
                 assert len(json.dumps(field, ensure_ascii=False).encode()) - 2 <= CONTENT_LIMIT
                 assert "还有" in field
+
+
+# -- answers -------------------------------------------------------------------------------
+
+
+def answer_of(vendor, code, message=""):
+    key = ("code", "msg") if vendor == Vendor.FEISHU else ("errcode", "errmsg")
+    return json.dumps({key[0]: code, key[1]: message}).encode()
+
+
+@pytest.mark.parametrize("vendor, code, message, status", [
+    (Vendor.WECOM, 0, "ok", Status.SENT),
+    (Vendor.WECOM, 45009, "api freq out of limit", Status.RETRY),
+    (Vendor.WECOM, -1, "system busy", Status.RETRY),
+    (Vendor.WECOM, 93000, "invalid webhook url", Status.FAILED),
+    (Vendor.WECOM, 40058, "markdown.content exceed max length", Status.FAILED),
+    (Vendor.DINGTALK, 0, "ok", Status.SENT),
+    (Vendor.DINGTALK, "0", "ok", Status.SENT),
+    (Vendor.DINGTALK, 410100, "发送速度太快而限流", Status.RETRY),
+    (Vendor.DINGTALK, 130101, "send too fast, exceed 20 times per minute", Status.RETRY),
+    (Vendor.DINGTALK, 660026, "sending too many messages per minute", Status.RETRY),
+    (Vendor.DINGTALK, -1, "系统繁忙", Status.RETRY),
+    (Vendor.DINGTALK, 300001, "token is not exist", Status.FAILED),
+    (Vendor.DINGTALK, 300005, "token is not exist", Status.FAILED),
+    (Vendor.DINGTALK, 310000, "sign not match", Status.FAILED),
+    (Vendor.DINGTALK, 310000, "keywords not in content", Status.FAILED),
+    (Vendor.DINGTALK, 400013, "群已被解散", Status.FAILED),
+    (Vendor.DINGTALK, 400101, "access_token不存在", Status.FAILED),
+    (Vendor.DINGTALK, 400102, "机器人已停用", Status.FAILED),
+    (Vendor.DINGTALK, 430101, "含有不安全的外链", Status.FAILED),
+    (Vendor.FEISHU, 0, "success", Status.SENT),
+    (Vendor.FEISHU, 11232, "frequency limited", Status.RETRY),
+    (Vendor.FEISHU, 99991400, "request trigger frequency limit", Status.RETRY),
+    (Vendor.FEISHU, 9499, "Bad Request", Status.FAILED),
+    (Vendor.FEISHU, 9499, "too many request", Status.RETRY),
+    (Vendor.FEISHU, 19001, "param invalid: incoming webhook access token invalid",
+     Status.FAILED),
+    (Vendor.FEISHU, 19021, "sign match fail or timestamp is not within one hour", Status.FAILED),
+    (Vendor.FEISHU, 19022, "Ip Not Allowed", Status.FAILED),
+    (Vendor.FEISHU, 19024, "Key Words Not Found", Status.FAILED),
+])
+def test_every_code_is_sorted(vendor, code, message, status):
+    outcome = classify(vendor, 200, answer_of(vendor, code, message), None)
+    assert outcome.status == status
+    if status == Status.SENT:
+        assert outcome == Outcome(Status.SENT) and outcome.failure() is None
+        return
+    name = {Vendor.WECOM: "WeCom", Vendor.DINGTALK: "DingTalk", Vendor.FEISHU: "Feishu"}[vendor]
+    assert str(code) in outcome.error and outcome.error.startswith(f"{name}: ")
+    failure = outcome.failure()
+    assert failure.permanent == (status == Status.FAILED) and not failure.connection_lost
+    if status == Status.RETRY and code != -1:
+        assert outcome.retry_after >= timedelta(minutes=1)
+
+
+def test_feishu_legacy_status_code_and_http_level_answers():
+    assert classify(Vendor.FEISHU, 200, b'{"StatusCode":0,"StatusMessage":"success"}',
+                    None).status == Status.SENT
+    assert classify(Vendor.FEISHU, 200, b'{"Extra":null,"StatusCode":19021}',
+                    None).status == Status.FAILED
+    for status, body, expected in [
+        (302, b"", Status.FAILED), (301, answer_of(Vendor.WECOM, 0), Status.FAILED),
+        (429, b"", Status.RETRY), (500, b"", Status.RETRY), (502, b"<html>", Status.RETRY),
+        (503, answer_of(Vendor.WECOM, 0), Status.RETRY), (404, b"404 page not found",
+                                                          Status.FAILED),
+        (403, b"", Status.FAILED), (400, answer_of(Vendor.WECOM, 45009), Status.RETRY),
+        (400, answer_of(Vendor.WECOM, 93000), Status.FAILED),
+        (400, answer_of(Vendor.WECOM, 0), Status.FAILED),
+        (200, b"<html>gateway</html>", Status.RETRY), (200, b"", Status.RETRY),
+        (200, b"[0]", Status.RETRY), (200, b'{"errcode":true}', Status.RETRY),
+        (200, b'{"errcode":"ok"}', Status.RETRY),
+    ]:
+        assert classify(Vendor.WECOM, status, body, None).status == expected, (status, body)
+    assert classify(Vendor.DINGTALK, 429, b"", None).retry_after == timedelta(minutes=10)
+    for exc in (TimeoutError("timed out"), ConnectionRefusedError(111, "Connection refused"),
+                OSError("Network is unreachable")):
+        assert classify(Vendor.WECOM, None, None, exc).status == Status.RETRY
+
+
+def test_keys_tokens_and_secrets_never_reach_an_error_text():
+    secret = "SEC+a/b=="
+    body = answer_of(Vendor.DINGTALK, 310000,
+                     f"sign not match for {DING_TOKEN}, sign={secret}, encoded SEC%2Ba%2Fb%3D%3D")
+    outcome = classify(Vendor.DINGTALK, 200, body, None, secrets=(DING_TOKEN, secret, None))
+    assert DING_TOKEN not in outcome.error and "SEC" not in outcome.error
+    exc = OSError(f"cannot reach {WECOM_URL}")
+    outcome = classify(Vendor.WECOM, None, None, exc, secrets=(WECOM_KEY,))
+    assert WECOM_KEY not in outcome.error and "key=…" in outcome.error
+    long = classify(Vendor.WECOM, 200, answer_of(Vendor.WECOM, 93000, "x" * 5000), None)
+    assert len(long.error) <= 500
+
+
+# -- real posts ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vendor", list(Vendor))
+def test_posts_to_each_vendors_robot(robot_server, vendor):
+    webhook = robot(robot_server, vendor)
+    payload = build_payload(vendor, "洋溢村党总支", ITEMS, today=TODAY, base_url=BASE,
+                            more_url=MORE)
+    assert send(webhook, payload, secret=None, now=NOW) == Outcome(Status.SENT)
+    [received] = robot_server.take()
+    assert received.token == webhook.token
+    assert received.content_type == "application/json; charset=utf-8"
+    assert received.message == json.loads(payload)
+
+    robot_server.script(too_fast())
+    limited = send(webhook, payload, secret=None, now=NOW)
+    assert limited.status == Status.RETRY and "rate limited" in limited.error
+
+    robot_server.script(answer(503, b"busy"))
+    assert send(webhook, payload, secret=None, now=NOW).status == Status.RETRY
+
+    # A redirect is not followed: the robot it points to hears nothing.
+    elsewhere = robot_server.add(vendor)
+    robot_server.script(redirect(elsewhere))
+    moved = send(webhook, payload, secret=None, now=NOW)
+    assert moved.status == Status.FAILED and "redirect" in moved.error
+    assert robot_server.take() == [] and robot_server.requests == 4
+
+    unknown = parse_webhook(robot_server.url(vendor, "0123456789abcdef"),
+                            robot_server.allowed_hosts, vendor)
+    refused = send(unknown, payload, secret=None, now=NOW)
+    assert refused.status == Status.FAILED and "0123456789abcdef" not in refused.error
+
+
+@pytest.mark.parametrize("vendor", [Vendor.DINGTALK, Vendor.FEISHU])
+def test_signed_messages_are_accepted_and_bad_or_stale_signatures_refused(robot_server, vendor):
+    webhook = robot(robot_server, vendor, secret="SEC0123456789abcdef")
+    payload = build_payload(vendor, "洋溢村党总支", ITEMS, today=TODAY, base_url=BASE,
+                            more_url=MORE)
+    now = datetime.now(timezone.utc)
+    assert send(webhook, payload, secret="SEC0123456789abcdef", now=now).status == Status.SENT
+    [received] = robot_server.take()
+    assert received.message["msg_type" if vendor == Vendor.FEISHU else "msgtype"] in (
+        "post", "markdown")
+
+    wrong = send(webhook, payload, secret="SECwrong", now=now)
+    assert wrong.status == Status.FAILED
+    assert ("19021" if vendor == Vendor.FEISHU else "310000 sign not match") in wrong.error
+    assert "SECwrong" not in wrong.error and webhook.token not in wrong.error
+    stale = send(webhook, payload, secret="SEC0123456789abcdef", now=now - timedelta(hours=2))
+    assert stale.status == Status.FAILED
+    # An hour either way is fresh: the fake's clock runs 50 minutes behind.
+    robot_server.clock = lambda: now.timestamp() - 50 * 60
+    assert send(webhook, payload, secret="SEC0123456789abcdef", now=now).status == Status.SENT
+    unsigned = send(webhook, payload, secret=None, now=now)
+    assert unsigned.status == Status.FAILED
+    assert len(robot_server.take()) == 1
+
+
+@pytest.mark.parametrize("vendor", list(Vendor))
+def test_the_longest_messages_are_taken_whole(robot_server, vendor):
+    items = [RobotItem(i, "召开意识形态工作专题会议并形成会议纪要" * 3, TODAY - timedelta(days=1))
+             for i in range(1, 301)]
+    webhook = robot(robot_server, vendor, secret=None if vendor == Vendor.WECOM else "SECx")
+    payload = build_payload(vendor, "书院镇机关党支部", items, today=TODAY, base_url=BASE,
+                            more_url=MORE)
+    now = datetime.now(timezone.utc)
+    assert send(webhook, payload, secret=None if vendor == Vendor.WECOM else "SECx",
+                now=now).status == Status.SENT
+    assert robot_server.take()[0].message["msg_type" if vendor == Vendor.FEISHU
+                                          else "msgtype"] in ("post", "markdown")
+
+
+def test_a_robot_that_does_not_answer_is_given_up_on_and_retried_later(robot_server):
+    webhook = robot(robot_server, WECOM)
+    robot_server.script(hang(10))
+    payload = build_payload(Vendor.WECOM, "洋溢村党总支", ITEMS, today=TODAY, base_url=BASE,
+                            more_url=MORE)
+    with pytest.raises(TimeoutError):
+        post(webhook, payload, timeout=0.3)
+    with pytest.raises(ValueError, match="needs the time"):
+        post(webhook, payload, secret="abc")
+    robot_server.script(hang(10))
+    outcome = send(webhook, payload, secret=None, now=NOW, timeout=0.3)
+    assert outcome.status == Status.RETRY and "TimeoutError" in outcome.error
+    assert robot_server.take() == []
+
+
+def test_a_closed_port_is_a_retry(robot_server):
+    webhook = robot(robot_server, FEISHU)
+    robot_server.stop()
+    outcome = send(webhook, b"{}", secret=None, now=NOW, timeout=1)
+    assert outcome.status == Status.RETRY and "ConnectionRefusedError" in outcome.error
+    assert webhook.token not in outcome.error
+
+
+def test_the_fake_robots_keep_their_vendors_rate_limits(robot_server):
+    webhook = robot(robot_server, DINGTALK)
+    payload = build_payload(Vendor.DINGTALK, "洋溢村党总支", ITEMS, today=TODAY, base_url=BASE,
+                            more_url=MORE)
+    clock = [1_000_000.0]
+    robot_server.clock = lambda: clock[0]
+    for _ in range(20):
+        assert send(webhook, payload, secret=None, now=NOW).status == Status.SENT
+    limited = send(webhook, payload, secret=None, now=NOW)
+    assert limited.status == Status.RETRY and limited.retry_after == timedelta(minutes=10)
+    clock[0] += 61
+    assert send(webhook, payload, secret=None, now=NOW).status == Status.SENT
+
+
+# -- pacing --------------------------------------------------------------------------------
+
+
+def test_pacer_lets_twenty_a_rolling_minute_through():
+    pacer = Pacer(margin=timedelta(0))
+    webhook, other = parse_webhook(WECOM_URL), parse_webhook(DING_URL)
+    start = NOW
+    for n in range(20):
+        now = start + timedelta(seconds=n)
+        assert pacer.delay(webhook, now) == timedelta(0)
+        pacer.sent(webhook, now)
+    at = start + timedelta(seconds=20)
+    assert pacer.delay(webhook, at) == timedelta(seconds=40)  # the first one leaves the window
+    assert pacer.delay(other, at) == timedelta(0)  # another robot is not held up
+    assert pacer.delay(webhook, start + timedelta(seconds=60)) == timedelta(0)
+    pacer.sent(webhook, start + timedelta(seconds=60))
+    assert pacer.delay(webhook, start + timedelta(seconds=60)) == timedelta(seconds=1)
+    assert Pacer().delay(webhook, at) == timedelta(0)
+
+
+def test_pacer_margin_feishu_per_second_limit_and_holds():
+    pacer = Pacer()  # a second's margin for network delays
+    webhook = parse_webhook(WECOM_URL)
+    for _ in range(20):
+        pacer.sent(webhook, NOW)
+    assert pacer.delay(webhook, NOW) == timedelta(seconds=61)
+
+    feishu = parse_webhook(FEISHU_URL)
+    pacer = Pacer(margin=timedelta(0))
+    for n in range(5):
+        pacer.sent(feishu, NOW + timedelta(milliseconds=100 * n))
+    assert pacer.delay(feishu, NOW + timedelta(milliseconds=500)) == timedelta(milliseconds=500)
+    assert pacer.delay(feishu, NOW + timedelta(seconds=1)) == timedelta(0)
+
+    # After "too fast", nothing until the hold is over, even with room in the window.
+    pacer.hold(feishu, NOW + timedelta(minutes=10))
+    pacer.hold(feishu, NOW + timedelta(minutes=1))  # a shorter hold does not shorten it
+    assert pacer.delay(feishu, NOW + timedelta(minutes=2)) == timedelta(minutes=8)
+    assert pacer.delay(feishu, NOW + timedelta(minutes=11)) == timedelta(0)
+
+
+def test_pacer_forgets_what_has_left_every_window():
+    pacer = Pacer(margin=timedelta(0))
+    webhook = parse_webhook(WECOM_URL)
+    for n in range(1000):
+        pacer.sent(webhook, NOW + timedelta(seconds=10 * n))
+    assert len(pacer._sent[webhook.robot_id]) <= 7
+    assert Webhook(Vendor.WECOM, WECOM_URL, WECOM_KEY).robot_id == webhook.robot_id

@@ -1,6 +1,8 @@
-"""Group robots of WeCom (企业微信), DingTalk (钉钉) and Feishu/Lark (飞书): their webhook
-addresses, checked and masked; the signatures their security settings ask for; and the
-day's message for a unit, built as the vendor takes it. Pure functions; no app, no database.
+"""Reminders posted to group robots: WeCom (企业微信), DingTalk (钉钉), Feishu/Lark (飞书).
+
+Pure functions from data to the bytes of one request, and from the answer to
+what the dispatcher does next; ``post``, the one request; ``Pacer``, which keeps
+each robot under its vendor's rate limit. No app, no database.
 
 The vendors' contracts, as their documentation states them:
 
@@ -26,18 +28,21 @@ may hold it for a day, and both vendors refuse a timestamp an hour old.
 """
 
 import base64
+import bisect
 import enum
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from urllib.parse import quote, urlsplit
+from datetime import date, datetime, timedelta
+from urllib.parse import quote, quote_plus, urlsplit
 
 from tracker.core.errors import TrackerError
+from tracker.reminders.backends import SendFailure, _tls_context
 
 
 class Vendor(enum.StrEnum):
@@ -391,3 +396,207 @@ def _feishu(heading, summary, items, rest, today, base, more_url) -> bytes:
                      {"tag": "a", "text": more_url, "href": more_url}])
     return _dumps({"msg_type": "post",
                    "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})
+
+
+# -- the answer ----------------------------------------------------------------------------
+
+
+class Status(enum.StrEnum):
+    """What became of a message."""
+
+    SENT = "sent"
+    RETRY = "retry"  # not now: the same message again later
+    FAILED = "failed"  # never: the address, key, signature or message is wrong
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a robot's answer means for the message."""
+
+    status: Status
+    error: str | None = None
+    #: After a rate limit: the least wait before this robot takes another message.
+    retry_after: timedelta | None = None
+
+    def failure(self) -> SendFailure | None:
+        """The outcome in the mail backends' terms, for the dispatcher's outbox."""
+        if self.status == Status.SENT:
+            return None
+        return SendFailure(self.status == Status.FAILED, False, self.error or "")
+
+
+#: Answer codes that mean "too fast". WeCom: 45009 (the global error codes). DingTalk:
+#: 410100 (the robot's error table), 130101 and 660026 (what the endpoint answers).
+#: Feishu: 11232 (the custom bot guide), 99991400 (the platform's rate limit).
+RATE_LIMITED = {Vendor.WECOM: {45009}, Vendor.DINGTALK: {410100, 130101, 660026},
+                Vendor.FEISHU: {11232, 99991400}}
+#: Codes that mean "busy, try again": WeCom and DingTalk both document -1 (系统繁忙).
+BUSY = {Vendor.WECOM: {-1}, Vendor.DINGTALK: {-1}, Vendor.FEISHU: set()}
+#: How long a robot holds a grudge: DingTalk throttles a robot 10 minutes.
+RATE_WAIT = {Vendor.WECOM: timedelta(minutes=1), Vendor.DINGTALK: timedelta(minutes=10),
+             Vendor.FEISHU: timedelta(minutes=1)}
+#: Wording of a rate limit under a code not listed above (Feishu has said 9499 "too many
+#: request"): only ever turns a failure into a retry, which MAX_ATTEMPTS bounds.
+_TOO_FAST = re.compile(r"too many|too fast|freq|rate.?limit|限流|频率", re.IGNORECASE)
+#: What to do about the codes a person can act on.
+HINTS = {
+    (Vendor.WECOM, 93000): "the key is wrong or the robot was removed from the group",
+    (Vendor.DINGTALK, 310000): "the robot's security settings refused it (keyword, 加签 "
+                               "secret, clock or IP whitelist)",
+    (Vendor.DINGTALK, 300001): "the access token is wrong or the robot was removed",
+    (Vendor.DINGTALK, 300005): "the access token is wrong or the robot was removed",
+    (Vendor.DINGTALK, 400101): "the access token is wrong or the robot was removed",
+    (Vendor.DINGTALK, 400102): "the robot is disabled",
+    (Vendor.DINGTALK, 400106): "the robot is no longer in the group",
+    (Vendor.FEISHU, 19001): "the webhook token is wrong or the robot was removed",
+    (Vendor.FEISHU, 19021): "the signature secret is wrong or this server's clock is off",
+    (Vendor.FEISHU, 19022): "this server's IP address is not in the robot's whitelist",
+    (Vendor.FEISHU, 19024): "the message has none of the robot's keywords",
+}
+MAX_ERROR = 500
+
+
+def classify(vendor: Vendor, http_status: int | None, body: bytes | None,
+             exc: Exception | None, *, secrets: tuple[str | None, ...] = ()) -> Outcome:
+    """Sort a robot's answer (or the exception instead of one) into sent, retry or failed,
+    with an error text for the coordinator; ``secrets`` are blanked out of it."""
+    name = NAMES[vendor]
+
+    def outcome(status, error, retry_after=None):
+        return Outcome(status, _redact(f"{name}: {error}", secrets), retry_after)
+
+    if exc is not None:  # refused, reset, timed out, TLS: the network, not the message
+        return outcome(Status.RETRY, f"{type(exc).__name__}: {exc}".strip(": "))
+    if 300 <= http_status < 400:
+        return outcome(Status.FAILED, f"HTTP {http_status}: a redirect, not followed "
+                                      "(is the address right?)")
+    if http_status == 429:
+        return outcome(Status.RETRY, "HTTP 429: too many requests", RATE_WAIT[vendor])
+    if http_status >= 500:
+        return outcome(Status.RETRY, f"HTTP {http_status}")
+    code, message = _code(vendor, body)
+    ok = 200 <= http_status < 300
+    if code is None:
+        return (outcome(Status.RETRY, f"HTTP {http_status}, an answer that is not the robot's")
+                if ok else outcome(Status.FAILED, f"HTTP {http_status}"))
+    if code == 0 and ok:
+        return Outcome(Status.SENT)
+    text = f"{code} {message}".strip()
+    if code in RATE_LIMITED[vendor] or _TOO_FAST.search(message):
+        return outcome(Status.RETRY, f"{text} (rate limited)", RATE_WAIT[vendor])
+    if code in BUSY[vendor]:
+        return outcome(Status.RETRY, text)
+    hint = HINTS.get((vendor, code))
+    return outcome(Status.FAILED, f"{text}: {hint}" if hint else text)
+
+
+def _code(vendor: Vendor, body: bytes | None) -> tuple[int | None, str]:
+    """The answer's code and message, or (None, "") if it is not a JSON answer with a code."""
+    try:
+        answer = json.loads(body or b"")
+    except ValueError:
+        return None, ""
+    if not isinstance(answer, dict):
+        return None, ""
+    fields = (("code", "msg"), ("StatusCode", "StatusMessage")) if vendor == Vendor.FEISHU \
+        else (("errcode", "errmsg"),)
+    for code_field, message_field in fields:
+        code = answer.get(code_field)
+        if isinstance(code, str) and re.fullmatch(r"-?[0-9]+", code):
+            code = int(code)  # DingTalk's documentation shows "errcode": "0" as well
+        if isinstance(code, int) and not isinstance(code, bool):
+            return code, str(answer.get(message_field) or "")
+    return None, ""
+
+
+def _redact(text: str, secrets: tuple[str | None, ...]) -> str:
+    """``text`` without any of ``secrets``, plain or URL-encoded, and not too long."""
+    for secret in secrets:
+        if secret:
+            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                text = text.replace(form, "…")
+    return text if len(text) <= MAX_ERROR else text[:MAX_ERROR - 1] + "…"
+
+
+# -- sending -------------------------------------------------------------------------------
+
+#: The most of an answer read: the vendors' answers are a few dozen bytes.
+MAX_ANSWER = 64 * 1024
+
+
+def post(webhook: Webhook, payload: bytes, timeout: float = 5.0, *, secret: str | None = None,
+         now: datetime | None = None) -> tuple[int, bytes]:
+    """One POST of ``payload`` (signed at ``now`` if the robot has a ``secret``); returns the
+    HTTP status and answer, or raises what the network raised.
+
+    The standard library's http.client: it follows no redirect (a 3xx is returned as it
+    is), reads no proxy from the environment, verifies TLS with the system's CAs, and
+    applies ``timeout`` to the connection and to every read. The URL is never logged.
+    """
+    if secret and now is None:
+        raise ValueError("a signed request needs the time it is sent at")
+    url, body = (signed_request(webhook, payload, secret, now) if secret
+                 else (webhook.url, payload))
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout,
+                                                 context=_tls_context())
+    else:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request("POST", f"{parts.path}?{parts.query}" if parts.query else parts.path,
+                           body=body, headers={"Content-Type": "application/json; charset=utf-8",
+                                               "User-Agent": "tracker-reminders"})
+        response = connection.getresponse()
+        return response.status, response.read(MAX_ANSWER)
+    finally:
+        connection.close()
+
+
+def send(webhook: Webhook, payload: bytes, *, secret: str | None, now: datetime,
+         timeout: float = 5.0) -> Outcome:
+    """Post one message and say what became of it, the key and secret blanked from errors."""
+    try:
+        status, answer = post(webhook, payload, timeout, secret=secret, now=now)
+    except (OSError, http.client.HTTPException) as exc:
+        return classify(webhook.vendor, None, None, exc, secrets=(webhook.token, secret))
+    return classify(webhook.vendor, status, answer, None, secrets=(webhook.token, secret))
+
+
+#: The most messages a robot takes in a window, by vendor: 20 a rolling minute for all
+#: three (Feishu allows 100, but one pace is simpler), and Feishu's 5 a second besides.
+PACE = {Vendor.WECOM: ((20, timedelta(minutes=1)),),
+        Vendor.DINGTALK: ((20, timedelta(minutes=1)),),
+        Vendor.FEISHU: ((20, timedelta(minutes=1)), (5, timedelta(seconds=1)))}
+
+
+class Pacer:
+    """How long to wait before the next message to a robot, so that none gets more than
+    its vendor allows. It reads no clock and sleeps never: the caller passes ``now``,
+    and sleeps or postpones as it likes."""
+
+    def __init__(self, margin: timedelta = timedelta(seconds=1)):
+        #: Added to every window: the vendor counts arrivals, which network delays shift.
+        self.margin = margin
+        self._sent: dict[str, list[datetime]] = {}
+        self._held: dict[str, datetime] = {}
+
+    def delay(self, webhook: Webhook, now: datetime) -> timedelta:
+        """How long from ``now`` until the robot may take another message (zero: now)."""
+        ready = self._held.get(webhook.robot_id, now)
+        sent = self._sent.get(webhook.robot_id, [])
+        for count, window in PACE[webhook.vendor]:
+            if len(sent) >= count:
+                ready = max(ready, sent[-count] + window + self.margin)
+        return max(ready - now, timedelta(0))
+
+    def sent(self, webhook: Webhook, now: datetime) -> None:
+        """Count a message that went to the robot at ``now``."""
+        sent = self._sent.setdefault(webhook.robot_id, [])
+        bisect.insort(sent, now)
+        longest = max(window for _, window in PACE[webhook.vendor]) + self.margin
+        del sent[:bisect.bisect_left(sent, now - longest)]
+
+    def hold(self, webhook: Webhook, until: datetime) -> None:
+        """Send the robot nothing before ``until`` (it answered "too fast")."""
+        self._held[webhook.robot_id] = max(until, self._held.get(webhook.robot_id, until))
