@@ -1,16 +1,18 @@
 """Importing the scoring table of a Word document, on documents these tests build."""
 
 import io
+import tomllib
 import zipfile
 from datetime import date
 from pathlib import Path
 
 import docx
 import pytest
+import tomli_w
 from docx.oxml import OxmlElement
 
-from tracker.phases.docximport import front_matter, read_document
-from tracker.phases.planfile import PlanError, read_plan
+from tracker.phases.docximport import draft_toml, front_matter, read_document
+from tracker.phases.planfile import PlanError, bundled_plans, parse_plan, read_plan
 
 SEED = (Path(__file__).parent.parent / "data" / "seed-shuyuan-2020.txt").read_text("utf-8")
 HEADER = ["一级项目", "二级项目", "工作要求", "扣分标准", "分值", "得分"]
@@ -288,3 +290,30 @@ def test_a_damaged_document():
             archive.writestr(name, b"<x/>" if name == "word/document.xml" else data)
     with pytest.raises(PlanError, match="the Word document is damaged"):
         read(out.getvalue())
+
+
+# -- the draft -------------------------------------------------------------------------
+
+def test_the_draft_reads_back_and_loads_once_phases_and_duties_are_added(seed_docx):
+    text = draft_toml(read(seed_docx), "shuyuan-draft")
+    assert text.startswith("# Draft plan imported by `tracker plan import`")
+    assert text.count("[[rubric.groups.items.rows]]") == 30
+    assert text.count("[[rubric.groups.rows]]") == 2
+    draft = tomllib.loads(text)
+    assert draft["plan"] == {
+        "name": "shuyuan-draft", "title": "书院镇2020年度落实意识形态工作责任制工作方案",
+        "issuer": "中共浦东新区书院镇委员会", "document_number": "书委〔2020〕29号",
+        "issued_on": date(2020, 5, 12), "timezone": "Asia/Shanghai"}
+    with pytest.raises(PlanError, match="has no \\[\\[phases\\]\\]"):
+        parse_plan(text.encode(), "draft.toml")
+    bundled = tomllib.loads(bundled_plans()["shuyuan-2020"].read_text("utf-8"))
+    completed = draft | {key: bundled[key] for key in ("defaults", "phases", "duties")}
+    plan = parse_plan(tomli_w.dumps(completed).encode(), "draft.toml")
+    assert without_en([g.to_json() for g in plan.rubric]) == bundled_rubric()
+    assert (plan.rubric_title, plan.rubric_total) == (read_plan("shuyuan-2020").rubric_title, 100)
+
+
+def test_a_draft_without_title_says_so():
+    text = draft_toml(read(build(ROWS)), "x")
+    assert "fill in [plan] title" in text
+    assert tomllib.loads(text)["plan"] == {"name": "x", "title": "", "timezone": "Asia/Shanghai"}

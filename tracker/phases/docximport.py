@@ -2,7 +2,7 @@
 
 Pure: the bytes of a .docx in, an ``ImportedPlan`` out; no app, no database.
 ``read_document`` either returns the whole rubric, or raises ``PlanError`` naming the file,
-the table row and what is wrong.
+the table row and what is wrong. ``draft_toml`` writes it as a plan-file draft.
 
 The table is the one whose header row holds 一级项目, 二级项目, 工作要求, 扣分标准 and 分值
 (得分 is ignored). A cell left empty means "same as above", as does a vertically merged
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import docx
+import tomli_w
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
@@ -30,6 +31,7 @@ COLUMNS = {"group": "一级项目", "item": "二级项目", "requirement": "工�
 #: How far down a table its header row may sit (below a title row or two).
 HEADER_ROWS = 5
 TOTAL_LABELS = ("合计", "总计", "总分")
+TIMEZONE = "Asia/Shanghai"
 
 _SPACE = re.compile(r"[\s\u200b\ufeff]+")
 _DASHES = re.compile(r"[-－–—]")
@@ -325,3 +327,48 @@ def _rubric_title(lines: list[str]) -> str:
                  if "评分" in line and not line.endswith(("。", "；", "，"))), "")
     return _ANNEX.sub("", line)
 
+
+def draft_toml(imported: ImportedPlan, name: str) -> str:
+    """The imported rubric as a plan-file draft, laid out like the bundled plans."""
+    meta = {"name": name, "title": imported.title, "issuer": imported.issuer,
+            "document_number": imported.document_number, "issued_on": imported.issued_on,
+            "timezone": TIMEZONE}
+    rubric = {"title": imported.rubric_title, "total": imported.total}
+    missing = "" if imported.title else "# The document gave no title: fill in [plan] title.\n"
+    parts = [_DRAFT_HEADER + missing, _table("[plan]", meta, keep=("name", "title")),
+             _table("[rubric]", rubric)]
+    for group in imported.groups:
+        parts.append(_table("[[rubric.groups]]", _node(group)))
+        for child in group.children:
+            if child.is_leaf:
+                parts.append(_table("[[rubric.groups.rows]]", _node(child)))
+                continue
+            parts.append(_table("[[rubric.groups.items]]", _node(child)))
+            for row in child.children:
+                parts.append(_table("[[rubric.groups.items.rows]]", _node(row)))
+    return "\n".join(parts)
+
+
+_DRAFT_HEADER = """\
+# Draft plan imported by `tracker plan import` from an official document's scoring table.
+# It holds the plan's metadata and its rubric only. Before the plan loads, add its
+# [[phases]] (总体安排) and its [[duties]], every rubric row served by at least one duty;
+# shuyuan-2020.toml, the bundled plan, shows how. title_en fields may be added anywhere.
+"""
+
+
+def _node(node: RubricNodeSpec) -> dict:
+    if not node.is_leaf:
+        return {"code": node.code, "title": node.title, "points": node.points}
+    data = {"code": node.code}
+    if not node.numbered:
+        data["numbered"] = False
+    return data | {"requirement": node.requirement, "deduction": node.deduction,
+                   "points": node.points}
+
+
+def _table(header: str, values: dict, keep=()) -> str:
+    # Written key by key under headers of our own: tomli-w would turn short rows into
+    # inline tables, and a person edits the draft more easily in the bundled plan's layout.
+    values = {k: v for k, v in values.items() if k in keep or v not in ("", None)}
+    return f"{header}\n{tomli_w.dumps(values)}"
