@@ -1,6 +1,7 @@
 """Importing the scoring table of a Word document, on documents these tests build."""
 
 import io
+import json
 import tomllib
 import zipfile
 from datetime import date
@@ -317,3 +318,61 @@ def test_a_draft_without_title_says_so():
     text = draft_toml(read(build(ROWS)), "x")
     assert "fill in [plan] title" in text
     assert tomllib.loads(text)["plan"] == {"name": "x", "title": "", "timezone": "Asia/Shanghai"}
+
+
+# -- the command line ------------------------------------------------------------------
+
+def ok(result):
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def refused(result, message):
+    """Exit code 2, ``Error: <message>`` on stderr, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error:") and message in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def seed_file(tmp_path, seed_docx):
+    path = tmp_path / "书委〔2020〕29号.docx"
+    path.write_bytes(seed_docx)
+    return path
+
+
+def test_cli_json(runner, seed_file):
+    data = json.loads(ok(runner.invoke(args=["plan", "import", str(seed_file),
+                                             "--format", "json"])))
+    assert set(data) == {"title", "document_number", "issued_on", "rubric"}
+    assert (data["document_number"], data["issued_on"]) == ("书委〔2020〕29号", "2020-05-12")
+    shown = json.loads(ok(runner.invoke(args=["plan", "show", "shuyuan-2020",
+                                              "--format", "json"])))
+    assert without_en(data["rubric"]) == without_en(shown["rubric"])
+
+
+def test_cli_writes_a_draft_and_will_not_overwrite_it(runner, seed_file, tmp_path):
+    draft = tmp_path / "draft.toml"
+    args = ["plan", "import", str(seed_file), "-o", str(draft)]
+    out = ok(runner.invoke(args=args))
+    assert "100 points, 5 groups, 32 rows" in out and f"Draft written to {draft}" in out
+    written = draft.read_text("utf-8")
+    assert tomllib.loads(written)["plan"]["name"] == "draft"
+
+    draft.write_text("# edited by hand\n", "utf-8")
+    refused(runner.invoke(args=args), f"{draft} exists; add --force to overwrite it")
+    assert draft.read_text("utf-8") == "# edited by hand\n"
+    ok(runner.invoke(args=[*args, "--force"]))
+    assert draft.read_text("utf-8") == written
+
+
+def test_cli_errors(runner, tmp_path):
+    text = tmp_path / "plan.docx"
+    text.write_text("not Word", "utf-8")
+    refused(runner.invoke(args=["plan", "import", str(text)]), "not a Word document")
+    refused(runner.invoke(args=["plan", "import", str(tmp_path / "missing.docx")]),
+            "cannot read")
+    draft = tmp_path / "draft.toml"
+    refused(runner.invoke(args=["plan", "import", str(text), "-o", str(draft)]),
+            "not a Word document")
+    assert not draft.exists()

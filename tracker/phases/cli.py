@@ -1,5 +1,6 @@
-"""``tracker plan show``: a plan file, validated and printed. The commands that make tasks
-from a plan (``plan list``, ``plan load``) are the tasks area's, on the same group."""
+"""``tracker plan show`` (a plan file, validated and printed) and ``plan import`` (the
+scoring table of an official Word document as a draft). The commands that make tasks from
+a plan (``plan list``, ``plan load``) are the tasks area's, on the same group."""
 
 import json
 
@@ -34,3 +35,53 @@ def show_plan(name_or_file, fmt):
     for d in spec.duties:
         due = d.due.get("rrule") or ", ".join(d.due["dates"])
         click.echo(f"  {d.code:30} {due:50} {', '.join(d.rubric)}")
+
+
+@plan_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the rubric as a draft plan file (TOML) here.")
+@click.option("--force", is_flag=True, help="Overwrite the draft file if it exists.")
+def import_plan(file, fmt, output, force):
+    """Read the scoring table (考核评分细则) of a Word document (.docx) into a draft plan."""
+    # Imported here so that python-docx and lxml load for this command only, not for
+    # every `tracker` command.
+    from pathlib import Path
+
+    from tracker.core.cli import CLIError
+    from tracker.phases.docximport import draft_toml, read_document
+    from tracker.phases.planfile import PlanError
+
+    try:
+        data = Path(file).read_bytes()
+    except OSError as exc:
+        raise PlanError(f"{file}: cannot read the document: {exc.strerror}") from None
+    imported = read_document(data, file)
+    if output:
+        draft = draft_toml(imported, Path(output).stem)
+        try:
+            # "x": a draft someone has edited since is never overwritten by accident.
+            with open(output, "w" if force else "x", encoding="utf-8") as out:
+                out.write(draft)
+        except FileExistsError:
+            raise CLIError(f"{output} exists; add --force to overwrite it") from None
+        except OSError as exc:
+            raise CLIError(f"{output}: cannot write the draft: {exc.strerror}") from None
+    if fmt == "json":
+        click.echo(json.dumps(imported.to_json(), ensure_ascii=False, indent=2))
+        return
+    click.echo(imported.title or "(no title found)")
+    facts = [imported.document_number, imported.issuer,
+             imported.issued_on.isoformat() if imported.issued_on else ""]
+    if any(facts):
+        click.echo("  " + "  ".join(filter(None, facts)))
+    click.echo(f"Rubric: {imported.rubric_title or '(no title found)'}")
+    click.echo(f"  {imported.total} points, {len(imported.groups)} groups, "
+               f"{len(imported.leaves())} rows")
+    for g in imported.groups:
+        rows = sum(1 for node in g.walk() if node.is_leaf)
+        click.echo(f"  {g.code:3} {g.points:>3}  {g.title} ({rows} rows)")
+    if output:
+        click.echo(f"Draft written to {output}: add its phases and duties before it loads.")
