@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from tests.mailserver import MailServer
+from tests.robotserver import RobotServer
 from tracker import create_app
 from tracker.auth.models import Role
 from tracker.auth.services import create_user as create_user_service
@@ -293,6 +294,16 @@ def hostile_town(town, instance_path):
 def smtp_server():
     """A real SMTP server (aiosmtpd) on loopback, stopped after the test."""
     server = MailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def robot_server():
+    """Fake WeCom, DingTalk and Feishu group robots on loopback, speaking each vendor's
+    documented contract (tests/robotserver.py); stopped after the test."""
+    server = RobotServer()
     server.start()
     yield server
     server.stop()

@@ -7,8 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from tests.robotserver import DINGTALK, FEISHU, WECOM, RobotServer, answer, hang, redirect, \
-    too_fast
+from tests.robotserver import DINGTALK, FEISHU, WECOM, answer, hang, redirect, too_fast
 from tracker.core.errors import TrackerError
 from tracker.reminders.robots import (CONTENT_LIMIT, FEISHU_BODY_LIMIT, Outcome, Pacer,
                                       RobotItem, Status, Vendor, Webhook, WebhookError,
@@ -31,15 +30,6 @@ ITEMS = [
     RobotItem(9, "上半年自查", date(2026, 6, 16)),
     RobotItem(3, "党委理论学习中心组学习", date(2026, 6, 23)),
 ]
-
-
-@pytest.fixture
-def robot_server():
-    """The fake WeCom, DingTalk and Feishu robots on 127.0.0.1 (for tests/conftest.py)."""
-    server = RobotServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def robot(server, vendor, secret=None):
