@@ -235,7 +235,7 @@ def login():
 
 @pytest.fixture
 def town(app, create_unit, create_user):
-    """Two branches and the coordinator's office, their users, the bundled plan loaded
+    """Two villages and the coordinator's office, their users, the bundled plan loaded
     for the current year (in the plan's timezone)."""
     from types import SimpleNamespace
 
@@ -244,8 +244,8 @@ def town(app, create_unit, create_user):
     from tracker.tasks.loading import load_plan
 
     units = SimpleNamespace(
-        a=create_unit("洋溢村党总支", "branch"),
-        b=create_unit("新北村党支部", "branch"),
+        a=create_unit("洋溢村党总支", "village"),
+        b=create_unit("新北村党支部", "village"),
         office=create_unit("镇党委宣传办", "coordinator"),
     )
     users = SimpleNamespace(

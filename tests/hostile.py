@@ -9,6 +9,7 @@ from tests.web.test_routes import ROUTES
 from tracker.assessment import services as assessment
 from tracker.core.timeutil import utcnow
 from tracker.extensions import db
+from tracker.phases.services import plan_for_year
 from tracker.reminders.models import OutboxMessage, OutboxStatus
 from tracker.tasks import services as work
 from tracker.tasks.models import EvidenceFile, Task
@@ -73,7 +74,7 @@ def fill_town(town, instance_path):
         size=len(PDF), sha256="0" * 64, uploaded_by=manager, uploaded_at=now))
     work.submit(task, manager, "note", "", now)
     work.review(task, admin, False, hostile("task_events.comment"), now)
-    plan = assessment.plan_for_year(town.year)
+    plan = plan_for_year(town.year)
     sheet = assessment.get_or_start(town.units.a, plan, town.year, admin, now)
     _, leaves = assessment.rubric_tree(plan)
     assessment.set_self_assessment(sheet, leaves[0].id, 0, "note", "", now)

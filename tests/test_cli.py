@@ -72,8 +72,14 @@ def test_plan_show_json_shape(runner, app):
     assert [g["points"] for g in data["rubric"]] == [26, 46, 12, 6, 10]
     study = next(d for d in data["duties"] if d["code"] == "study-session")
     assert study["rubric"] == ["1-4-1"]
-    assert study["applies_to"] == ["branch", "office", "enterprise"]
-    assert study["due"] == {"rrule": "FREQ=MONTHLY;BYMONTH=2,4,6,8,10,12;BYMONTHDAY=-1"}
+    assert study["applies_to"] == ["village", "community", "branch"]
+    assert study["due"]["rrule"] == "FREQ=MONTHLY;BYMONTH=2,4,6,8,10,12;BYMONTHDAY=-1"
+    assert study["due"]["source"] == "plan" and "不少于6次" in study["due"]["document"]
+    assert study["occurrence"]["flags"][0]["code"] == "ideology"
+    row = next(n for n in nodes if n["code"] == "1-4-1")
+    assert row["applies_to"] == ["village", "community", "branch"]
+    assert row["evidence"] == ["study-session"] and row["requires"][0]["at_least"] == 6
+    assert data["not_applicable"] == "rescale"
     assert study["reminders"] == {"before": [7, 1, 0], "overdue_every": 7}
     assert data["document_number"] == "书委〔2020〕29号"
 
@@ -101,7 +107,7 @@ def test_tasks_list_formats_and_filters(runner, loaded):
     assert [r["id"] for r in parsed] == [str(r["id"]) for r in mine]
     assert parsed[0]["title"] == mine[0]["title"]
     table = ok(runner.invoke(args=["tasks", "list", "--unit", "镇党委宣传办"]))
-    assert "coord-guidance" in table and len(table.splitlines()) == 2 + 7
+    assert "coord-guidance" in table and len(table.splitlines()) == 2 + 26
     # 2026 lies in the past by 2027: every open task is overdue then.
     overdue = json.loads(ok(runner.invoke(
         args=["tasks", "list", "--status", "overdue", "--format", "json"])))
@@ -218,8 +224,8 @@ BAD_INPUT = {
                           "3026 is not in the range"),
     "duplicate unit": (lambda p: ["unit", "add", "洋溢村党总支", "--kind", "branch"],
                        "a unit named '洋溢村党总支' already exists"),
-    "unknown unit kind": (lambda p: ["unit", "add", "x", "--kind", "village"],
-                          "'village' is not one of"),
+    "unknown unit kind": (lambda p: ["unit", "add", "x", "--kind", "county"],
+                          "'county' is not one of"),
     "bad e-mail": (lambda p: ["user", "add", "not-an-address", "--role", "admin"],
                    "'not-an-address' is not a valid e-mail address"),
     "unknown role": (lambda p: ["user", "add", "a@example.org", "--role", "boss"],
@@ -234,8 +240,8 @@ BAD_INPUT = {
                                  "name,kind\n外灶村,branch\n".encode("gbk"))], "not UTF-8"),
     "CSV missing": (lambda p: ["unit", "import", str(p / "absent.csv")], "cannot read the file"),
     "CSV bad kind": (lambda p: ["unit", "import", write(p, "kind.csv",
-                                "name,kind\n外灶村党总支,branch\n黄华村,village\n")],
-                     "kind.csv: line 3: unknown unit kind 'village'"),
+                                "name,kind\n外灶村党总支,village\n黄华村,county\n")],
+                     "kind.csv: line 3: unknown unit kind 'county'"),
     "CSV repeated name": (lambda p: ["unit", "import", write(p, "dup.csv",
                                      "name,kind\n黄华村,branch\n黄华村,branch\n")],
                           "dup.csv: line 3: unit '黄华村' already on line 2"),
@@ -274,7 +280,7 @@ def test_the_console_script(tmp_path):
     done = run("init-db")
     assert done.returncode == 0, done.stderr
     shown = run("plan", "show", "shuyuan-2020", "--format", "json")
-    assert shown.returncode == 0 and len(json.loads(shown.stdout)["duties"]) == 38
+    assert shown.returncode == 0 and len(json.loads(shown.stdout)["duties"]) == 48
     bad = run("plan", "load", "shuyuan-2020", "--year", "1999")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "1999 is not in the range" in bad.stderr

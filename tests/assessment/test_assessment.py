@@ -13,13 +13,15 @@ from openpyxl import load_workbook
 from tracker.assessment.models import Assessment, Deduction, DeductionSource
 from tracker.assessment.scoring import rank, sheet_layout
 from tracker.assessment.services import (add_deduction, get_or_start, lock,
-                                         plan_for_year, refresh_from_evidence,
-                                         remove_deduction, results, set_self_assessment)
+                                         refresh_from_evidence, remove_deduction, results,
+                                         set_self_assessment)
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.extensions import db
 from tracker.phases.models import Duty, RubricNode
 from tracker.phases.planfile import read_plan
+from tracker.phases.services import plan_for_year
+from tracker.tasks.loading import load_plan
 from tracker.tasks.models import Task, TaskStatus
 
 SEED = (Path(__file__).parent.parent / "data" / "seed-shuyuan-2020.txt").read_text("utf-8")
@@ -67,24 +69,141 @@ def score(town, unit):
     return results(plan, town.year, [unit])[unit.id]
 
 
-def test_every_task_accepted_scores_100_and_one_row_missing_loses_exactly_it(town):
+def row(result, code):
+    return next(r for r in result.rows.values() if r.node.code == code)
+
+
+def duty_tasks(unit, code):
+    return db.session.scalars(
+        sa.select(Task).join(Duty, Task.duty_id == Duty.id)
+        .where(Task.unit_id == unit.id, Duty.code == code).order_by(Task.seq)).all()
+
+
+def test_every_task_accepted_scores_100_and_missing_evidence_loses_exactly_its_row(town):
     accept_all(town.units.a)
     assert score(town, town.units.a).total == 100
-    tasks_of_row(town.units.a, "1-4-1")[2].status = TaskStatus.SUBMITTED
+    # 1-4-1's 扣分标准 "未能提供学习会议记录": no session record at all loses the row ...
+    for task in duty_tasks(town.units.a, "study-session"):
+        task.status = TaskStatus.OPEN
     db.session.commit()
     result = score(town, town.units.a)
     assert result.total == 96
-    missing = [r.node.code for r in result.rows.values() if r.final < r.node.points]
-    assert missing == ["1-4-1"]
-    # A task serving two rows (1-1-1 and 1-1-2) takes both when it is missing.
-    tasks_of_row(town.units.a, "1-1-1")[0].status = TaskStatus.OPEN
+    assert [r.node.code for r in result.rows.values() if r.final < r.node.points] == ["1-4-1"]
+    # ... a task serving two rows (1-1-1 and 1-1-2) takes both when it is missing.
+    duty_tasks(town.units.a, "responsibility-docs")[0].status = TaskStatus.OPEN
     db.session.commit()
     assert score(town, town.units.a).total == 90
 
 
+def test_a_row_loses_points_only_for_what_its_deduction_standard_names(town):
+    """One of the six sessions missing keeps 1-4-1 (4/6 is a minimum shown beside it); a
+    village without its articles keeps 3-1-1's 6 points, with 文章 0/2 shown; one of the two
+    topic meetings is enough for 1-5-1; one contingency plan short keeps 2-3-2."""
+    accept_all(town.units.a)
+    for code, slots in (("study-session", [0, 1]), ("articles", [0, 1]),
+                        ("topic-meeting", [1]), ("contingency-june-fourth", [0])):
+        for i in slots:
+            duty_tasks(town.units.a, code)[i].status = TaskStatus.OPEN
+    db.session.commit()
+    result = score(town, town.units.a)
+    assert result.total == 100
+    assert [(m.label, m.count, m.at_least, m.met) for m in row(result, "1-4-1").minimums][0] \
+        == ("集中学习研讨", 4, 6, False)
+    assert [(m.label, m.count, m.at_least) for m in row(result, "3-1-1").minimums] == [
+        ("在镇级平台上发布文章", 0, 2)]
+    assert row(result, "3-1-1").final == 6 and row(result, "3-1-1").met
+    assert [(m.count, m.at_least) for m in row(result, "2-3-2").minimums] == [(3, 4)]
+    assert row(result, "1-5-1").final == 4
+
+
+def test_an_office_sheet_has_rows_that_do_not_apply_and_a_total_by_the_plans_rule(
+        town, create_unit, client, login):
+    office = create_unit("党政办公室", "office")
+    load_plan(read_plan("shuyuan-2020"), town.year, utcnow())
+    accept_all(office)
+    result = score(town, office)
+    not_applicable = [r.node.code for r in result.rows.values() if not r.applicable]
+    assert "1-4-1" in not_applicable and "2-5-1" in not_applicable and "5-1" in not_applicable
+    assert "1-1-1" not in not_applicable and "3-1-1" not in not_applicable
+    assert result.possible == 52 and result.raw == 52 and result.total == 100
+    # Rescaled: the points kept over the points that apply, out of 100.
+    duty_tasks(office, "new-media")[0].status = TaskStatus.OPEN  # 2-2-1: 8 points
+    db.session.commit()
+    result = score(town, office)
+    assert result.raw == 44 and result.total == Decimal("84.6")
+    # No duty of a row that does not apply reaches the office.
+    assert not duty_tasks(office, "study-session") and not duty_tasks(office, "brand-project")
+    login(client, town.users.admin)
+    page = client.get(f"/assessment/{town.year}/units/{office.id}")
+    assert page.status_code == 200
+    assert page.text.count("不适用") == len(not_applicable)
+    assert 'data-testid="raw-total"' in page.text and ">84.6<" in page.text
+    csv_rows = list(csv.reader(io.StringIO(client.get(
+        f"/assessment/{town.year}/export.csv?unit={office.id}").text.lstrip("\ufeff"))))
+    scores = {r[3].split(" ")[0]: r[6] for r in csv_rows[1:] if r[3]}
+    assert scores["1-4-1"] == "不适用" and scores["1-1-1"] == "3"
+    assert csv_rows[-2][1:] == ["合计", "", "", "", "100", "44"]
+    assert csv_rows[-1][1].startswith("按适用分值（52分）折算") and csv_rows[-1][-1] == "84.6"
+
+
+def test_the_full_rule_counts_rows_that_do_not_apply_in_full(town, create_unit):
+    office = create_unit("党政办公室", "office")
+    load_plan(read_plan("shuyuan-2020"), town.year, utcnow())
+    plan_for_year(town.year).not_applicable = "full"  # as a plan saying so would
+    accept_all(office)
+    duty_tasks(office, "new-media")[0].status = TaskStatus.OPEN
+    db.session.commit()
+    assert score(town, office).total == 92
+
+
+def test_deductions_and_self_assessment_are_refused_on_rows_that_do_not_apply(
+        town, create_unit, snapshot):
+    office = create_unit("党政办公室", "office")
+    load_plan(read_plan("shuyuan-2020"), town.year, utcnow())
+    plan = plan_for_year(town.year)
+    assessment = get_or_start(office, plan, town.year, town.users.admin, utcnow())
+    db.session.commit()
+    node = db.session.scalar(sa.select(RubricNode).where(RubricNode.code == "1-4-1"))
+    before = snapshot()
+    for attempt in (
+        lambda: add_deduction(assessment, node.id, "1", "x", town.users.admin, utcnow()),
+        lambda: set_self_assessment(assessment, node.id, "4", "", "", utcnow()),
+    ):
+        with pytest.raises(TrackerError, match="does not apply"):
+            attempt()
+        db.session.rollback()
+    assert snapshot() == before
+
+
+def test_a_shortfall_suggests_a_deduction_taken_with_one_click(app, town, client, login):
+    app.config["WTF_CSRF_ENABLED"] = False
+    accept_all(town.units.a)
+    for task in duty_tasks(town.units.a, "articles"):
+        task.status = TaskStatus.OPEN
+    db.session.commit()
+    login(client, town.users.admin)
+    sheet = f"/assessment/{town.year}/units/{town.units.a.id}"
+    client.post(f"{sheet}/start")
+    page = client.get(sheet).text
+    forms = dict((reason, points) for points, reason in re.findall(
+        r'<input type="hidden" name="points" value="([^"]+)">\s*'
+        r'<input type="hidden" name="reason" value="([^"]+)">', page))
+    # The sessions were accepted without the mark "on ideology": that shortfall shows too.
+    assert set(forms) == {"未达到工作要求：在镇级平台上发布文章 0/2",
+                          "未达到工作要求：有关意识形态内容的学习 0/1"}
+    form = ("2", "未达到工作要求：在镇级平台上发布文章 0/2")
+    assert forms[form[1]] == form[0]
+    node = db.session.scalar(sa.select(RubricNode).where(RubricNode.code == "3-1-1"))
+    client.post(f"{sheet}/deductions", data={"node_id": node.id, "points": form[0],
+                                             "reason": form[1]})
+    result = score(town, town.units.a)
+    assert row(result, "3-1-1").final == 4 and result.total == 98
+    assert "deduction taken" in client.get(sheet).text
+
+
 def test_deductions_are_records_and_the_lock_holds(town, snapshot):
     accept_all(town.units.a)
-    tasks_of_row(town.units.a, "2-2-1")[0].status = TaskStatus.RETURNED
+    duty_tasks(town.units.a, "new-media")[0].status = TaskStatus.RETURNED
     db.session.commit()
     now = utcnow()
     plan = plan_for_year(town.year)
@@ -100,7 +219,7 @@ def test_deductions_are_records_and_the_lock_holds(town, snapshot):
     assert score(town, town.units.a).total == Decimal("90.5")
 
     # The work is accepted after all: recomputing drops the evidence deduction.
-    tasks_of_row(town.units.a, "2-2-1")[0].status = TaskStatus.ACCEPTED
+    duty_tasks(town.units.a, "new-media")[0].status = TaskStatus.ACCEPTED
     refresh_from_evidence(assessment, town.users.admin, now)
     db.session.commit()
     assert score(town, town.units.a).total == Decimal("98.5")
@@ -195,6 +314,17 @@ def test_xlsx_matches_the_annex(client, town, login):
     assert list(groups.values()) == [26, 46, 12, 6, 10]
     merged = {str(m) for m in sheet.merged_cells.ranges}
     assert "A3:A11" in merged and "B3:B4" in merged  # group 1 spans 9 rows, 1-1 two
+    # Codes as the seed writes them: "2-3-3正确应对", "2-1学习…", but "1-1 健全…".
+    requirements = [r[2] for r in body]
+    assert any(r.startswith("2-3-3正确应对") for r in requirements)
+    assert any(r.startswith("1-1-1 明确") for r in requirements)
+    items = {r[1] for r in body if r[1]}
+    assert any(i.startswith("2-1学习") for i in items) and any(i.startswith("2-6 利用")
+                                                              for i in items)
+    # Rows have heights (wrapped text fits); the summary prints on A4 landscape.
+    assert all(sheet.row_dimensions[n].height for n in range(3, 3 + 32))
+    assert book["汇总"].page_setup.orientation == "landscape"
+    assert book["汇总"].print_title_rows == "$1:$2"
 
 
 def test_csv_export_and_the_print_view(client, town, login):
@@ -204,8 +334,11 @@ def test_csv_export_and_the_print_view(client, town, login):
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[0] == ["单位", "一级项目", "二级项目", "工作要求", "扣分标准", "分值", "得分"]
     assert {r[0] for r in rows[1:]} == {"洋溢村党总支"} and len(rows) == 1 + 33
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     page = client.get(f"/assessment/{town.year}/units/{town.units.a.id}/print")
     assert page.status_code == 200 and "print.css" in page.text
+    # 合计 once, at the end: not a <tfoot>, which a printout repeats on every page.
+    assert "<tfoot" not in page.text and page.text.count("合计") == 1
     assert client.get(f"/assessment/{town.year}/units/{town.units.b.id}").status_code == 404
 
 

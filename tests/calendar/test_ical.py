@@ -19,7 +19,7 @@ TRICKY = ("关于落实意识形态工作责任制的专题会议, 第一次; �
 
 
 def entry(id=1, **changes) -> ical.TaskEntry:
-    values = dict(id=id, unit="洋溢村党总支", title="两委班子集中学习研讨（第3次，共6次）",
+    values = dict(id=id, unit="洋溢村党总支", title="班子集中学习研讨（两委成员学习日）（第3次，共6次）",
                   due=date(2026, 7, 31), status="open",
                   url=f"https://tracker.example.org/tasks/{id}", updated_at=CHANGED,
                   sequence=0, phase_code="P2", phase_title="协同推进阶段",
@@ -49,7 +49,7 @@ def test_a_task_is_an_all_day_event_with_everything_a_calendar_shows():
     assert event["DTSTAMP"].to_ical() == b"20260302T083015Z"
     assert event["LAST-MODIFIED"].to_ical() == b"20260302T083015Z"
     assert event["SEQUENCE"] == 2
-    assert event["SUMMARY"] == "【洋溢村党总支】两委班子集中学习研讨（第3次，共6次）"
+    assert event["SUMMARY"] == "【洋溢村党总支】班子集中学习研讨（两委成员学习日）（第3次，共6次）"
     assert event["URL"] == "https://tracker.example.org/tasks/1"
     assert event.categories == ["协同推进阶段"]
     description = str(event["DESCRIPTION"])

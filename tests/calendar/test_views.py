@@ -22,12 +22,12 @@ def test_month_week_and_agenda(client, town, login):
     login(client, town.users.manager)
     june = client.get("/", query_string={"date": f"{town.year}-06-10"}, headers=ZH)
     assert june.status_code == 200
-    assert "两委班子集中学习研讨（第3次，共6次）" in june.text
+    assert "班子集中学习研讨（两委成员学习日）（第3次，共6次）" in june.text
     assert "协同推进阶段" in june.text  # the phase band
     week = client.get("/", query_string={"view": "week", "date": f"{town.year}-06-29"},
                       headers=ZH)
     assert "上半年意识形态工作自查" in week.text
-    assert "两委班子集中学习研讨（第2次" not in week.text
+    assert "班子集中学习研讨（两委成员学习日）（第2次" not in week.text
     agenda = client.get("/", query_string={"view": "agenda", "date": f"{town.year}-06-01"},
                         headers=ZH)
     assert "上半年意识形态工作自查" in agenda.text
@@ -42,7 +42,7 @@ def test_town_calendar_counts_units_per_duty(client, town, login):
     login(client, town.users.admin)
     page = client.get("/", query_string={"date": f"{town.year}-06-10"}, headers=ZH)
     # Two branches share each unit duty: one entry with a count, not two rows.
-    assert page.text.count("两委班子集中学习研讨（第3次，共6次）") == 1
+    assert page.text.count("班子集中学习研讨（两委成员学习日）（第3次，共6次）") == 1
     unit_view = client.get("/", query_string={"date": f"{town.year}-06-10",
                                               "unit": town.units.a.id}, headers=ZH)
     assert "洋溢村党总支" in unit_view.text

@@ -107,10 +107,15 @@ def bundled_rubric():
     return without_en([g.to_json() for g in read_plan("shuyuan-2020").rubric])
 
 
+#: What a scoring table says of a rubric: not its English, nor how the plan scores each row
+#: (kinds, the evidence its 扣分标准 names, minimums), which the plan adds.
+PLAN_ONLY = {"title_en", "applies_to", "evidence", "evidence_match", "requires"}
+
+
 def without_en(nodes):
-    """Rubric JSON without title_en: the document has no English, the bundled plan does."""
+    """Rubric JSON as the document gives it (without PLAN_ONLY keys)."""
     return [{k: without_en(v) if k == "children" else v for k, v in node.items()
-             if k != "title_en"} for node in nodes]
+             if k not in PLAN_ONLY} for node in nodes]
 
 
 def read(data: bytes):
@@ -308,7 +313,12 @@ def test_the_draft_reads_back_and_loads_once_phases_and_duties_are_added(seed_do
     with pytest.raises(PlanError, match="has no \\[\\[phases\\]\\]"):
         parse_plan(text.encode(), "draft.toml")
     bundled = tomllib.loads(bundled_plans()["shuyuan-2020"].read_text("utf-8"))
-    completed = draft | {key: bundled[key] for key in ("defaults", "phases", "duties")}
+    # The draft's rows apply to every kind of unit until the plan says otherwise, so the
+    # bundled duties are given to every unit here.
+    duties = [d | {"applies_to": d["applies_to"] if d["applies_to"] == "coordinator"
+                   else "units"} for d in bundled["duties"]]
+    completed = draft | {key: bundled[key] for key in ("defaults", "phases")} | {
+        "duties": duties}
     plan = parse_plan(tomli_w.dumps(completed).encode(), "draft.toml")
     assert without_en([g.to_json() for g in plan.rubric]) == bundled_rubric()
     assert (plan.rubric_title, plan.rubric_total) == (read_plan("shuyuan-2020").rubric_title, 100)

@@ -99,9 +99,14 @@ def test_recurring_duties_of_the_seed(plan):
 
 def test_contingency_plans_before_each_sensitive_date(plan):
     contingency = sorted(d.code for d in plan.duties if "2-3-2" in d.rubric)
-    assert len(contingency) == 4
-    due = sorted(dates_of(plan, code)[0] for code in contingency)
+    assert len(contingency) == 5
+    dated = [code for code in contingency if code != "contingency-party-congress"]
+    due = sorted(dates_of(plan, code)[0] for code in dated)
     assert due == [date(2026, 2, 10), date(2026, 2, 25), date(2026, 5, 28), date(2026, 7, 15)]
+    # The party congress is called on no fixed date: the coordinator sets it each year.
+    congress = next(d for d in plan.duties if d.code == "contingency-party-congress")
+    assert congress.due == {"set_by": "coordinator", "source": "plan",
+                            "document": "党代会召开前（日期待定）"}
 
 
 def test_statements_carry_the_seed_character_caps(plan):
@@ -113,7 +118,10 @@ def test_statements_carry_the_seed_character_caps(plan):
 
 def test_coordinator_duties(plan):
     coordinator = [d.code for d in plan.duties if d.applies_to == ["coordinator"]]
-    assert coordinator == ["coord-plan", "coord-training", "coord-guidance", "coord-assessment"]
+    assert coordinator == ["coord-plan", "coord-training", "coord-guidance",
+                           "coord-theory-group", "coord-columns", "coord-practice-centre",
+                           "coord-midyear", "coord-public-review", "coord-spot-check",
+                           "coord-assessment"]
 
 
 def test_bilingual_titles(plan):

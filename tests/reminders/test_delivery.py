@@ -106,10 +106,12 @@ def test_one_mail_per_item_when_chosen_and_none_when_turned_off(mail_app, town, 
     assert {(t, k) for t, k in db.session.execute(
         sa.select(ReminderLedgerEntry.task_id, ReminderLedgerEntry.kind)
         .where(ReminderLedgerEntry.user_id == uid))} == expected
-    # The coordinator: the town-wide overdue summary, nothing due soon of other units.
+    # The coordinator: the town-wide overdue summary, nothing due soon of other units; and
+    # the office's own study group session due on 28 Feb.
     (summary,) = [m for m in mails if m.recipients[0] == "admin@shuyuan.example"]
-    assert summary.message["Subject"] == "全镇工作提醒：1 项，其中 1 项已逾期"
-    assert links(summary) == {task_due(town, 2, 10)[0].id}
+    assert summary.message["Subject"] == "全镇工作提醒：2 项，其中 1 项已逾期"
+    assert links(summary) == {task_due(town, 2, 10)[0].id,
+                              task_due(town, 2, 28, "office")[0].id}
 
 
 def test_a_second_pass_sends_nothing_more(mail_app, town, smtp_server):
@@ -144,6 +146,7 @@ def test_no_reminder_for_submitted_accepted_or_cancelled_tasks(mail_app, town, s
     for task, status in zip(tasks, (TaskStatus.SUBMITTED, TaskStatus.ACCEPTED,
                                     TaskStatus.CANCELLED)):
         task.status = status
+    task_due(town, 2, 28, "office")[0].status = TaskStatus.SUBMITTED  # the office's own
     db.session.commit()
     report = dispatch(at(2, 24))
     assert report.queued == 0 and smtp_server.take() == []  # and no empty mails

@@ -244,5 +244,5 @@ def test_filters(client, town, login):
     assert "上半年意识形态工作自查" in page.text
     assert len(re.findall(r'href="/tasks/\d+"', page.text)) == 1
     page = client.get("/tasks", query_string={"phase": "P4", "year": town.year}, headers=ZH)
-    assert "两委班子集中学习研讨（第6次，共6次）" in page.text
-    assert "两委班子集中学习研讨（第1次" not in page.text
+    assert "班子集中学习研讨（两委成员学习日）（第6次，共6次）" in page.text
+    assert "班子集中学习研讨（两委成员学习日）（第1次" not in page.text

@@ -70,6 +70,8 @@ ROUTES = {
     "tasks.review_task": [("POST", "/tasks/{own}/review", ADMIN_ONLY)],
     "tasks.move": [("POST", "/tasks/{own}/move", ADMIN_ONLY)],
     "tasks.new_task": [("GET", "/tasks/new", ADMIN_ONLY), ("POST", "/tasks/new", ADMIN_ONLY)],
+    "tasks.accept_many": [("POST", "/tasks/accept", ADMIN_ONLY)],
+    "tasks.set_date": [("POST", "/duties/contingency-party-congress/date", ADMIN_ONLY)],
     "assessment.index": [("GET", "/assessment", SIGNED_IN)],
     "assessment.sheet": [("GET", "/assessment/{year}/units/{own_unit}", SIGNED_IN),
                          ("GET", "/assessment/{year}/units/{foreign_unit}", FOREIGN)],

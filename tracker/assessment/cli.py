@@ -5,10 +5,11 @@ from pathlib import Path
 import click
 
 from tracker.assessment import export
-from tracker.assessment.services import assessed_units, layout_for, plan_for_year, results
+from tracker.assessment.services import assessed_units, layout_for, results
 from tracker.core.cli import TrackerGroup
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
+from tracker.phases.services import plan_for_year
 from tracker.units.services import get_unit
 
 assessment_cli = TrackerGroup("assessment", help="The year-end assessment.")

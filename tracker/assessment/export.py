@@ -1,8 +1,15 @@
-"""The scoring sheet as .xlsx (the annex's own layout) and as CSV."""
+"""The scoring sheet as .xlsx (the annex's own layout) and as CSV.
+
+A row that does not apply to a unit's kind reads 不适用 in its 得分 cell. Where that
+makes the plan's total differ from the points kept (the plan rescales, or counts such
+rows in full), the sheet gives both: 合计 (the points kept) and the total by the rule.
+"""
 
 import csv
 import io
+import math
 import re
+import unicodedata
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell
@@ -17,6 +24,11 @@ THIN = Side(style="thin")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="center")
 CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
+#: What a row that does not apply to the unit reads in its 得分 cell.
+NOT_APPLICABLE = "不适用"
+#: Row heights in points: one line of 11 pt text (CJK fonts run taller than Calibri),
+#: and the padding above and below.
+LINE_HEIGHT, ROW_PADDING = 16.5, 4
 
 
 #: A cell starting with one of these is a formula to a spreadsheet program.
@@ -58,6 +70,61 @@ def _sheet_name(name: str, taken: set) -> str:
     return candidate
 
 
+def _score(row_result):
+    return _number(row_result.final) if row_result.applicable else NOT_APPLICABLE
+
+
+def scaled_label(result) -> str:
+    """The caption of the total by the plan's rule, where it differs from the points kept."""
+    if result.rule == "full":
+        return "计入不适用项分值后得分"
+    return f"按适用分值（{result.possible}分）折算为百分制"
+
+
+def text_lines(text, width: float) -> int:
+    """How many lines ``text`` takes in a wrapping cell ``width`` characters wide (Excel's
+    column width unit: the width of a digit), CJK characters counting as two."""
+    lines = 0
+    for paragraph in str(text).split("\n"):
+        used = sum(2.2 if unicodedata.east_asian_width(ch) in "WF" else 1.1
+                   for ch in paragraph)
+        lines += max(1, math.ceil(used / max(width - 1, 1)))
+    return lines
+
+
+def fit_row_heights(sheet, widths: list[float], first_row: int = 1) -> None:
+    """Set every row's height so that its wrapped text fits (LibreOffice, WPS and Excel all
+    take a set height; without one some print wrapped rows over each other): first each
+    row by its own cells, then a merged cell spreads what it needs over the rows it covers.
+    """
+    merged = {(r.min_row, r.min_col): r for r in sheet.merged_cells.ranges}
+    inside = {(row, col) for r in merged.values() for row in range(r.min_row, r.max_row + 1)
+              for col in range(r.min_col, r.max_col + 1)}
+    heights = {}
+    for row in sheet.iter_rows(min_row=first_row):
+        lines = 1
+        for cell in row:
+            if cell.value is None or (cell.row, cell.column) in inside:
+                continue
+            lines = max(lines, text_lines(cell.value, widths[cell.column - 1]))
+        heights[row[0].row] = lines * LINE_HEIGHT + ROW_PADDING
+    for (top, left), cells in merged.items():
+        value = sheet.cell(row=top, column=left).value
+        if value is None or top < first_row:
+            continue
+        width = sum(widths[c - 1] for c in range(cells.min_col, cells.max_col + 1))
+        font = sheet.cell(row=top, column=left).font
+        scale = (font.sz or 11) / 11 if font is not None else 1
+        need = text_lines(value, width / scale) * LINE_HEIGHT * scale + ROW_PADDING
+        rows = range(cells.min_row, cells.max_row + 1)
+        have = sum(heights[r] for r in rows)
+        if need > have:
+            for r in rows:
+                heights[r] += (need - have) / len(rows)
+    for number, height in heights.items():
+        sheet.row_dimensions[number].height = round(height, 1)
+
+
 def write_xlsx(stream, title: str, layout: Layout, groups, results: list) -> None:
     """One sheet per unit in the annex's layout, and a summary sheet ranking all units."""
     book = Workbook()
@@ -66,20 +133,27 @@ def write_xlsx(stream, title: str, layout: Layout, groups, results: list) -> Non
     taken = {"汇总"}
     totals = {r.unit.id: r.total for r in results}
     ranks = rank(totals)
-    head = ["排名", "单位"] + [label for _, label, _ in layout.groups] + ["总分"]
+    head = (["排名", "单位"] + [label for _, label, _ in layout.groups]
+            + ["得分", "适用分值", "总分"])
     _append(summary, [title])
     summary.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(head))
     _append(summary, head)
     for result in sorted(results, key=lambda r: (ranks[r.unit.id], r.unit.name)):
         _append(summary, [ranks[result.unit.id], result.unit.name]
                          + [_number(result.group_total(g)) for g in groups]
-                         + [_number(result.total)])
+                         + [_number(result.raw), result.possible, _number(result.total)])
     for row in summary.iter_rows(min_row=2):
         for cell in row:
             cell.border, cell.alignment = BOX, WRAP
+    for cell in summary[2]:
+        cell.font, cell.alignment = Font(bold=True), CENTER
     summary["A1"].font = Font(bold=True, size=14)
-    for index, width in enumerate([6, 24] + [12] * len(groups) + [8], start=1):
+    summary["A1"].alignment = CENTER
+    widths = [6, 24] + [12] * len(groups) + [8, 8, 8]
+    for index, width in enumerate(widths, start=1):
         summary.column_dimensions[get_column_letter(index)].width = width
+    fit_row_heights(summary, widths)
+    _print_setup(summary, landscape=True, titles="1:2")
 
     for result in results:
         sheet = book.create_sheet(_sheet_name(result.unit.name, taken))
@@ -96,9 +170,8 @@ def _unit_sheet(sheet, title: str, layout: Layout, result) -> None:
         cell.font, cell.alignment, cell.border = Font(bold=True), CENTER, BOX
     first = 3
     for offset, row in enumerate(layout.rows):
-        score = result.rows[row.node_id].final
         _append(sheet, [row.group_label, row.item_label, row.requirement, row.deduction,
-                        row.points, _number(score)])
+                        row.points, _score(result.rows[row.node_id])])
         r = first + offset
         if row.group_span > 1:
             sheet.merge_cells(start_row=r, start_column=1, end_row=r + row.group_span - 1,
@@ -107,31 +180,46 @@ def _unit_sheet(sheet, title: str, layout: Layout, result) -> None:
             sheet.merge_cells(start_row=r, start_column=2, end_row=r + row.item_span - 1,
                               end_column=2)
     last = first + len(layout.rows)
-    _append(sheet, ["合计", "", "", "", layout.total, _number(result.total)])
-    sheet.merge_cells(start_row=last, start_column=1, end_row=last, end_column=4)
-    for row in sheet.iter_rows(min_row=first, max_row=last):
+    _append(sheet, ["合计", "", "", "", layout.total, _number(result.raw)])
+    if result.total != result.raw:
+        _append(sheet, [scaled_label(result), "", "", "", layout.total,
+                        _number(result.total)])
+    for number in range(last, sheet.max_row + 1):
+        sheet.merge_cells(start_row=number, start_column=1, end_row=number, end_column=4)
+        sheet.cell(row=number, column=1).font = Font(bold=True)
+    for row in sheet.iter_rows(min_row=first, max_row=sheet.max_row):
         for cell in row:
             cell.border = BOX
             cell.alignment = CENTER if cell.column in (1, 5, 6) else WRAP
-    sheet.cell(row=last, column=1).font = Font(bold=True)
     for index, width in enumerate(WIDTHS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet["A1"].alignment = CENTER
+    fit_row_heights(sheet, WIDTHS)
+    _print_setup(sheet, landscape=False, titles="2:2")
+
+
+def _print_setup(sheet, landscape: bool, titles: str) -> None:
+    """A4, as wide as the page, as many pages down as it takes, the heading rows repeated."""
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = "landscape" if landscape else "portrait"
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = "2:2"
+    sheet.print_title_rows = titles
 
 
 def csv_text(layout: Layout, results: list) -> str:
-    """Every unit's rows, flat: unit, the annex's columns; a total row per unit."""
+    """Every unit's rows, flat: unit, the annex's columns; a 合计 row per unit (and the
+    total by the plan's rule after it, where it differs)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     rows = [["单位"] + HEADERS]
     for result in results:
         rows += [[result.unit.name, row.group_label, row.item_label, row.requirement,
-                  row.deduction, row.points, _number(result.rows[row.node_id].final)]
+                  row.deduction, row.points, _score(result.rows[row.node_id])]
                  for row in layout.rows]
-        rows.append([result.unit.name, "合计", "", "", "", layout.total,
-                     _number(result.total)])
+        rows.append([result.unit.name, "合计", "", "", "", layout.total, _number(result.raw)])
+        if result.total != result.raw:
+            rows.append([result.unit.name, scaled_label(result), "", "", "", layout.total,
+                         _number(result.total)])
     writer.writerows([_csv_cell(value) for value in row] for row in rows)
     return "\ufeff" + out.getvalue()  # the BOM lets Excel read the file as UTF-8

@@ -1,18 +1,57 @@
 """Scoring on the rubric and laying out the scoring sheet. Pure: data in, data out."""
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 ZERO = Decimal("0")
 
 
-def suggested_score(points: int, total: int, accepted: int) -> Decimal:
-    """The row's score the evidence supports: full points when every task serving the
-    row is accepted, none when any is missing (the seed's 扣分标准: 未能提供… loses the row).
+def suggested_score(points: int, evidence: list[tuple[int, int]], match: str = "all") -> Decimal:
+    """The row's score the evidence supports, by its 扣分标准 ("未能提供X": the row is lost
+    when X cannot be shown): full points when each duty the plan names as X has accepted
+    work (``match="any"``: when one of them has), none otherwise.
 
-    A row no task of the unit serves asks nothing of it and keeps its points.
+    ``evidence`` holds, per named duty, (the unit's tasks of it this year, how many are
+    accepted). A duty that asks nothing of the unit this year (no task: e.g. a contingency
+    plan for a congress never called) is not held against it; so a row that asks nothing
+    keeps its points. Work beyond the 扣分标准 (a second meeting, the articles of 3-1-1)
+    never costs the row: it is counted against the 工作要求's minimums instead.
     """
-    return Decimal(points) if accepted >= total else ZERO
+    asked = [accepted > 0 for total, accepted in evidence if total > 0]
+    met = (any(asked) if match == "any" else all(asked)) if asked else True
+    return Decimal(points) if met else ZERO
+
+
+@dataclass(frozen=True)
+class Minimum:
+    """A minimum of a row's 工作要求 (不少于6次) and how far the unit's accepted work goes."""
+
+    label: str
+    label_en: str
+    at_least: int
+    count: int
+    #: The points a shortfall suggests taking off (the coordinator takes or leaves it).
+    deduct: Decimal
+
+    @property
+    def met(self) -> bool:
+        return self.count >= self.at_least
+
+    @property
+    def reason(self) -> str:
+        """The reason a shortfall's deduction is recorded with (in the plan's language)."""
+        return f"未达到工作要求：{self.label} {self.count}/{self.at_least}"
+
+
+def scaled_total(raw: Decimal, possible: int, total: int, not_applicable: str) -> Decimal:
+    """A unit's total by the plan's rule for rows that do not apply to its kind:
+    ``rescale`` (the score over the applicable points, scaled to ``total``, one decimal)
+    or ``full`` (such rows count their full points)."""
+    if not_applicable == "full":
+        return raw + (total - possible)
+    if possible <= 0:
+        return ZERO
+    return (raw * total / possible).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def row_score(points: int, deducted: Decimal) -> Decimal:
@@ -50,6 +89,11 @@ def _points(value: int) -> str:
     return f"（{value}分）"
 
 
+def _coded(node, text: str) -> str:
+    # As the document writes it: "1-1-1 明确…", or "2-3-3正确应对…" where it has no space.
+    return f"{node.code}{' ' if getattr(node, 'code_space', True) else ''}{text}"
+
+
 def sheet_layout(groups) -> Layout:
     """The annex's layout from rubric groups (objects with ``code``, ``title``,
     ``points``, ``children``; leaves with ``requirement``, ``deduction``, ``numbered``)."""
@@ -61,13 +105,13 @@ def sheet_layout(groups) -> Layout:
         first_of_group = len(layout.rows)
         for child in group.children:
             if child.children:
-                item_label = f"{child.code} {child.title}{_points(child.points)}"
+                item_label = f"{_coded(child, child.title)}{_points(child.points)}"
                 leaves = child.children
             else:
                 item_label, leaves = "", [child]
             first_of_item = len(layout.rows)
             for leaf in leaves:
-                requirement = (f"{leaf.code} {leaf.requirement}" if leaf.numbered
+                requirement = (_coded(leaf, leaf.requirement) if leaf.numbered
                                else leaf.requirement)
                 layout.rows.append(SheetRow(
                     code=leaf.code, node_id=getattr(leaf, "id", 0), group_label=group_label,

@@ -10,27 +10,16 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from tracker.assessment.models import Assessment, AssessmentRow, Deduction, DeductionSource
-from tracker.assessment.scoring import ZERO, row_score, sheet_layout, suggested_score
+from tracker.assessment.scoring import (ZERO, Minimum, row_score, scaled_total, sheet_layout,
+                                        suggested_score)
 from tracker.core.errors import TrackerError
 from tracker.extensions import db
-from tracker.phases.models import Duty, Plan, PlanYear, RubricNode, duty_rubric
+from tracker.phases.models import Duty, Plan, RubricNode, duty_rubric
 from tracker.tasks.models import Task, TaskStatus
 from tracker.tasks.services import create_adhoc
 from tracker.units.models import ASSESSED_KINDS, Unit
 
 MAX_NOTE = 2000
-
-
-def plan_for_year(year: int) -> Plan:
-    """The plan loaded for ``year`` (the latest loaded, if several)."""
-    plan_year = db.session.scalars(
-        sa.select(PlanYear).where(PlanYear.year == year)
-        .options(selectinload(PlanYear.plan).selectinload(Plan.rubric_nodes))
-        .order_by(PlanYear.loaded_at.desc())
-    ).first()
-    if plan_year is None:
-        raise TrackerError(_("No plan is loaded for %(year)d: load one first.", year=year))
-    return plan_year.plan
 
 
 def rubric_tree(plan: Plan):
@@ -59,26 +48,50 @@ def statement_caps(plan: Plan) -> dict[int, int]:
     return caps
 
 
-def evidence_counts(plan: Plan, year: int, unit_ids=None) -> dict:
-    """(unit id, leaf id) -> (tasks serving the row, of which accepted), in one query."""
+def work_counts(plan: Plan, year: int, unit_ids=None) -> tuple[dict, dict]:
+    """The units' work on the plan's duties this year, in two queries:
+    {(unit id, duty id): (tasks, accepted)} and, for duties recorded by occurrence,
+    {(unit id, duty id, flag): accepted tasks carrying that flag}."""
     accepted = sa.func.sum(sa.case((Task.status == TaskStatus.ACCEPTED, 1), else_=0))
-    query = (
-        sa.select(Task.unit_id, duty_rubric.c.node_id, sa.func.count(), accepted)
-        .join(duty_rubric, duty_rubric.c.duty_id == Task.duty_id)
-        .where(Task.plan_id == plan.id, Task.year == year,
-               Task.status != TaskStatus.CANCELLED)
-        .group_by(Task.unit_id, duty_rubric.c.node_id)
-    )
+    where = [Task.plan_id == plan.id, Task.year == year, Task.duty_id.is_not(None),
+             Task.status != TaskStatus.CANCELLED]
     if unit_ids is not None:
-        query = query.where(Task.unit_id.in_(unit_ids))
-    return {(u, n): (total, int(acc or 0)) for u, n, total, acc in db.session.execute(query)}
+        where.append(Task.unit_id.in_(unit_ids))
+    counts = {(u, d): (total, int(acc or 0)) for u, d, total, acc in db.session.execute(
+        sa.select(Task.unit_id, Task.duty_id, sa.func.count(), accepted).where(*where)
+        .group_by(Task.unit_id, Task.duty_id))}
+    flagged: dict = defaultdict(int)
+    with_flags = [d.id for d in plan.duties if (d.occurrence or {}).get("flags")]
+    if with_flags:
+        for unit_id, duty_id, flags in db.session.execute(
+                sa.select(Task.unit_id, Task.duty_id, Task.flags).where(
+                    *where, Task.status == TaskStatus.ACCEPTED, Task.duty_id.in_(with_flags))):
+            for flag in flags or ():
+                flagged[(unit_id, duty_id, flag)] += 1
+    return counts, flagged
+
+
+def applies(node: RubricNode, kind) -> bool:
+    """Whether a leaf row applies to units of ``kind`` (an empty list: to every kind)."""
+    return str(kind) in (node.applies_to or ASSESSED_KINDS)
+
+
+@dataclass
+class Evidence:
+    """One duty named by a row's 扣分标准, and the unit's work on it."""
+
+    duty: Duty
+    tasks: int
+    accepted: int
 
 
 @dataclass
 class RowResult:
     node: RubricNode
-    tasks: int
-    accepted: int
+    #: Whether the row applies to the unit's kind; one that does not reads 不适用.
+    applicable: bool
+    evidence: list[Evidence]
+    minimums: list[Minimum]
     suggested: Decimal
     deducted: Decimal
     final: Decimal
@@ -87,24 +100,46 @@ class RowResult:
     statement: str = ""
     deductions: list = field(default_factory=list)
 
+    @property
+    def met(self) -> bool:
+        """Whether the evidence its 扣分标准 names is there."""
+        return self.suggested >= self.node.points
+
 
 @dataclass
 class UnitResult:
     unit: Unit
     assessment: Assessment | None
     rows: dict  # leaf id -> RowResult
+    #: The plan's rule for rows that do not apply (``rescale`` or ``full``), its total.
+    rule: str = "rescale"
+    out_of: int = 100
+
+    @property
+    def raw(self) -> Decimal:
+        """The points of the applicable rows the unit keeps."""
+        return sum((r.final for r in self.rows.values() if r.applicable), ZERO)
+
+    @property
+    def possible(self) -> int:
+        """The points of the rows that apply to the unit."""
+        return sum(r.node.points for r in self.rows.values() if r.applicable)
 
     @property
     def total(self) -> Decimal:
-        return sum((r.final for r in self.rows.values()), ZERO)
+        """The unit's score by the plan's rule: what ranks and what the sheet totals."""
+        if self.possible == self.out_of:
+            return self.raw
+        return scaled_total(self.raw, self.possible, self.out_of, self.rule)
 
     @property
     def self_total(self) -> Decimal | None:
-        scores = [r.self_score for r in self.rows.values()]
+        scores = [r.self_score for r in self.rows.values() if r.applicable]
         return None if any(s is None for s in scores) else sum(scores, ZERO)
 
     def group_total(self, group) -> Decimal:
-        return sum((r.final for r in self.rows.values() if _in_group(r.node, group)), ZERO)
+        return sum((r.final for r in self.rows.values()
+                    if r.applicable and _in_group(r.node, group)), ZERO)
 
 
 def _in_group(node, group) -> bool:
@@ -115,11 +150,54 @@ def _in_group(node, group) -> bool:
     return False
 
 
+def _serving(plan: Plan) -> dict[int, list[Duty]]:
+    """Leaf id -> the active duties serving it, in the plan's order."""
+    duties = {d.id: d for d in plan.duties if d.active}
+    serving = defaultdict(list)
+    for duty_id, node_id in db.session.execute(
+            sa.select(duty_rubric.c.duty_id, duty_rubric.c.node_id)
+            .join(Duty, Duty.id == duty_rubric.c.duty_id).where(Duty.plan_id == plan.id)):
+        if duty_id in duties:
+            serving[node_id].append(duties[duty_id])
+    for rows in serving.values():
+        rows.sort(key=lambda d: d.position)
+    return serving
+
+
+def score_row(leaf: RubricNode, unit: Unit, serving: list[Duty], counts: dict,
+              flagged: dict) -> tuple[list[Evidence], list[Minimum], Decimal]:
+    """The evidence a row's 扣分标准 names, its 工作要求's minimums and the score they
+    suggest, for one unit."""
+    named = leaf.evidence or [d.code for d in serving]
+    evidence = [Evidence(d, *counts.get((unit.id, d.id), (0, 0)))
+                for d in serving if d.code in named]
+    by_code = {d.code: d for d in serving}
+    minimums = []
+    for need in leaf.requires or ():
+        duties = [by_code[c] for c in need["duties"] if c in by_code
+                  and str(unit.kind) in by_code[c].applies_to]
+        asked = sum(counts.get((unit.id, d.id), (0, 0))[0] for d in duties)
+        if not asked:
+            continue  # asks nothing of this unit this year
+        if need.get("flag"):
+            count = sum(flagged.get((unit.id, d.id, need["flag"]), 0) for d in duties)
+        else:
+            count = sum(counts.get((unit.id, d.id), (0, 0))[1] for d in duties)
+        at_least = asked if need["at_least"] == "all" else need["at_least"]
+        minimums.append(Minimum(need["label"], need.get("label_en", ""), at_least, count,
+                                Decimal(str(need["deduct"]))))
+    suggested = suggested_score(leaf.points, [(e.tasks, e.accepted) for e in evidence],
+                                leaf.evidence_match or "all")
+    return evidence, minimums, suggested
+
+
 def results(plan: Plan, year: int, units: list[Unit]) -> dict[int, UnitResult]:
     """Each unit's score per rubric row: the coordinator's (rows less deductions) where an
-    assessment exists, else what the evidence suggests. A fixed number of queries."""
+    assessment exists, else what the evidence suggests; rows that do not apply to the
+    unit's kind read 不适用. A fixed number of queries."""
     _, leaves = rubric_tree(plan)
-    counts = evidence_counts(plan, year, [u.id for u in units])
+    serving = _serving(plan)
+    counts, flagged = work_counts(plan, year, [u.id for u in units])
     assessments = {a.unit_id: a for a in db.session.scalars(
         sa.select(Assessment).where(Assessment.plan_id == plan.id, Assessment.year == year,
                                     Assessment.unit_id.in_([u.id for u in units]))
@@ -135,17 +213,22 @@ def results(plan: Plan, year: int, units: list[Unit]) -> dict[int, UnitResult]:
             by_row[d.node_id].append(d)
         rows = {}
         for leaf in leaves:
-            total, accepted = counts.get((unit.id, leaf.id), (0, 0))
-            suggested = suggested_score(leaf.points, total, accepted)
+            applicable = applies(leaf, unit.kind)
+            evidence, minimums, suggested = (
+                score_row(leaf, unit, serving.get(leaf.id, []), counts, flagged)
+                if applicable else ([], [], ZERO))
             deducted = sum((d.points for d in by_row[leaf.id]), ZERO)
             final = row_score(leaf.points, deducted) if assessment else suggested
             own = own_rows.get(leaf.id)
             rows[leaf.id] = RowResult(
-                node=leaf, tasks=total, accepted=accepted, suggested=suggested,
-                deducted=deducted, final=final, deductions=by_row[leaf.id],
+                node=leaf, applicable=applicable, evidence=evidence, minimums=minimums,
+                suggested=suggested, deducted=deducted,
+                final=final if applicable else ZERO, deductions=by_row[leaf.id],
                 self_score=own.self_score if own else None,
                 self_note=own.self_note if own else "", statement=own.statement if own else "")
-        out[unit.id] = UnitResult(unit=unit, assessment=assessment, rows=rows)
+        out[unit.id] = UnitResult(unit=unit, assessment=assessment, rows=rows,
+                                  rule=plan.not_applicable or "rescale",
+                                  out_of=plan.rubric_total or 100)
     return out
 
 
@@ -174,15 +257,23 @@ def get_or_start(unit: Unit, plan: Plan, year: int, actor, now: datetime) -> Ass
 
 
 def _add_evidence_deductions(assessment: Assessment, actor, now: datetime) -> None:
-    _, leaves = rubric_tree(assessment.plan)
-    counts = evidence_counts(assessment.plan, assessment.year, [assessment.unit_id])
+    """A deduction of the whole row for each applicable row whose 扣分标准 evidence is
+    missing, naming what is missing (the seed's "未能提供X")."""
+    plan, unit = assessment.plan, assessment.unit
+    _, leaves = rubric_tree(plan)
+    serving = _serving(plan)
+    counts, flagged = work_counts(plan, assessment.year, [unit.id])
     for leaf in leaves:
-        total, accepted = counts.get((assessment.unit_id, leaf.id), (0, 0))
-        if suggested_score(leaf.points, total, accepted) < leaf.points:
-            reason = f"{leaf.deduction}（{total - accepted}/{total}）"
+        if not applies(leaf, unit.kind):
+            continue
+        evidence, _, suggested = score_row(leaf, unit, serving.get(leaf.id, []), counts,
+                                           flagged)
+        if suggested < leaf.points:
+            missing = "、".join(e.duty.title for e in evidence if e.tasks and not e.accepted)
             db.session.add(Deduction(assessment=assessment, node=leaf, points=leaf.points,
-                                     reason=reason, source=DeductionSource.EVIDENCE,
-                                     created_by=actor, created_at=now))
+                                     reason=f"{leaf.deduction}（{missing}）",
+                                     source=DeductionSource.EVIDENCE, created_by=actor,
+                                     created_at=now))
     db.session.flush()
 
 
@@ -212,6 +303,9 @@ def _leaf(assessment: Assessment, node_id: int) -> RubricNode:
     node = db.session.get(RubricNode, node_id)
     if node is None or node.plan_id != assessment.plan_id or not node.is_leaf:
         raise TrackerError(_("No such rubric row in this plan."))
+    if not applies(node, assessment.unit.kind):
+        raise TrackerError(_("Row %(code)s does not apply to this unit (不适用).",
+                             code=node.code))
     return node
 
 

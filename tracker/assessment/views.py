@@ -14,15 +14,15 @@ from tracker.assessment import export
 from tracker.assessment.models import Deduction
 from tracker.assessment.scoring import rank
 from tracker.assessment.services import (add_deduction, assessed_units, get_or_start, layout_for,
-                                         lock, plan_for_year, refresh_from_evidence,
-                                         remove_deduction, rectify, results,
-                                         set_self_assessment, statement_caps)
+                                         lock, rectify, refresh_from_evidence, remove_deduction,
+                                         results, set_self_assessment, statement_caps)
 from tracker.auth.models import Role
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.core.web import admin_required, today
 from tracker.extensions import db
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
+from tracker.phases.services import plan_for_year
 from tracker.units.models import Unit
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
@@ -235,7 +235,8 @@ def download(year, fmt):
     name = f"assessment-{year}" + (f"-{units[0].name}" if unit_id else "")
     if fmt == "csv":
         data = export.csv_text(layout, ordered).encode("utf-8")
-        return send_file(io.BytesIO(data), mimetype="text/csv; charset=utf-8",
+        # Werkzeug adds "; charset=utf-8" to a text/* type itself.
+        return send_file(io.BytesIO(data), mimetype="text/csv",
                          as_attachment=True, download_name=f"{name}.csv")
     stream = io.BytesIO()
     export.write_xlsx(stream, _sheet_title(plan, year), layout, groups, ordered)

@@ -25,6 +25,14 @@ def normalise_email(value: str) -> str:
     return result.normalized.lower()
 
 
+def get_user(email: str) -> User:
+    """The user with that e-mail address, or a TrackerError."""
+    user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise TrackerError(f"no user with the e-mail {email} (see `tracker user list`)")
+    return user
+
+
 def create_user(email: str, role: Role, password: str, unit: Unit | None = None,
                 name: str = "") -> User:
     """Add a user. Managers and viewers belong to a unit; the coordinator need not."""

@@ -5,9 +5,9 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 
-from tracker.auth.models import Role, User
+from tracker.auth.models import Role
 from tracker.tasks.scope import task_scope
-from tracker.auth.services import normalise_email
+from tracker.auth.services import get_user
 from tracker.calendar import ical
 from tracker.calendar.queries import FeedFilters, calendar_name, export_ics, feed_options
 from tracker.calendar.services import feed_urls, issue_token, revoke_token
@@ -22,14 +22,6 @@ from tracker.units.services import get_unit
 
 ics_cli = TrackerGroup("ics", help="Calendar files (.ics).")
 feed_cli = TrackerGroup("feed", help="Users' calendar subscription feeds.")
-
-
-def get_user(email: str) -> User:
-    """The user with that e-mail address, or a TrackerError."""
-    user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
-    if user is None:
-        raise TrackerError(f"no user with the e-mail {email} (see `tracker user list`)")
-    return user
 
 
 @ics_cli.command("export")

@@ -69,10 +69,13 @@ def select_locale() -> str:
 
 
 def localized(obj, attr: str = "title") -> str:
-    """``obj.title`` in Chinese, or ``obj.title_en`` in English when there is one."""
+    """``obj.title`` in Chinese, or ``obj.title_en`` in English when there is one (``obj``
+    an object, or a dict such as a plan's evidence item)."""
+    get = obj.get if isinstance(obj, dict) else lambda key, default=None: getattr(obj, key,
+                                                                                  default)
     if str(select_locale()).startswith("en"):
-        return getattr(obj, f"{attr}_en", "") or getattr(obj, attr)
-    return getattr(obj, attr)
+        return get(f"{attr}_en", "") or get(attr)
+    return get(attr)
 
 
 def today(now: datetime | None = None) -> date:

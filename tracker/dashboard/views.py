@@ -14,6 +14,7 @@ from tracker.core.web import admin_required, int_arg, today
 from tracker.dashboard.chart import monthly_chart_svg
 from tracker.extensions import db
 from tracker.tasks.filters import Filters
+from tracker.tasks.loading import dates_to_set, yearly_dates
 from tracker.tasks.models import DISPLAY_STATES, STATE_LABELS, Task
 from tracker.tasks.queries import phase_ranges, state_counts, upcoming
 from tracker.units.models import Unit
@@ -50,6 +51,7 @@ def progress():
         "dashboard/progress.html", unit=unit, year=year, rows=rows, overall=overall,
         next_due=upcoming(current_user, unit.id, now_day, overdue=False, limit=8),
         overdue=upcoming(current_user, unit.id, now_day, overdue=True, limit=20),
+        to_be_set=dates_to_set(year, unit.kind),
     )
 
 
@@ -91,4 +93,4 @@ def overview():
                               _("Tasks due each month, by state"))
     return render_template("dashboard/overview.html", rows=rows, totals=totals, year=year,
                            sort=sort, descending=descending, states=STATES, chart=chart,
-                           grand_total=sum(totals.values()))
+                           grand_total=sum(totals.values()), yearly=yearly_dates(year))

@@ -18,18 +18,19 @@ from tracker.phases.planfile import read_plan
 from tracker.tasks import evidence
 from tracker.tasks.loading import load_plan
 from tracker.tasks.models import Task, TaskStatus
-from tracker.tasks.services import add_evidence, needs_files, review, statement_cap, submit
+from tracker.tasks.services import (Occurrence, add_evidence, needs_files, next_open_slot,
+                                    records_occurrences, review, statement_cap, submit)
 from tracker.units.models import Unit, UnitKind
 
 DEMO_PLAN = "shuyuan-2020"
 DEMO_UNITS = [
     ("镇党委宣传办", UnitKind.COORDINATOR),
     ("机关党支部", UnitKind.BRANCH),
-    ("社区党总支", UnitKind.BRANCH),
-    ("洋溢村党总支", UnitKind.BRANCH),
-    ("新北村党支部", UnitKind.BRANCH),
-    ("外灶村党总支", UnitKind.BRANCH),
-    ("黄华村党支部", UnitKind.BRANCH),
+    ("社区党总支", UnitKind.COMMUNITY),
+    ("洋溢村党总支", UnitKind.VILLAGE),
+    ("新北村党支部", UnitKind.VILLAGE),
+    ("外灶村党总支", UnitKind.VILLAGE),
+    ("黄华村党支部", UnitKind.VILLAGE),
     ("党政办公室", UnitKind.OFFICE),
     ("社区管理办公室", UnitKind.OFFICE),
     ("经济发展办公室", UnitKind.OFFICE),
@@ -124,10 +125,20 @@ def _past_work(day, now, years: list[int]) -> None:
             continue  # left overdue
         worker = managers.get(task.unit_id, admin)
         done = min(_at(task.due_date - timedelta(days=rng.randint(0, 6)), 10, tz), now)
+        occurrence = None
+        if records_occurrences(task):
+            # Held by its slot's date; a slot left open before is filled first, as the
+            # pages do it.
+            task = next_open_slot(task) or task
+            spec = task.duty.occurrence
+            occurrence = Occurrence(
+                held_on=done.astimezone(ZoneInfo(tz)).date(),
+                attendance=rng.randint(6, 15) if spec.get("attendance") else None,
+                flags=tuple(f["code"] for f in spec.get("flags", []) if rng.random() < 0.4))
         if needs_files(task):
             _attach_demo_file(task, worker, done)
         cap = statement_cap(task)
-        submit(task, worker, DEMO_NOTE, DEMO_STATEMENT[:cap] if cap else "", done)
+        submit(task, worker, DEMO_NOTE, DEMO_STATEMENT[:cap] if cap else "", done, occurrence)
         reviewed = min(done + timedelta(days=rng.randint(1, 4)), now)
         if roll < 0.75:
             review(task, admin, True, "", reviewed)

@@ -33,7 +33,8 @@ def show_plan(name_or_file, fmt):
         click.echo(f"  {g.code}  {g.points:>3}  {g.title}")
     click.echo(f"Duties: {len(spec.duties)}")
     for d in spec.duties:
-        due = d.due.get("rrule") or ", ".join(d.due["dates"])
+        due = (d.due.get("rrule") or ", ".join(d.due.get("dates", ()))
+               or f"set by the {d.due['set_by']}")
         click.echo(f"  {d.code:30} {due:50} {', '.join(d.rubric)}")
 
 

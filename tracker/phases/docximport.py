@@ -36,7 +36,8 @@ TIMEZONE = "Asia/Shanghai"
 _SPACE = re.compile(r"[\s\u200b\ufeff]+")
 _DASHES = re.compile(r"[-－–—]")
 #: "1-1", "1-1-1", "１－１", at the start of a cell; what follows is the text.
-_CODE = re.compile(r"(\d+(?:\s*[-－–—]\s*\d+)+)\s*(.*)", re.S)
+_CODE = re.compile(r"(\d+(?:\s*[-－–—]\s*\d+)+)(\s*)(.*)", re.S)
+_LEADING_CODE = re.compile(r"\s*[\d１-９０]+(?:\s*[-－–—]\s*[\d１-９０]+)+")
 #: A group's label: "1.加强组织领导（26分）", "一、加强组织领导", "特色亮点项目".
 _GROUP = re.compile(r"(?:(\d+|[一二三四五六七八九十]+)\s*[.．、]\s*)?(.*)", re.S)
 _POINTS_SUFFIX = re.compile(r"(.*?)\s*[（(]\s*(\d+)\s*分\s*[）)]", re.S)
@@ -111,9 +112,15 @@ def clean(text: str) -> str:
     """A cell's text without the white space Word leaves in it.
 
     Chinese is written without spaces, so line breaks, padding and full-width spaces go;
-    only between two ASCII characters ("app 30") does a run of white space stay, as one space.
+    only between two ASCII characters ("app 30") does a run of white space stay, as one
+    space, and after a leading code ("1-1 健全…"), since the sheet writes codes as the
+    document does ("2-3-3正确应对…" has none).
     """
+    lead = _LEADING_CODE.match(text)
+
     def space(match):
+        if lead and match.start() == lead.end() and match.start() > 0:
+            return " "
         before, after = text[match.start() - 1:match.start()], text[match.end():match.end() + 1]
         return " " if before.isascii() and after.isascii() and before and after else ""
 
@@ -213,8 +220,10 @@ class _Rubric:
         if any(child.is_leaf for child in group.children):
             self.mixed(group, where)
         code, title, points = _split_label(label, item=True)
+        match = _CODE.match(label)
         node = RubricNodeSpec(code=code or f"{group.code}-{len(group.children) + 1}",
-                              title=title, title_en="", points=0)
+                              title=title, title_en="", points=0,
+                              code_space=bool(match[2]) if match else True)
         self.add(node, where, _key(label, item=True), points)
         group.children.append(node)
         return node
@@ -224,13 +233,14 @@ class _Rubric:
         if item is None and any(not child.is_leaf for child in group.children):
             self.mixed(group, where)
         match = _CODE.match(cells["requirement"])
-        code, requirement = (_code(match[1]), match[2]) if match else (None, cells["requirement"])
+        code, requirement = (_code(match[1]), match[3]) if match else (None, cells["requirement"])
         if not requirement:
             self.fail(where, "the 工作要求 cell holds no requirement")
         node = RubricNodeSpec(
             code=code or f"{parent.code}-{len(parent.children) + 1}", title=requirement,
             title_en="", points=self.points(cells["points"], where), requirement=requirement,
             deduction=cells["deduction"], numbered=code is not None,
+            code_space=bool(match[2]) if match else True,
         )
         self.add(node, where)
         parent.children.append(node)
@@ -277,7 +287,7 @@ def _split_label(label: str, item: bool) -> tuple[str | None, str, int | None]:
     """(code, title, points) of "1.加强组织领导（26分）" or "1-1 健全…。（6分）"."""
     if item:
         match = _CODE.match(label)
-        code, rest = (_code(match[1]), match[2]) if match else (None, label)
+        code, rest = (_code(match[1]), match[3]) if match else (None, label)
     else:
         match = _GROUP.match(label)
         code = match[1] if match[1] and match[1].isdigit() else None
@@ -358,13 +368,14 @@ _DRAFT_HEADER = """\
 
 
 def _node(node: RubricNodeSpec) -> dict:
+    spacing = {} if node.code_space else {"code_space": False}
     if not node.is_leaf:
-        return {"code": node.code, "title": node.title, "points": node.points}
+        return {"code": node.code, "title": node.title, "points": node.points} | spacing
     data = {"code": node.code}
     if not node.numbered:
         data["numbered"] = False
-    return data | {"requirement": node.requirement, "deduction": node.deduction,
-                   "points": node.points}
+    return data | spacing | {"requirement": node.requirement, "deduction": node.deduction,
+                             "points": node.points}
 
 
 def _table(header: str, values: dict, keep=()) -> str:

@@ -35,6 +35,9 @@ class Plan(db.Model):
     rubric_title: Mapped[str] = mapped_column(sa.String(300), default="")
     rubric_title_en: Mapped[str] = mapped_column(sa.String(300), default="")
     rubric_total: Mapped[int] = mapped_column(default=0)
+    #: How a unit's total treats rows that do not apply to its kind: ``rescale`` (the score
+    #: over the applicable points, scaled to the total) or ``full``.
+    not_applicable: Mapped[str] = mapped_column(sa.String(16), default="rescale")
     #: SHA-256 of the plan file last loaded, to tell a changed plan from the same one.
     source_sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -111,6 +114,17 @@ class RubricNode(db.Model):
     deduction: Mapped[str] = mapped_column(sa.Text, default="")
     #: False where the source document prints no code for the row.
     numbered: Mapped[bool] = mapped_column(default=True)
+    #: False where the document writes the code straight before the text ("2-3-3正确应对").
+    code_space: Mapped[bool] = mapped_column(default=True)
+    #: A leaf row: the unit kinds it applies to; others read 不适用 on their sheet.
+    applies_to: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: A leaf row: codes of the duties whose accepted work answers its 扣分标准.
+    evidence: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: ``all``: each of them must have accepted work; ``any``: one of them.
+    evidence_match: Mapped[str] = mapped_column(sa.String(8), default="all")
+    #: A leaf row: the minimums of its 工作要求, counted from accepted work
+    #: (``[{duties, at_least, label, label_en, deduct, flag?}]``).
+    requires: Mapped[list] = mapped_column(sa.JSON, default=list)
     is_leaf: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
@@ -133,7 +147,9 @@ class Duty(db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     #: Unit kinds the duty applies to, e.g. ``["branch", "office", "enterprise"]``.
     applies_to: Mapped[list] = mapped_column(sa.JSON)
-    #: ``{"rrule": "..."}`` or ``{"dates": ["MM-DD", ...]}``.
+    #: ``{"rrule": "..."}``, ``{"dates": ["MM-DD", ...]}`` or ``{"set_by": "coordinator"}``
+    #: (a date set each year, ``DutyDate``), with ``source`` (``plan``: the plan's own
+    #: choice, or ``document``) and what the document says of when (``document``).
     due: Mapped[dict] = mapped_column(sa.JSON)
     #: Phase code the occurrences are counted in; None: the phase of each date.
     phase_code: Mapped[str | None] = mapped_column(sa.String(32))
@@ -141,6 +157,9 @@ class Duty(db.Model):
     evidence: Mapped[list] = mapped_column(sa.JSON)
     #: ``{"before": [days...], "overdue_every": days}``.
     reminders: Mapped[dict] = mapped_column(sa.JSON)
+    #: "At least N a year": each occurrence is recorded when held and fills the next open
+    #: slot (``{"attendance": bool, "flags": [{code, title, title_en}]}``); None otherwise.
+    occurrence: Mapped[dict | None] = mapped_column(sa.JSON)
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -148,3 +167,29 @@ class Duty(db.Model):
     rubric_rows: Mapped[list[RubricNode]] = relationship(
         secondary=duty_rubric, order_by=RubricNode.position
     )
+
+    @property
+    def set_by(self) -> str | None:
+        """Who sets this duty's date each year (its ``due`` names none), or None."""
+        return self.due.get("set_by")
+
+    @property
+    def date_from_plan(self) -> bool:
+        """Whether the due dates are the plan's own choice, not the plan document's."""
+        return self.due.get("source", "plan") == "plan"
+
+
+class DutyDate(db.Model):
+    """The date of a duty whose date is set each year (``due = { set_by = ... }``), e.g. the
+    contingency plan for a party congress, once the congress is called."""
+
+    __tablename__ = "duty_dates"
+
+    duty_id: Mapped[int] = mapped_column(sa.ForeignKey("duties.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    due_date: Mapped[date]
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    duty: Mapped[Duty] = relationship()

@@ -18,8 +18,19 @@ from tracker.phases.recurrence import RecurrenceError, expand_due, parse_month_d
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "plans"
 EVIDENCE_KINDS = ("document", "photo", "record", "statement")
-UNIT_KINDS = ("branch", "office", "enterprise", "coordinator")
-APPLIES_TO_ALIASES = {"units": ["branch", "office", "enterprise"], "coordinator": ["coordinator"]}
+#: The kinds of unit (tracker.units.models.UnitKind has the same values): villages
+#: (村党（总）支部), neighbourhoods (居民区党支部), other party branches (机关党支部…),
+#: offices (机关科室), enterprises and institutions (镇属企事业单位), and the coordinator.
+UNIT_KINDS = ("village", "community", "branch", "office", "enterprise", "coordinator")
+#: The kinds scored on the rubric: every unit but the coordinator.
+ASSESSED_KINDS = UNIT_KINDS[:-1]
+APPLIES_TO_ALIASES = {"units": list(ASSESSED_KINDS), "coordinator": ["coordinator"]}
+#: How a unit's total treats rubric rows that do not apply to its kind.
+NOT_APPLICABLE_RULES = ("rescale", "full")
+#: Who sets a due date the plan cannot know in advance (``due = { set_by = ... }``).
+SETTERS = ("coordinator",)
+#: Where a due date comes from: the plan document, or the plan's own choice.
+DUE_SOURCES = ("plan", "document")
 DEFAULT_REMINDERS = {"before": [7, 1, 0], "overdue_every": 7}
 #: A leap and a common year: a year-agnostic plan must work in both.
 CHECK_YEARS = (2024, 2025)
@@ -50,6 +61,20 @@ class RubricNodeSpec:
     deduction: str = ""
     numbered: bool = True
     children: list["RubricNodeSpec"] = field(default_factory=list)
+    #: False where the document writes the code straight before the text ("2-3-3正确应对").
+    code_space: bool = True
+    #: A leaf row: the kinds of unit it applies to (others read 不适用 on their sheet).
+    applies_to: list[str] = field(default_factory=lambda: list(ASSESSED_KINDS))
+    #: A leaf row: the duties whose accepted work answers its 扣分标准; by default every
+    #: duty serving the row.
+    evidence: list[str] = field(default_factory=list)
+    #: ``all``: the row is met when each of them has accepted work (of those that ask
+    #: something of the unit this year); ``any``: when one of them has.
+    evidence_match: str = "all"
+    #: A leaf row: minimums of its 工作要求, counted from accepted work:
+    #: ``[{duties, at_least, label, label_en, deduct, flag?}]`` (``at_least`` a number, or
+    #: ``"all"``: every task of those duties the unit has this year).
+    requires: list[dict] = field(default_factory=list)
 
     @property
     def is_leaf(self) -> bool:
@@ -63,10 +88,13 @@ class RubricNodeSpec:
 
     def to_json(self) -> dict:
         data = {"code": self.code, "title": self.title, "title_en": self.title_en,
-                "points": self.points, "children": [c.to_json() for c in self.children]}
+                "points": self.points, "code_space": self.code_space,
+                "children": [c.to_json() for c in self.children]}
         if self.is_leaf:
             data.update(requirement=self.requirement, deduction=self.deduction,
-                        numbered=self.numbered)
+                        numbered=self.numbered, applies_to=self.applies_to,
+                        evidence=self.evidence, evidence_match=self.evidence_match,
+                        requires=self.requires)
         return data
 
 
@@ -82,12 +110,17 @@ class DutySpec:
     phase: str | None
     evidence: list[dict]
     reminders: dict
+    #: "At least N a year" duties: each occurrence is recorded when it is held (its date,
+    #: attendance where asked, the flags the plan names) and fills the next open slot;
+    #: ``{"attendance": bool, "flags": [{code, title, title_en}]}``, or None.
+    occurrence: dict | None = None
 
     def to_json(self) -> dict:
         return {"code": self.code, "title": self.title, "title_en": self.title_en,
                 "description": self.description, "rubric": self.rubric,
                 "applies_to": self.applies_to, "due": self.due, "phase": self.phase,
-                "evidence": self.evidence, "reminders": self.reminders}
+                "evidence": self.evidence, "reminders": self.reminders,
+                "occurrence": self.occurrence}
 
 
 @dataclass
@@ -103,6 +136,8 @@ class PlanSpec:
     rubric_title: str
     rubric_title_en: str
     rubric_total: int
+    #: ``rescale`` or ``full`` (NOT_APPLICABLE_RULES).
+    not_applicable: str
     phases: list[PhaseSpec]
     rubric: list[RubricNodeSpec]
     duties: list[DutySpec]
@@ -126,7 +161,7 @@ class PlanSpec:
             "timezone": self.timezone,
             "phases": [vars(p).copy() for p in self.phases],
             "rubric_title": self.rubric_title, "rubric_title_en": self.rubric_title_en,
-            "rubric_total": self.rubric_total,
+            "rubric_total": self.rubric_total, "not_applicable": self.not_applicable,
             "rubric": [g.to_json() for g in self.rubric],
             "duties": [d.to_json() for d in self.duties],
         }
@@ -225,6 +260,12 @@ class _Validator:
         if unknown:
             self.fail(entry, f"unknown key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})")
 
+    def boolean(self, table: dict, key: str, entry: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(entry, f"'{key}' must be true or false")
+        return value
+
     def month_day(self, table: dict, key: str, entry: str) -> str:
         value = self.text(table, key, entry)
         try:
@@ -257,6 +298,12 @@ class _Validator:
         rubric_table = self.table(raw, "rubric", "top level")
         rubric, total = self.rubric(rubric_table)
         duties = self.duties(raw, phases, rubric, tz, default_reminders)
+        self.scoring(rubric, duties)
+        rule = rubric_table.get("not_applicable", "rescale")
+        if rule not in NOT_APPLICABLE_RULES:
+            self.fail("[rubric]", f"'not_applicable' must be \"rescale\" (the score over the "
+                                  f"applicable points, scaled to the total) or \"full\" (rows "
+                                  f"that do not apply count their full points), not {rule!r}")
         name = self.text(meta, "name", "[plan]")
         if not _CODE.match(name):
             self.fail("[plan]", f"name {name!r} may hold only letters, digits, '.', '_' and '-'")
@@ -272,6 +319,7 @@ class _Validator:
             rubric_title=self.text(rubric_table, "title", "[rubric]", required=False),
             rubric_title_en=self.text(rubric_table, "title_en", "[rubric]", required=False),
             rubric_total=total,
+            not_applicable=rule,
             phases=phases,
             rubric=rubric,
             duties=duties,
@@ -306,7 +354,7 @@ class _Validator:
         return phases
 
     def rubric(self, table: dict) -> tuple[list[RubricNodeSpec], int]:
-        self.only(table, {"title", "title_en", "total", "groups"}, "[rubric]")
+        self.only(table, {"title", "title_en", "total", "groups", "not_applicable"}, "[rubric]")
         total = self.integer(table, "total", "[rubric]")
         groups = [self.rubric_node(g, f"rubric.groups[{i}]", "group")
                   for i, g in enumerate(self.tables(table, "groups", "[rubric]"))]
@@ -329,11 +377,21 @@ class _Validator:
         entry = f"{entry} ({code})"
         if kind == "row":
             self.only(item, {"code", "title", "title_en", "points", "requirement", "deduction",
-                             "numbered"}, entry)
-            numbered = item.get("numbered", True)
-            if not isinstance(numbered, bool):
-                self.fail(entry, "'numbered' must be true or false")
+                             "numbered", "code_space", "applies_to", "evidence",
+                             "evidence_match", "requires"}, entry)
+            match = item.get("evidence_match", "all")
+            if match not in ("all", "any"):
+                self.fail(entry, "'evidence_match' must be \"all\" (each duty named in "
+                                 "'evidence' has accepted work) or \"any\" (one of them has)")
+            numbered = self.boolean(item, "numbered", entry, True)
             requirement = self.text(item, "requirement", entry)
+            evidence = item.get("evidence", [])
+            if not isinstance(evidence, list) or not all(isinstance(c, str) for c in evidence):
+                self.fail(entry, "'evidence' must be a list of duty codes")
+            requires = item.get("requires", [])
+            if not isinstance(requires, list) or not all(isinstance(r, dict) for r in requires):
+                self.fail(entry, "'requires' must be a list of tables like { duty = \"...\", "
+                                 "at_least = 2, label = \"...\", deduct = 1 }")
             return RubricNodeSpec(
                 code=code,
                 title=self.text(item, "title", entry, required=False, default=requirement),
@@ -342,9 +400,14 @@ class _Validator:
                 requirement=requirement,
                 deduction=self.text(item, "deduction", entry),
                 numbered=numbered,
+                code_space=self.boolean(item, "code_space", entry, True),
+                applies_to=self.applies_to(item, entry, default="units", assessed=True),
+                evidence=list(evidence),
+                evidence_match=match,
+                requires=[dict(r) for r in requires],
             )
         child_key = "items" if kind == "group" and "items" in item else "rows"
-        self.only(item, {"code", "title", "title_en", "points", child_key}, entry)
+        self.only(item, {"code", "title", "title_en", "points", "code_space", child_key}, entry)
         raw_children = self.tables(item, child_key, entry)
         if not raw_children:
             self.fail(entry, "has no items or rows" if kind == "group" else "has no rows")
@@ -355,6 +418,7 @@ class _Validator:
             code=code, title=self.text(item, "title", entry),
             title_en=self.text(item, "title_en", entry, required=False),
             points=self.integer(item, "points", entry), children=children,
+            code_space=self.boolean(item, "code_space", entry, True),
         )
         points = sum(c.points for c in children)
         if points != node.points:
@@ -385,7 +449,7 @@ class _Validator:
         phase_codes = {p.code for p in phases}
         duties, seen, served = [], set(), set()
         allowed = {"code", "title", "title_en", "description", "rubric", "applies_to", "due",
-                   "phase", "evidence", "reminders"}
+                   "phase", "evidence", "reminders", "occurrence"}
         for i, item in enumerate(self.tables(raw, "duties", "top level")):
             code = self.code(item, f"duties[{i}]")
             entry = f"duties[{i}] ({code})"
@@ -416,6 +480,7 @@ class _Validator:
                 rubric=list(codes), applies_to=applies_to, due=due, phase=phase,
                 evidence=self.evidence(item, entry),
                 reminders=self.reminders(item, entry, default_reminders),
+                occurrence=self.occurrence(item, entry),
             ))
         unserved = [code for code, node in nodes.items() if node.is_leaf and code not in served]
         if unserved:
@@ -423,23 +488,39 @@ class _Validator:
                                     f"({len(unserved)} unserved: {', '.join(unserved)})")
         return duties
 
-    def applies_to(self, item: dict, entry: str) -> list[str]:
-        value = item.get("applies_to", "units")
+    def applies_to(self, item: dict, entry: str, default="units", assessed=False) -> list[str]:
+        value = item.get("applies_to", default)
+        kinds = ASSESSED_KINDS if assessed else UNIT_KINDS
+        aliases = {"units": APPLIES_TO_ALIASES["units"]} if assessed else APPLIES_TO_ALIASES
         if isinstance(value, str):
-            if value not in APPLIES_TO_ALIASES:
-                self.fail(entry, f"'applies_to' must be \"units\", \"coordinator\" or a list "
-                                 f"of unit kinds, not {value!r}")
-            return list(APPLIES_TO_ALIASES[value])
+            if value not in aliases:
+                self.fail(entry, f"'applies_to' must be {' or '.join(map(repr, aliases))} or "
+                                 f"a list of unit kinds, not {value!r}")
+            return list(aliases[value])
         if (not isinstance(value, list) or not value
-                or not all(isinstance(k, str) and k in UNIT_KINDS for k in value)):
-            self.fail(entry, f"'applies_to' must list unit kinds from: {', '.join(UNIT_KINDS)}")
+                or not all(isinstance(k, str) and k in kinds for k in value)):
+            self.fail(entry, f"'applies_to' must list unit kinds from: {', '.join(kinds)}")
         return sorted(set(value), key=UNIT_KINDS.index)
 
     def due(self, item, entry, phases, phase, tz) -> dict:
         due = item.get("due")
-        if not isinstance(due, dict) or len(due) != 1 or not ({"rrule", "dates"} & set(due)):
-            self.fail(entry, "'due' must be { rrule = \"FREQ=...\" } or "
-                             "{ dates = [\"MM-DD\", ...] }")
+        whens = {"rrule", "dates", "set_by"} & set(due) if isinstance(due, dict) else set()
+        if len(whens) != 1:
+            self.fail(entry, "'due' must be { rrule = \"FREQ=...\" }, { dates = [\"MM-DD\", "
+                             "...] } or { set_by = \"coordinator\" } (a date set each year)")
+        self.only(due, {"rrule", "dates", "set_by", "source", "document"}, f"{entry} due")
+        source = due.get("source", "plan")
+        if source not in DUE_SOURCES:
+            self.fail(entry, "'due.source' must be \"plan\" (the plan's own choice of date) or "
+                             "\"document\" (the date the plan document gives)")
+        document = due.get("document", "")
+        if not isinstance(document, str):
+            self.fail(entry, "'due.document' must be text: what the plan document says of when")
+        extra = {"source": source, **({"document": document.strip()} if document.strip() else {})}
+        if "set_by" in due:
+            if due["set_by"] not in SETTERS:
+                self.fail(entry, f"'due.set_by' must be one of {', '.join(SETTERS)}")
+            return {"set_by": due["set_by"], **extra}
         if "dates" in due:
             dates = due["dates"]
             if not isinstance(dates, list) or not dates or not all(isinstance(d, str) for d in dates):
@@ -447,6 +528,9 @@ class _Validator:
             due = {"dates": sorted(set(dates))}
         elif not isinstance(due["rrule"], str):
             self.fail(entry, "'due.rrule' must be a string")
+        else:
+            due = {"rrule": due["rrule"]}
+        due.update(extra)
         for year in CHECK_YEARS:
             try:
                 days = expand_due(due, year, tz)
@@ -459,6 +543,88 @@ class _Validator:
                     where = f"phase {phase}" if phase else "any phase"
                     self.fail(entry, f"due date {day:%m-%d} lies outside {where}")
         return due
+
+    def occurrence(self, item: dict, entry: str) -> dict | None:
+        value = item.get("occurrence")
+        if value is None:
+            return None
+        where = f"{entry} occurrence"
+        if not isinstance(value, dict):
+            self.fail(where, "'occurrence' must be a table like { attendance = true, flags = "
+                             "[{ code = \"ideology\", title = \"...\" }] }")
+        self.only(value, {"attendance", "flags"}, where)
+        flags, seen = [], set()
+        for i, flag in enumerate(self.tables(value, "flags", where)):
+            at = f"{where} flags[{i}]"
+            self.only(flag, {"code", "title", "title_en"}, at)
+            code = self.code(flag, at)
+            if code in seen:
+                self.fail(at, f"duplicate flag code {code!r}")
+            seen.add(code)
+            flags.append({"code": code, "title": self.text(flag, "title", at),
+                          "title_en": self.text(flag, "title_en", at, required=False)})
+        return {"attendance": self.boolean(value, "attendance", where, False), "flags": flags}
+
+    def scoring(self, rubric: list[RubricNodeSpec], duties: list[DutySpec]) -> None:
+        """Rows and duties agree on kinds; each row's 扣分标准 evidence and minimums name
+        duties that serve it."""
+        by_code = {d.code: d for d in duties}
+        for row in (n for g in rubric for n in g.walk() if n.is_leaf):
+            entry = f"rubric row {row.code}"
+            serving = [d for d in duties if row.code in d.rubric]
+            for duty in serving:
+                stray = [k for k in duty.applies_to if k not in row.applies_to]
+                if stray:
+                    self.fail(f"duty {duty.code}", f"it applies to {', '.join(stray)}, but the "
+                              f"row {row.code} it serves does not: give the duty to the row's "
+                              f"kinds ({', '.join(row.applies_to)}) or the row to {stray[0]}")
+            for kind in row.applies_to:
+                if not any(kind in d.applies_to for d in serving):
+                    self.fail(entry, f"it applies to {kind} units, but no duty serving it does: "
+                                     f"such a unit could never meet it")
+            for code in row.evidence:
+                if code not in by_code or by_code[code] not in serving:
+                    self.fail(entry, f"'evidence' names {code!r}, which is not a duty serving "
+                                     f"the row ({', '.join(d.code for d in serving)})")
+            row.evidence = list(dict.fromkeys(row.evidence or [d.code for d in serving]))
+            row.requires = [self.requirement(r, f"{entry} requires[{i}]", row, serving)
+                            for i, r in enumerate(row.requires)]
+
+    def requirement(self, value: dict, entry: str, row: RubricNodeSpec, serving) -> dict:
+        self.only(value, {"duties", "at_least", "flag", "label", "label_en", "deduct"}, entry)
+        codes = value.get("duties")
+        if isinstance(codes, str):
+            codes = [codes]
+        if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
+            self.fail(entry, "'duties' must name the duties (or duty) whose accepted work counts")
+        duties = []
+        for code in codes:
+            duty = next((d for d in serving if d.code == code), None)
+            if duty is None:
+                self.fail(entry, f"duty {code!r} does not serve the row")
+            duties.append(duty)
+        at_least = value.get("at_least")
+        if at_least != "all":
+            at_least = self.integer(value, "at_least", entry, minimum=1)
+        flag = value.get("flag")
+        if flag is not None:
+            for duty in duties:
+                flags = [f["code"] for f in (duty.occurrence or {}).get("flags", [])]
+                if flag not in flags:
+                    self.fail(entry, f"flag {flag!r} is not one the duty {duty.code} records "
+                                     f"({', '.join(flags) or 'none'})")
+        deduct = value.get("deduct")
+        if (isinstance(deduct, bool) or not isinstance(deduct, (int, float))
+                or not 0 < deduct <= row.points or round(deduct * 2) != deduct * 2):
+            self.fail(entry, f"'deduct' must be the points a shortfall suggests taking off: "
+                             f"more than 0, at most the row's {row.points}, in halves")
+        result = {"duties": list(codes), "at_least": at_least,
+                  "label": self.text(value, "label", entry),
+                  "label_en": self.text(value, "label_en", entry, required=False),
+                  "deduct": deduct}
+        if flag is not None:
+            result["flag"] = flag
+        return result
 
     def evidence(self, item: dict, entry: str) -> list[dict]:
         result = []

@@ -7,18 +7,32 @@ Loading a plan for a year, which makes tasks, is the tasks area's
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.extensions import db
-from tracker.phases.models import Duty, Phase, Plan, RubricNode
+from tracker.phases.models import Duty, Phase, Plan, PlanYear, RubricNode
 from tracker.phases.planfile import PlanSpec
 
 def check_year(year: int) -> None:
     """Refuse a year the plan cannot sensibly be loaded for."""
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise TrackerError(f"year {year} is out of range ({MIN_YEAR}-{MAX_YEAR})")
+
+
+def plan_for_year(year: int) -> Plan:
+    """The plan loaded for ``year`` (the latest loaded, if several)."""
+    plan_year = db.session.scalars(
+        sa.select(PlanYear).where(PlanYear.year == year)
+        .options(selectinload(PlanYear.plan).selectinload(Plan.rubric_nodes),
+                 selectinload(PlanYear.plan).selectinload(Plan.duties))
+        .order_by(PlanYear.loaded_at.desc())
+    ).first()
+    if plan_year is None:
+        raise TrackerError(_("No plan is loaded for %(year)d: load one first.", year=year))
+    return plan_year.plan
 
 
 def get_plan(name: str) -> Plan | None:
@@ -47,7 +61,8 @@ def install_plan(spec: PlanSpec, now: datetime) -> tuple[Plan, bool]:
         plan = Plan(name=spec.name, created_at=now)
         db.session.add(plan)
     for attr in ("title", "title_en", "issuer", "issuer_en", "document_number", "issued_on",
-                 "timezone", "rubric_title", "rubric_title_en", "rubric_total", "source_sha256"):
+                 "timezone", "rubric_title", "rubric_title_en", "rubric_total", "not_applicable",
+                 "source_sha256"):
         setattr(plan, attr, getattr(spec, attr))
     plan.updated_at = now
 
@@ -61,12 +76,15 @@ def install_plan(spec: PlanSpec, now: datetime) -> tuple[Plan, bool]:
     _upsert(plan.rubric_nodes, RubricNode, flat, lambda n: dict(
         parent=nodes.get(parents[n.code]), title=n.title, title_en=n.title_en,
         points=n.points, requirement=n.requirement, deduction=n.deduction,
-        numbered=n.numbered, is_leaf=n.is_leaf), nodes)
+        numbered=n.numbered, is_leaf=n.is_leaf, code_space=n.code_space,
+        applies_to=n.applies_to if n.is_leaf else [], evidence=n.evidence,
+        evidence_match=n.evidence_match, requires=n.requires), nodes)
 
     _upsert(plan.duties, Duty, spec.duties, lambda ds: dict(
         title=ds.title, title_en=ds.title_en, description=ds.description,
         applies_to=ds.applies_to, due=ds.due, phase_code=ds.phase, evidence=ds.evidence,
-        reminders=ds.reminders, rubric_rows=[nodes[code] for code in ds.rubric]))
+        reminders=ds.reminders, occurrence=ds.occurrence,
+        rubric_rows=[nodes[code] for code in ds.rubric]))
     db.session.flush()
     return plan, True
 

@@ -1,18 +1,31 @@
-"""``tracker tasks``: list tasks; ``tracker plan list|load``: plans loaded into tasks."""
+"""``tracker tasks list|submit|review``: tasks, and completion and review for bulk work
+and scripts (the web's rules and history); ``tracker plan list|load|set-date``: plans
+loaded into tasks."""
+
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 
+from tracker.auth.models import User
+from tracker.auth.services import get_user
 from tracker.core.cli import TrackerGroup, emit, format_table
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
+from tracker.core.errors import TrackerError
 from tracker.core.web import today
 from tracker.extensions import db
 from tracker.phases.cli import plan_cli
 from tracker.phases.models import Duty, Plan
 from tracker.phases.planfile import bundled_plans, read_plan
-from tracker.tasks.loading import load_plan
+from tracker.phases.services import plan_for_year
+from tracker.tasks import evidence
+from tracker.tasks.loading import load_plan, set_duty_date
 from tracker.tasks.models import STATUS_FILTERS, Task
 from tracker.tasks.queries import task_rows
+from tracker.tasks.scope import can_review, can_work_on
+from tracker.tasks.services import (Occurrence, add_evidence, records_occurrences, review,
+                                    submit)
 from tracker.units.services import get_unit
 
 TABLE_COLUMNS = ["id", "unit", "duty", "title", "due", "phase", "status", "overdue"]
@@ -73,3 +86,97 @@ def load(name_or_file, year):
     click.echo(f"Plan {spec.name} ({state}) loaded for {year}: {r.created} tasks created, "
                f"{r.updated} updated, {r.cancelled} cancelled, {r.restored} restored, "
                f"{r.unchanged} unchanged, {r.kept_finished} finished kept as they were.")
+
+
+@plan_cli.command("set-date")
+@click.argument("duty")
+@click.option("--year", type=click.IntRange(MIN_YEAR, MAX_YEAR), required=True)
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The due date, YYYY-MM-DD.")
+@click.option("--clear", is_flag=True, help="Take the date back: the duty is to be set again.")
+def set_date(duty, year, day, clear):
+    """Set the date of a duty set each year (e.g. the party congress's contingency plan)."""
+    if bool(day) == clear:
+        raise TrackerError("give --date YYYY-MM-DD or --clear")
+    plan = plan_for_year(year)
+    report = set_duty_date(plan, duty, year, day.date() if day else None, None, utcnow())
+    db.session.commit()
+    click.echo(f"{duty} in {year}: " + (f"due {day:%Y-%m-%d}" if day else "date to be set")
+               + f"; {report.created} tasks made, {report.updated} moved, "
+                 f"{report.cancelled} cancelled.")
+
+
+def _task_and_person(task_id: int, email: str) -> tuple[Task, User]:
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise TrackerError(f"there is no task {task_id}")
+    user = get_user(email)
+    if not user.active:
+        raise TrackerError(f"{user.email} is deactivated")
+    return task, user
+
+
+@tasks_cli.command("submit")
+@click.argument("task_id", type=click.IntRange(1, 2**63 - 1), metavar="ID")
+@click.option("--as", "email", required=True, metavar="EMAIL", help="Who records the work.")
+@click.option("--note", help="The completion note (default: the one saved).")
+@click.option("--file", "paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="An evidence file to attach (repeat for several).")
+@click.option("--statement", help="The written statement, where the plan asks for one.")
+@click.option("--held", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="For a duty recorded by occurrence: the day it was held.")
+@click.option("--attendance", type=click.IntRange(1, 100_000), help="... how many took part.")
+@click.option("--mark", "marks", multiple=True, metavar="CODE",
+              help="... a mark the plan asks about (e.g. ideology); repeat for several.")
+def submit_task(task_id, email, note, paths, statement, held, attendance, marks):
+    """Record a task's completion and submit it for review, with the web's rules."""
+    task, user = _task_and_person(task_id, email)
+    if not can_work_on(user, task):
+        raise TrackerError(f"{user.email} may not record work on task {task_id} "
+                           f"({task.unit.name})")
+    now, stored = utcnow(), []
+    folder, limit = evidence.folder(), current_app.config["MAX_EVIDENCE_BYTES"]
+    try:
+        for path in paths:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read(limit + 1)
+            except OSError as exc:
+                raise TrackerError(f"{path}: cannot read the file: {exc.strerror}") from None
+            try:
+                checked = evidence.check(data, path.name, limit)
+            except TrackerError as exc:
+                raise TrackerError(f"{path}: {exc}") from None
+            stored.append(evidence.store(data, checked, folder, task.year))
+            add_evidence(task, user, checked, stored[-1], now)
+        occurrence = Occurrence(held.date() if held else None, attendance, tuple(marks))
+        submit(task, user, task.note if note is None else note,
+               task.statement if statement is None else statement, now,
+               occurrence if records_occurrences(task) else None)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        for name in stored:
+            evidence.path_of(folder, name).unlink(missing_ok=True)
+        raise
+    click.echo(f"Task {task.id} ({task.title}, {task.unit.name}) submitted for review by "
+               f"{user.email}.")
+
+
+@tasks_cli.command("review")
+@click.argument("task_id", type=click.IntRange(1, 2**63 - 1), metavar="ID")
+@click.option("--as", "email", required=True, metavar="EMAIL", help="The coordinator reviewing.")
+@click.option("--accept", "verdict", flag_value="accept", help="Accept the work.")
+@click.option("--return", "verdict", flag_value="return", help="Return it for rework.")
+@click.option("--comment", default="", help="What needs rework (required with --return).")
+def review_task(task_id, email, verdict, comment):
+    """Accept submitted work, or return it with a comment, with the web's rules."""
+    if verdict is None:
+        raise TrackerError("give --accept or --return --comment TEXT")
+    task, user = _task_and_person(task_id, email)
+    if not can_review(user):
+        raise TrackerError(f"{user.email} is not the coordinator and may not review work")
+    review(task, user, verdict == "accept", comment, utcnow())
+    db.session.commit()
+    click.echo(f"Task {task.id} ({task.title}, {task.unit.name}) "
+               f"{'accepted' if verdict == 'accept' else 'returned for rework'}.")

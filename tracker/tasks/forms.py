@@ -3,8 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, RadioField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (DateField, IntegerField, RadioField, SelectMultipleField, StringField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.core.forms import choices
 
@@ -12,6 +14,12 @@ from tracker.core.forms import choices
 class WorkForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
     statement = TextAreaField(_l("Written statement"), validators=[Optional()])
+    #: For a duty recorded by occurrence: when it was held, who came, its marks.
+    held_on = DateField(_l("Date held"), validators=[Optional()])
+    attendance = IntegerField(_l("Attendance"), validators=[Optional(), NumberRange(1, 100_000)])
+    flags = SelectMultipleField(_l("Marks"), choices=[], validate_choice=False,
+                                widget=ListWidget(prefix_label=False),
+                                option_widget=CheckboxInput())
 
 
 class UploadForm(FlaskForm):

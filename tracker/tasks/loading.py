@@ -4,14 +4,15 @@ request, job) commits once.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from tracker.core.errors import TrackerError
 from tracker.extensions import db
-from tracker.phases.models import Duty, Phase, Plan, PlanYear
+from tracker.phases.models import Duty, DutyDate, Phase, Plan, PlanYear
 from tracker.phases.planfile import PlanSpec
 from tracker.phases.recurrence import RecurrenceError, expand_due, phase_of
 from tracker.phases.services import check_year, install_plan
@@ -47,11 +48,26 @@ def occurrence_titles(duty: Duty, seq: int, count: int) -> tuple[str, str]:
 
 
 def planned_occurrences(plan: Plan, year: int) -> list[tuple[Duty, int, object, Phase, str, str]]:
-    """Every active duty's occurrences in ``year``: (duty, seq, due, phase, title, title_en)."""
+    """Every active duty's occurrences in ``year``: (duty, seq, due, phase, title, title_en).
+
+    A duty whose date is set each year (``due = { set_by = ... }``) has its one occurrence
+    once the date is set (``DutyDate``), and none before; its phase is the one the date
+    falls in, if any.
+    """
     phases = [p for p in plan.phases if p.active]
+    set_dates = dict(db.session.execute(
+        sa.select(DutyDate.duty_id, DutyDate.due_date).join(Duty, Duty.id == DutyDate.duty_id)
+        .where(Duty.plan_id == plan.id, DutyDate.year == year)).all())
     result = []
     for duty in plan.duties:
         if not duty.active:
+            continue
+        if duty.set_by:
+            day = set_dates.get(duty.id)
+            if day is not None:
+                phase = (phase_of(day, phases, year, duty.phase_code)
+                         or phase_of(day, phases, year))
+                result.append((duty, 1, day, phase, duty.title, duty.title_en))
             continue
         try:
             days = expand_due(duty.due, year, plan.timezone)
@@ -98,7 +114,7 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
     )
     if unit_ids is not None:
         existing_query = existing_query.where(Task.unit_id.in_(unit_ids))
-    phase_codes = {p.id: p.code for p in plan.phases}
+    phases_by_id = {p.id: p for p in plan.phases}
 
     updates, events = [], []
     for row in db.session.execute(existing_query):
@@ -113,12 +129,14 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
         day, phase, title, title_en = want
         if row.due_manual:
             # The coordinator moved this one by hand: the plan does not move it back.
-            day, phase = row.due_date, next(p for p in plan.phases if p.id == row.phase_id)
+            day, phase = row.due_date, phases_by_id.get(row.phase_id)
+        phase_id = phase.id if phase else None
         changes = {}
         if row.due_date != day:
             changes["due_date"] = [row.due_date.isoformat(), day.isoformat()]
-        if row.phase_id != phase.id:
-            changes["phase"] = [phase_codes.get(row.phase_id), phase.code]
+        if row.phase_id != phase_id:
+            changes["phase"] = [getattr(phases_by_id.get(row.phase_id), "code", None),
+                                phase.code if phase else None]
         if row.title != title:
             changes["title"] = [row.title, title]
         if row.title_en != title_en:
@@ -137,15 +155,16 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
             kind = TaskEventKind.PLAN_UPDATED
             report.updated += 1
         updates.append({
-            "id": row.id, "due_date": day, "phase_id": phase.id, "title": title,
+            "id": row.id, "due_date": day, "phase_id": phase_id, "title": title,
             "title_en": title_en, "updated_at": now,
             "status": TaskStatus.OPEN if row.status == TaskStatus.CANCELLED else row.status,
         })
         events.append(_event(row.id, now, kind, changes))
 
     inserts = [
-        {"plan_id": plan.id, "duty_id": duty_id, "unit_id": unit_id, "year": year, "seq": seq, "due_date": day,
-         "phase_id": phase.id, "title": title, "title_en": title_en,
+        {"plan_id": plan.id, "duty_id": duty_id, "unit_id": unit_id, "year": year, "seq": seq,
+         "due_date": day, "phase_id": phase.id if phase else None, "title": title,
+         "title_en": title_en,
          "status": TaskStatus.OPEN, "created_at": now, "updated_at": now}
         for (duty_id, unit_id, seq), (day, phase, title, title_en) in wanted.items()
     ]
@@ -196,3 +215,53 @@ def sync_loaded_years(now: datetime, unit_ids: list[int]) -> list[tuple[Plan, in
         results.append((plan_year.plan, plan_year.year, report))
     return results
 
+
+
+def set_duty_date(plan: Plan, duty_code: str, year: int, day: date | None, actor,
+                  now: datetime) -> SyncReport:
+    """Set (or, with ``day=None``, clear) the date of a duty whose date is set each year,
+    e.g. the contingency plan for a party congress once the congress is called; the units'
+    tasks follow at once (made, moved, or cancelled while still open)."""
+    duty = next((d for d in plan.duties if d.code == duty_code and d.active), None)
+    if duty is None:
+        raise TrackerError(_("The plan %(plan)s has no duty %(duty)s.", plan=plan.name,
+                             duty=duty_code))
+    if not duty.set_by:
+        raise TrackerError(_("The dates of %(duty)s come from the plan: move a task's date "
+                             "on its page instead.", duty=duty.code))
+    if day is not None:
+        if day.year != year:
+            raise TrackerError(_("The date must lie in %(year)d.", year=year))
+        phases = [p for p in plan.phases if p.active]
+        if duty.phase_code and phase_of(day, phases, year, duty.phase_code) is None:
+            raise TrackerError(_("The date must lie in the phase %(phase)s.",
+                                 phase=duty.phase_code))
+    stored = db.session.get(DutyDate, (duty.id, year))
+    if day is None:
+        if stored is not None:
+            db.session.delete(stored)
+    elif stored is None:
+        db.session.add(DutyDate(duty_id=duty.id, year=year, due_date=day,
+                                set_by_id=getattr(actor, "id", None), set_at=now))
+    else:
+        stored.due_date, stored.set_by_id, stored.set_at = day, getattr(actor, "id", None), now
+    db.session.flush()
+    return sync_tasks(plan, year, now)
+
+
+def yearly_dates(year: int) -> list[tuple[Duty, date | None]]:
+    """The duties of the plan loaded for ``year`` whose date is set each year, with the
+    date set for it (None: to be set); one query."""
+    rows = db.session.execute(
+        sa.select(Duty, DutyDate.due_date)
+        .join(PlanYear, sa.and_(PlanYear.plan_id == Duty.plan_id, PlanYear.year == year))
+        .outerjoin(DutyDate, sa.and_(DutyDate.duty_id == Duty.id, DutyDate.year == year))
+        .where(Duty.active).order_by(Duty.plan_id, Duty.position)).all()
+    return [(duty, day) for duty, day in rows if duty.set_by]
+
+
+def dates_to_set(year: int, kind: str | None = None) -> list[Duty]:
+    """The duties whose date is set each year and not set yet for ``year`` (those that
+    apply to units of ``kind``, when given): shown as "date to be set"."""
+    return [duty for duty, day in yearly_dates(year)
+            if day is None and (kind is None or str(kind) in duty.applies_to)]

@@ -96,6 +96,12 @@ class Task(db.Model):
     note: Mapped[str] = mapped_column(sa.Text, default="")
     #: The written statement (情况说明) where the duty asks for one.
     statement: Mapped[str] = mapped_column(sa.Text, default="")
+    #: For a duty recorded by occurrence ("at least N a year"): the day it was held.
+    held_on: Mapped[date | None]
+    #: ... how many took part, where the duty asks.
+    attendance: Mapped[int | None]
+    #: ... the codes of the duty's flags that apply to it (e.g. ``["ideology"]``).
+    flags: Mapped[list] = mapped_column(sa.JSON, default=list)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

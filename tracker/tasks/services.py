@@ -3,16 +3,19 @@
 Flush, never commit: the caller (CLI command, request, job) commits once.
 """
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from tracker.core import signals
 from tracker.core.errors import TrackerError
+from tracker.core.web import today
 from tracker.extensions import db
-from tracker.phases.models import Duty, Plan, PlanYear
+from tracker.phases.models import Duty, Plan
 from tracker.phases.recurrence import phase_of
+from tracker.phases.services import plan_for_year
 from tracker.tasks.models import (PENDING, STATE_LABELS, EvidenceFile, Task, TaskEvent,
                                   TaskEventKind, TaskStatus)
 from tracker.units.models import Unit
@@ -95,8 +98,66 @@ def remove_evidence(task: Task, actor, evidence: EvidenceFile, now: datetime) ->
     return stored
 
 
-def submit(task: Task, actor, note: str, statement: str, now: datetime) -> None:
-    """Record completion: the note, statement and files go to the coordinator for review."""
+@dataclass(frozen=True)
+class Occurrence:
+    """What a unit records of one occurrence of an "at least N a year" duty."""
+
+    held_on: date | None
+    attendance: int | None = None
+    flags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def next_open_slot(task: Task) -> Task | None:
+    """The earliest open task of the same duty, unit and year: where the next occurrence
+    of an "at least N a year" duty is recorded (one held early fills the next open slot;
+    one held late, the slot it missed)."""
+    return db.session.scalar(
+        sa.select(Task).where(Task.duty_id == task.duty_id, Task.unit_id == task.unit_id,
+                              Task.year == task.year, Task.status == TaskStatus.OPEN)
+        .order_by(Task.seq).limit(1))
+
+
+def records_occurrences(task: Task) -> bool:
+    """Whether the task is a slot of a duty recorded by occurrence."""
+    return bool(task.duty and task.duty.occurrence is not None)
+
+
+def _record_occurrence(task: Task, occurrence: Occurrence | None, today: date) -> dict:
+    """Check an occurrence against the duty and put it on the task; the history's changes."""
+    if task.status == TaskStatus.OPEN:
+        slot = next_open_slot(task)
+        if slot is not None and slot.id != task.id:
+            raise TrackerError(_("Sessions are recorded on the next open slot: %(title)s "
+                                 "(task %(id)d).", title=slot.title, id=slot.id))
+    if occurrence is None or occurrence.held_on is None:
+        raise TrackerError(_("Give the date it was held."))
+    held = occurrence.held_on
+    if held.year != task.year or held > today:
+        raise TrackerError(_("The date it was held must lie in %(year)d and not after today.",
+                             year=task.year))
+    spec = task.duty.occurrence
+    attendance = occurrence.attendance
+    if spec.get("attendance"):
+        if attendance is None or not 1 <= attendance <= 100_000:
+            raise TrackerError(_("Give how many took part (a number from 1)."))
+    else:
+        attendance = None
+    known = [f["code"] for f in spec.get("flags", [])]
+    unknown = [f for f in occurrence.flags if f not in known]
+    if unknown:
+        raise TrackerError(_("Unknown mark %(flag)s.", flag=unknown[0]))
+    task.held_on, task.attendance = held, attendance
+    task.flags = [f for f in known if f in occurrence.flags]
+    return {"held_on": held.isoformat(), "attendance": attendance, "flags": task.flags}
+
+
+def submit(task: Task, actor, note: str, statement: str, now: datetime,
+           occurrence: Occurrence | None = None) -> None:
+    """Record completion: the note, statement and files go to the coordinator for review.
+
+    A slot of a duty recorded by occurrence takes the occurrence (the date held,
+    attendance, marks); it must be the next open slot, or a slot returned for rework.
+    """
     save_work(task, actor, note, statement, now)
     if needs_files(task) and not task.evidence_files:
         raise TrackerError(_("Attach the evidence the plan asks for before submitting."))
@@ -104,10 +165,13 @@ def submit(task: Task, actor, note: str, statement: str, now: datetime) -> None:
         raise TrackerError(_("Write the statement the plan asks for before submitting."))
     if task.duty is None and not (task.note or task.evidence_files):
         raise TrackerError(_("Add a note or a file before submitting."))
+    held = (_record_occurrence(task, occurrence, today(now)) if records_occurrences(task)
+            else {})
     previous = task.status
     task.status = TaskStatus.SUBMITTED
     task.submitted_at, task.submitted_by = now, actor
-    record(task, actor, TaskEventKind.SUBMITTED, now, status=[previous.value, "submitted"])
+    record(task, actor, TaskEventKind.SUBMITTED, now, status=[previous.value, "submitted"],
+           **held)
     db.session.flush()
 
 
@@ -185,12 +249,7 @@ def create_adhoc(actor, units: list[Unit], title: str, description: str, day,
         raise TrackerError(_("The title is longer than 300 characters."))
     if not units:
         raise TrackerError(_("Choose at least one unit."))
-    plan_year = db.session.scalars(
-        sa.select(PlanYear).where(PlanYear.year == day.year).order_by(PlanYear.loaded_at.desc())
-    ).first()
-    if plan_year is None:
-        raise TrackerError(_("No plan is loaded for %(year)d: load one first.", year=day.year))
-    plan = plan_year.plan
+    plan = plan_for_year(day.year)
     phase = _phase_for(plan, day, None)
     tasks = []
     for unit in units:

@@ -1,5 +1,7 @@
 """The task list, the task page and what is done on it: completion, evidence, review,
-dates; ad-hoc tasks."""
+dates; ad-hoc tasks; dates set each year."""
+
+from datetime import date
 
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
@@ -12,18 +14,22 @@ from sqlalchemy.orm import joinedload, selectinload
 from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.forms import choices
-from tracker.core.timeutil import utcnow
-from tracker.core.web import admin_required, int_arg, today
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
+from tracker.core.web import admin_required, int_arg, localized, safe_next, today
 from tracker.extensions import db
 from tracker.phases.models import Duty, Plan
+from tracker.phases.services import plan_for_year
 from tracker.tasks import evidence as files
 from tracker.tasks.filters import filter_args, parse_filters
+from tracker.tasks.loading import dates_to_set, set_duty_date
 from tracker.tasks.forms import MoveForm, NewTaskForm, ReviewForm, UploadForm, WorkForm
-from tracker.tasks.models import EVENT_LABELS, PENDING, STATE_LABELS, EvidenceFile, Task, TaskEvent
+from tracker.tasks.models import (EVENT_LABELS, PENDING, STATE_LABELS, EvidenceFile, Task,
+                                  TaskEvent, TaskStatus)
 from tracker.tasks.queries import filter_options, task_page
 from tracker.tasks.scope import can_review, can_work_on, task_scope
-from tracker.tasks.services import (add_evidence, create_adhoc, move_due, move_occurrence,
-                                    needs_files, remove_evidence, review, save_work,
+from tracker.tasks.services import (Occurrence, add_evidence, create_adhoc, move_due,
+                                    move_occurrence, needs_files, next_open_slot,
+                                    records_occurrences, remove_evidence, review, save_work,
                                     statement_cap, submit)
 from tracker.units.models import Unit
 
@@ -45,7 +51,60 @@ def index():
     units, duties, phase_options = filter_options(with_units=current_user.is_admin)
     return render_template("tasks/list.html", tasks=tasks, total=total, page=page,
                            pages=pages, filters=filters, args=filter_args(filters), units=units,
-                           duties=duties, phase_options=phase_options, due=filters.due)
+                           duties=duties, phase_options=phase_options, due=filters.due,
+                           to_be_set=_to_be_set(filters.year or today().year))
+
+
+def _to_be_set(year: int):
+    """The duties of the year's plan whose date is still to be set (for the user's unit)."""
+    return dates_to_set(year, None if current_user.is_admin
+                        else current_user.unit.kind if current_user.unit else "")
+
+
+@bp.post("/duties/<code>/date")
+@admin_required
+def set_date(code):
+    """Set (or clear) the date of a duty set each year, e.g. when the party congress is
+    called; the units' tasks follow at once."""
+    year = request.form.get("year", "")
+    if not (year.isascii() and year.isdigit() and MIN_YEAR <= int(year) <= MAX_YEAR):
+        abort(400)
+    day = None
+    if request.form.get("action") != "clear":
+        try:
+            day = date.fromisoformat(request.form.get("date", ""))
+        except ValueError:
+            flash(_("Give the date as YYYY-MM-DD."), "error")
+            return redirect(url_for("dashboard.overview", year=year))
+    try:
+        plan = plan_for_year(int(year))
+        report = set_duty_date(plan, code, int(year), day, current_user, utcnow())
+    except TrackerError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(ngettext("Date saved: %(num)d task made.", "Date saved: %(num)d tasks made.",
+                       report.created) if day else _("The date is to be set again."),
+              "success")
+    return redirect(url_for("dashboard.overview", year=year))
+
+
+@bp.post("/tasks/accept")
+@admin_required
+def accept_many():
+    """Accept several submitted tasks at once (the coordinator, from the task list)."""
+    ids = [int(v) for v in request.form.getlist("task")
+           if v.isascii() and v.isdigit() and len(v) <= 18]
+    tasks = db.session.scalars(sa.select(Task).where(
+        Task.id.in_(ids), Task.status == TaskStatus.SUBMITTED)).all()
+    now = utcnow()
+    for task in tasks:
+        review(task, current_user, True, "", now)
+    db.session.commit()
+    flash(ngettext("%(num)d task accepted.", "%(num)d tasks accepted.", len(tasks)), "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("tasks.index",
+                                                                   status="submitted"))
 
 
 @signals.unit_columns.connect
@@ -79,6 +138,12 @@ def _work_allowed(task: Task) -> None:
         abort(403)
 
 
+def _flag_choices(task: Task, form: WorkForm) -> None:
+    """The marks a duty recorded by occurrence asks about (e.g. "on ideology")."""
+    flags = task.duty.occurrence.get("flags", []) if records_occurrences(task) else []
+    form.flags.choices = choices((f["code"], localized(f)) for f in flags)
+
+
 def _back(task: Task):
     return redirect(url_for("tasks.show", task_id=task.id))
 
@@ -96,12 +161,20 @@ def _render(task, status=200, **forms):
         sa.select(TaskEvent).options(joinedload(TaskEvent.actor))
         .where(TaskEvent.task_id == task.id)
         .order_by(TaskEvent.at.desc(), TaskEvent.id.desc())).all()
-    work = forms.get("work") or WorkForm(data={"note": task.note, "statement": task.statement})
+    work = forms.get("work") or WorkForm(data={
+        "note": task.note, "statement": task.statement, "held_on": task.held_on,
+        "attendance": task.attendance, "flags": task.flags})
+    _flag_choices(task, work)
     move = forms.get("move") or MoveForm(data={"due_date": task.due_date, "scope": "task"})
+    # A duty recorded by occurrence takes the next one on its next open slot only.
+    slot = next_open_slot(task) if records_occurrences(task) and task.status == TaskStatus.OPEN \
+        else None
     return render_template(
         "tasks/show.html", task=task, history=history, work=work,
         upload=forms.get("upload") or UploadForm(), review_form=forms.get("review") or ReviewForm(),
         move=move, can_work=can_work_on(current_user, task) and task.status in PENDING,
+        occurrence=records_occurrences(task), next_slot=slot if slot and slot.id != task.id
+        else None,
         can_review=can_review(current_user), cap=statement_cap(task),
         needs_files=needs_files(task), max_mb=current_app.config["MAX_EVIDENCE_BYTES"] // 2**20,
         accept=",".join("." + ext for ext in files.ALLOWED),
@@ -115,11 +188,15 @@ def work(task_id):
     task = load_task(task_id, full=True)
     _work_allowed(task)
     form = WorkForm()
+    _flag_choices(task, form)
     if not form.validate():
         return _render(task, status=400, work=form)
     try:
         if request.form.get("action") == "submit":
-            submit(task, current_user, form.note.data, form.statement.data, utcnow())
+            occurrence = Occurrence(form.held_on.data, form.attendance.data,
+                                    tuple(form.flags.data or ()))
+            submit(task, current_user, form.note.data, form.statement.data, utcnow(),
+                   occurrence if records_occurrences(task) else None)
             message = _("Submitted for review.")
         else:
             save_work(task, current_user, form.note.data, form.statement.data, utcnow())

@@ -28,7 +28,9 @@ def _add_and_report(entries):
 @unit_cli.command("add")
 @click.argument("name")
 @click.option("--kind", required=True, type=click.Choice([k.value for k in UnitKind]),
-              help="branch (党支部), office (机关科室), enterprise (企事业单位) or coordinator.")
+              help="village (村党（总）支部), community (居民区党支部), branch (other party "
+                   "branches, e.g. 机关党支部), office (机关科室), enterprise (镇属企事业单位) or "
+                   "coordinator (the propaganda office).")
 def add(name, kind):
     """Add a unit; it gets its tasks for every year a plan is loaded for."""
     units, tasks = _add_and_report([(clean_name(name), parse_kind(kind))])

@@ -13,19 +13,25 @@ from tracker.extensions import db
 
 
 class UnitKind(enum.StrEnum):
-    """The seed's addressees, plus the coordinating office itself."""
+    """The seed's addressees, plus the coordinating office itself (the plan file's
+    ``tracker.phases.planfile.UNIT_KINDS``)."""
 
-    BRANCH = "branch"  # 党（总）支部
+    VILLAGE = "village"  # 村党（总）支部
+    COMMUNITY = "community"  # 居民区党支部
+    BRANCH = "branch"  # other party branches, e.g. 机关党支部
     OFFICE = "office"  # 机关科室
     ENTERPRISE = "enterprise"  # 镇属企事业单位
     COORDINATOR = "coordinator"  # 镇党委宣传部门: carries the coordinator's own duties
 
 
-KIND_LABELS = {"branch": _l("Party branch"), "office": _l("Office"),
+KIND_LABELS = {"village": _l("Village party branch"),
+               "community": _l("Neighbourhood party branch"),
+               "branch": _l("Other party branch"), "office": _l("Office"),
                "enterprise": _l("Enterprise or institution"), "coordinator": _l("Coordinator")}
 
-#: The kinds a plan's ``applies_to = "units"`` stands for.
-ASSESSED_KINDS = (UnitKind.BRANCH, UnitKind.OFFICE, UnitKind.ENTERPRISE)
+#: The kinds scored on the rubric (a plan's ``applies_to = "units"``): all but the
+#: coordinator.
+ASSESSED_KINDS = tuple(kind for kind in UnitKind if kind != UnitKind.COORDINATOR)
 
 
 class Unit(db.Model):
