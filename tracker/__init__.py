@@ -77,11 +77,12 @@ def create_app(test_config=None):
     from tracker.reminders.views import bp as reminders_bp
     from tracker.tasks.views import bp as tasks_bp
     from tracker.units.views import bp as units_bp
+    from tracker.workdays.views import bp as workdays_bp
 
     web.init_app(app)
     reminders.init_app(app)  # mail config defaults; the scheduler only where config asks
     for blueprint in (auth_bp, calendar_bp, dashboard_bp, tasks_bp, units_bp, assessment_bp,
-                      reminders_bp, health_bp):
+                      reminders_bp, workdays_bp, health_bp):
         app.register_blueprint(blueprint)
 
     register_commands(app)
@@ -99,10 +100,11 @@ def register_commands(app):
     from tracker.reminders.cli import reminders_cli, scheduler_command
     from tracker.tasks.cli import plan_cli, tasks_cli
     from tracker.units.cli import unit_cli
+    from tracker.workdays.cli import workdays_cli
 
     for command in (init_db_command, demo_command, plan_cli, unit_cli, user_cli, tasks_cli,
-                    ics_cli, feed_cli, reminders_cli, scheduler_command, assessment_cli,
-                    backup_command, restore_command, serve_command):
+                    workdays_cli, ics_cli, feed_cli, reminders_cli, scheduler_command,
+                    assessment_cli, backup_command, restore_command, serve_command):
         app.cli.add_command(command)
 
 

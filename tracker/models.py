@@ -9,10 +9,12 @@ from tracker.reminders.models import (OutboxMessage, ReminderLedgerEntry, Remind
                                       SchedulerHeartbeat)
 from tracker.tasks.models import EvidenceFile, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import Unit, UnitKind
+from tracker.workdays.models import WorkdayOverride
 
 __all__ = [
     "Assessment", "AssessmentRow", "Deduction",
     "EvidenceFile", "FeedToken", "LoginAttempt", "Duty", "DutyDate", "Phase", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
     "TaskEventKind", "TaskStatus", "Unit", "UnitKind", "User", "duty_rubric",
     "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference", "SchedulerHeartbeat",
+    "WorkdayOverride",
 ]

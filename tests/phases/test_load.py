@@ -83,8 +83,10 @@ def test_tasks_carry_due_date_phase_and_numbered_titles(town):
     load()
     study = tasks(unit_id=town["village"].id, year=2026)
     study = [t for t in study if t.duty.code == "study-session"]
+    # On working days: 31 Oct 2026 is a Saturday (28 Feb a working Saturday, 调休).
     assert [t.due_date for t in study] == [date(2026, m, d) for m, d in
-                                           [(2, 28), (4, 30), (6, 30), (8, 31), (10, 31), (12, 31)]]
+                                           [(2, 28), (4, 30), (6, 30), (8, 31), (10, 30), (12, 31)]]
+    assert [t.planned_date for t in study] == [None] * 4 + [date(2026, 10, 31), None]
     assert [t.phase.code for t in study] == ["P1", "P1", "P2", "P3", "P3", "P4"]
     assert study[2].title == "班子集中学习研讨（两委成员学习日）（第3次，共6次）"
     assert study[2].title_en.endswith("(3/6)")

@@ -1,20 +1,21 @@
-"""A whole year for one unit on fixed clocks: the right mails on the right days."""
+"""A whole year for one unit on fixed clocks: the right mails on the right (working) days."""
 
 import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import sqlalchemy as sa
 
 from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.phases.models import Duty
 from tracker.phases.planfile import read_plan
-from tracker.tasks.loading import load_plan
 from tracker.reminders.dispatch import dispatch
 from tracker.reminders.models import OutboxMessage, ReminderLedgerEntry
 from tracker.reminders.services import set_preferences
+from tracker.tasks.loading import load_plan
 from tracker.tasks.models import Task, TaskStatus
 from tracker.units.models import UnitKind
 
@@ -34,17 +35,30 @@ def local(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), TZ)
 
 
+def working(day: date, step: int) -> date:
+    """The working day ``day`` moves to, stepping by ``step`` days: the package's own
+    schedule, read here directly, not through tracker's calendar."""
+    while not chinese_calendar.is_workday(day):
+        day += timedelta(days=step)
+    return day
+
+
 def expected_reminders(tasks, finished_on) -> dict[str, set]:
-    """(day, kind, task id) per person, from each task's due date and offsets alone:
-    a point on a day the task is still pending. The coordinator gets the overdue ones."""
+    """(day, kind, task id) per person, from each task's due date and offsets alone: a
+    point on a working day the task is still pending (one ahead of the date that falls on a
+    day off goes the working day before, an overdue repeat the working day after; of two
+    on the same day the nearer to the due date). The coordinator gets the overdue ones."""
     expected = defaultdict(set)
     for task, rule in tasks:
-        points = [(task.due_date - timedelta(days=d), f"before:{d}") for d in rule["before"]]
+        points = {}
+        for d in sorted(rule["before"], reverse=True):
+            points[working(task.due_date - timedelta(days=d), -1)] = f"before:{d}"
         every = rule["overdue_every"]
         for k in range(1, 400):
             if every and task.due_date + timedelta(days=k * every) <= LAST:
-                points.append((task.due_date + timedelta(days=k * every), f"overdue:{k * every}"))
-        for day, kind in points:
+                day = working(task.due_date + timedelta(days=k * every), 1)
+                points[day] = f"overdue:{k * every}"
+        for day, kind in points.items():
             if not FIRST <= day <= LAST or day >= finished_on.get(task.id, date.max):
                 continue
             expected["manager@shuyuan.example"].add((day, kind, task.id))

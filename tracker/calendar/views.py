@@ -29,6 +29,7 @@ from tracker.tasks.filters import Filters, filter_args, parse_filters
 from tracker.tasks.models import DISPLAY_STATES, STATUS_FILTERS
 from tracker.tasks.queries import filter_options, groups_between, phase_ranges, tasks_between
 from tracker.tasks.scope import task_scope
+from tracker.workdays.services import work_calendar
 
 bp = Blueprint("calendar", __name__)
 
@@ -73,6 +74,8 @@ def index():
         for task in tasks_between(current_user, filters, now_day, start, end):
             by_day[task.due_date].append(task)
     phases = phase_ranges(sorted({start.year, end.year}))
+    # Holidays (休) and adjusted working days (班), as Chinese calendars mark them.
+    days_off = {d.day: d for d in work_calendar().special_days(start, end)}
     bands = [week_bands(week, phases) for week in weeks] if view != "agenda" else []
     units, duties, phase_options = filter_options(with_units=current_user.is_admin)
     return render_template(
@@ -80,7 +83,7 @@ def index():
         weeks=weeks, bands=bands, by_day=by_day, town=town, anchor=anchor, heading=heading,
         previous=previous, following=following, filters=filters, args=filter_args(filters),
         units=units, duties=duties, phase_options=phase_options, phases=phases,
-        states=DISPLAY_STATES,
+        states=DISPLAY_STATES, special_days=days_off,
     )
 
 

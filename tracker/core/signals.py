@@ -29,6 +29,11 @@ arguments, e.g. ``feed_url`` right after a calendar link was made). A receiver r
 ``(order, html)``: the panels are shown by ``order``.
 """)
 
+workdays_changed = _signals.signal("workdays-changed", doc="""
+The coordinator made days off or working days (sender: the list of dates; ``now``). The
+tasks area moves the open tasks whose due date the change concerns.
+""")
+
 unit_columns = _signals.signal("unit-columns", doc="""
 The coordinator's list of units asks for extra columns (sender: the list of unit ids). A
 receiver returns ``(heading, {unit id: value})``.

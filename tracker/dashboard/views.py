@@ -18,6 +18,7 @@ from tracker.tasks.loading import dates_to_set, yearly_dates
 from tracker.tasks.models import DISPLAY_STATES, STATE_LABELS, Task
 from tracker.tasks.queries import phase_ranges, state_counts, upcoming
 from tracker.units.models import Unit
+from tracker.workdays.calendar import schedule_known
 
 bp = Blueprint("dashboard", __name__)
 STATES = DISPLAY_STATES
@@ -93,4 +94,5 @@ def overview():
                               _("Tasks due each month, by state"))
     return render_template("dashboard/overview.html", rows=rows, totals=totals, year=year,
                            sort=sort, descending=descending, states=STATES, chart=chart,
-                           grand_total=sum(totals.values()), yearly=yearly_dates(year))
+                           grand_total=sum(totals.values()), yearly=yearly_dates(year),
+                           holidays_known=schedule_known(year))

@@ -38,6 +38,9 @@ class Plan(db.Model):
     #: How a unit's total treats rows that do not apply to its kind: ``rescale`` (the score
     #: over the applicable points, scaled to the total) or ``full``.
     not_applicable: Mapped[str] = mapped_column(sa.String(16), default="rescale")
+    #: What a due date on a day off does, unless the duty says: ``previous``, ``next`` or
+    #: ``keep`` (tracker.workdays.calendar.RULES).
+    non_working_day: Mapped[str] = mapped_column(sa.String(16), default="keep")
     #: SHA-256 of the plan file last loaded, to tell a changed plan from the same one.
     source_sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -172,6 +175,10 @@ class Duty(db.Model):
     def set_by(self) -> str | None:
         """Who sets this duty's date each year (its ``due`` names none), or None."""
         return self.due.get("set_by")
+
+    def non_working_day(self, plan_rule: str) -> str:
+        """What this duty's due date on a day off does: its own rule, or the plan's."""
+        return self.due.get("non_working_day") or plan_rule or "keep"
 
     @property
     def date_from_plan(self) -> bool:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracker.core.errors import TrackerError
 from tracker.phases.recurrence import RecurrenceError, expand_due, parse_month_day, phase_of
+from tracker.workdays.calendar import RULES as NON_WORKING_DAY_RULES
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "plans"
 EVIDENCE_KINDS = ("document", "photo", "record", "statement")
@@ -138,6 +139,9 @@ class PlanSpec:
     rubric_total: int
     #: ``rescale`` or ``full`` (NOT_APPLICABLE_RULES).
     not_applicable: str
+    #: What a due date on a day off does, unless a duty says otherwise: ``previous``
+    #: working day, ``next``, or ``keep``.
+    non_working_day: str
     phases: list[PhaseSpec]
     rubric: list[RubricNodeSpec]
     duties: list[DutySpec]
@@ -162,6 +166,7 @@ class PlanSpec:
             "phases": [vars(p).copy() for p in self.phases],
             "rubric_title": self.rubric_title, "rubric_title_en": self.rubric_title_en,
             "rubric_total": self.rubric_total, "not_applicable": self.not_applicable,
+            "non_working_day": self.non_working_day,
             "rubric": [g.to_json() for g in self.rubric],
             "duties": [d.to_json() for d in self.duties],
         }
@@ -291,8 +296,9 @@ class _Validator:
             self.fail("[plan]", f"unknown timezone {tz!r} (use an IANA name like Asia/Shanghai)")
 
         defaults = self.table(raw, "defaults", "top level", required=False)
-        self.only(defaults, {"reminders"}, "[defaults]")
+        self.only(defaults, {"reminders", "non_working_day"}, "[defaults]")
         default_reminders = self.reminders(defaults, "[defaults]", DEFAULT_REMINDERS)
+        non_working_day = self.non_working_day(defaults, "[defaults]", "keep")
 
         phases = self.phases(raw)
         rubric_table = self.table(raw, "rubric", "top level")
@@ -320,6 +326,7 @@ class _Validator:
             rubric_title_en=self.text(rubric_table, "title_en", "[rubric]", required=False),
             rubric_total=total,
             not_applicable=rule,
+            non_working_day=non_working_day,
             phases=phases,
             rubric=rubric,
             duties=duties,
@@ -508,7 +515,8 @@ class _Validator:
         if len(whens) != 1:
             self.fail(entry, "'due' must be { rrule = \"FREQ=...\" }, { dates = [\"MM-DD\", "
                              "...] } or { set_by = \"coordinator\" } (a date set each year)")
-        self.only(due, {"rrule", "dates", "set_by", "source", "document"}, f"{entry} due")
+        self.only(due, {"rrule", "dates", "set_by", "source", "document", "non_working_day"},
+                  f"{entry} due")
         source = due.get("source", "plan")
         if source not in DUE_SOURCES:
             self.fail(entry, "'due.source' must be \"plan\" (the plan's own choice of date) or "
@@ -517,6 +525,8 @@ class _Validator:
         if not isinstance(document, str):
             self.fail(entry, "'due.document' must be text: what the plan document says of when")
         extra = {"source": source, **({"document": document.strip()} if document.strip() else {})}
+        if "non_working_day" in due:
+            extra["non_working_day"] = self.non_working_day(due, f"{entry} due", None)
         if "set_by" in due:
             if due["set_by"] not in SETTERS:
                 self.fail(entry, f"'due.set_by' must be one of {', '.join(SETTERS)}")
@@ -543,6 +553,13 @@ class _Validator:
                     where = f"phase {phase}" if phase else "any phase"
                     self.fail(entry, f"due date {day:%m-%d} lies outside {where}")
         return due
+
+    def non_working_day(self, table: dict, entry: str, default: str | None) -> str | None:
+        value = table.get("non_working_day", default)
+        if value is not None and value not in NON_WORKING_DAY_RULES:
+            self.fail(entry, "'non_working_day' must be \"previous\" (the working day before), "
+                             "\"next\" (the working day after) or \"keep\"")
+        return value
 
     def occurrence(self, item: dict, entry: str) -> dict | None:
         value = item.get("occurrence")

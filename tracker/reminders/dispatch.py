@@ -40,8 +40,11 @@ from tracker.reminders.models import (DEFAULT_HOUR, OutboxMessage, OutboxStatus,
 from tracker.reminders.rules import Point, Rule, latest_point, max_lead_days, reminder_day
 from tracker.tasks.models import PENDING, Task
 from tracker.units.models import Unit
+from tracker.workdays.services import work_calendar
 
 #: Waits after the 1st, 2nd, ... temporary failure; after the last one the mail fails.
+#: Days a reminder may move ahead of its date to leave a break of days off.
+HOLIDAY_MARGIN_DAYS = 16
 RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720, 1440))
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
@@ -211,10 +214,12 @@ def _due_reminders(session, now: datetime, tz: str
 
     lead = max_lead_days([rule(r) for r in session.scalars(sa.select(Duty.reminders))]
                          + [rule(None)])
+    calendar = work_calendar(session)
     # Pending tasks of active units that are overdue or close enough to their date
-    # that a reminder may be due.
+    # that a reminder may be due (a reminder on a day off goes earlier: a margin for the
+    # longest break, 春节 or 国庆 with the weekends around them).
     where = (Task.status.in_(sorted(PENDING)), Unit.active.is_(True),
-             Task.due_date <= today + timedelta(days=lead + 1))
+             Task.due_date <= today + timedelta(days=lead + 1 + HOLIDAY_MARGIN_DAYS))
     tasks = [_Task(r.id, r.unit_id, r.name, r.title, r.title_en, r.due_date, rule(r.reminders),
                    r.status.value)
              for r in session.execute(
@@ -242,7 +247,7 @@ def _due_reminders(session, now: datetime, tz: str
             # The coordinator hears of every unit's overdue tasks (the town-wide
             # summary); everyone, the coordinator included, of their own unit's tasks.
             point = latest_point(task.due, task.rule, day,
-                                 overdue_only=task.unit_id != user.unit_id)
+                                 overdue_only=task.unit_id != user.unit_id, calendar=calendar)
             if point is not None and (task.id, user.id, point.kind) not in done:
                 pairs.append((task, point))
         if pairs:

@@ -1,9 +1,16 @@
-"""When reminders fall due: pure functions of a due date, the duty's offsets and the clock.
+"""When reminders fall due: pure functions of a due date, the duty's offsets, the
+working-day calendar and the clock.
 
 Nothing here is stored: a reminder's day is derived from the task's due date
 each time the dispatcher looks, so a moved date moves its reminders with it.
 A reminder is a *point*: the day it is for and its kind, ``before:<days>``
 (``before:0`` is the due day itself) or ``overdue:<days late>``.
+
+Reminders go out on working days only (given a ``calendar``, a
+``tracker.workdays.calendar.WorkCalendar``): one that falls on a day off goes on the
+working day before it when it is ahead of the due date (the week-ahead reminder of a
+Monday deadline goes on the Friday before), on the working day after when it is an
+overdue repeat; on a day off none goes.
 """
 
 from dataclasses import dataclass
@@ -43,33 +50,53 @@ class Point:
         return self.kind.startswith("overdue:")
 
 
-def points_between(due: date, rule: Rule, first: date, last: date) -> list[Point]:
+def _ahead(day: date, calendar) -> date:
+    # A reminder ahead of the due date that falls on a day off goes the working day before.
+    return calendar.working_on_or_before(day) if calendar is not None else day
+
+
+def _late(day: date, calendar) -> date:
+    # An overdue repeat that falls on a day off goes the working day after.
+    return calendar.working_on_or_after(day) if calendar is not None else day
+
+
+def points_between(due: date, rule: Rule, first: date, last: date,
+                   calendar=None) -> list[Point]:
     """Every reminder of a task due on ``due`` whose day lies in ``first``..``last``."""
-    points = [Point(due - timedelta(days=d), f"before:{d}") for d in rule.before]
+    points = [Point(_ahead(due - timedelta(days=d), calendar), f"before:{d}")
+              for d in rule.before]
     if rule.overdue_every > 0:
         k = max(1, -(-(first - due).days // rule.overdue_every))
         while (day := due + timedelta(days=k * rule.overdue_every)) <= last:
-            points.append(Point(day, f"overdue:{k * rule.overdue_every}"))
+            points.append(Point(_late(day, calendar), f"overdue:{k * rule.overdue_every}"))
             k += 1
     return sorted(p for p in points if first <= p.day <= last)
 
 
-def latest_point(due: date, rule: Rule, day: date, overdue_only: bool = False) -> Point | None:
-    """The last reminder of a task due on ``due`` whose day is on or before ``day``.
+def latest_point(due: date, rule: Rule, day: date, overdue_only: bool = False,
+                 calendar=None) -> Point | None:
+    """The last reminder of a task due on ``due`` whose day is on or before ``day``, or
+    None; None on a day off (with a ``calendar``).
 
     Only the latest counts: a dispatcher that was down for a week sends today's
     reminder, not the week's backlog.
     """
+    if calendar is not None and not calendar.is_working(day):
+        return None
     late = (day - due).days
     if rule.overdue_every > 0 and late >= rule.overdue_every:
         days = late // rule.overdue_every * rule.overdue_every
-        return Point(due + timedelta(days=days), f"overdue:{days}")
+        # Its working day is on or before ``day``: ``day`` is a working day after it.
+        return Point(_late(due + timedelta(days=days), calendar), f"overdue:{days}")
     if overdue_only:
         return None
-    reached = [d for d in rule.before if due - timedelta(days=d) <= day]
+    reached = [(_ahead(due - timedelta(days=d), calendar), d) for d in rule.before]
+    reached = [(when, d) for when, d in reached if when <= day]
     if not reached:
         return None
-    return Point(due - timedelta(days=min(reached)), f"before:{min(reached)}")
+    # The latest day; of two on the same working day, the one nearer the due date.
+    when, d = max(reached, key=lambda pair: (pair[0], -pair[1]))
+    return Point(when, f"before:{d}")
 
 
 def reminder_day(now: datetime, tz: str, hour: int) -> date:

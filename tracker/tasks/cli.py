@@ -27,6 +27,7 @@ from tracker.tasks.scope import can_review, can_work_on
 from tracker.tasks.services import (Occurrence, add_evidence, records_occurrences, review,
                                     submit)
 from tracker.units.services import get_unit
+from tracker.workdays.cli import unknown_year_note
 
 TABLE_COLUMNS = ["id", "unit", "duty", "title", "due", "phase", "status", "overdue"]
 ALL_COLUMNS = ["id", "unit", "duty", "title", "title_en", "year", "seq", "due", "phase",
@@ -85,7 +86,10 @@ def load(name_or_file, year):
     state = "updated" if result.definitions_changed else "unchanged"
     click.echo(f"Plan {spec.name} ({state}) loaded for {year}: {r.created} tasks created, "
                f"{r.updated} updated, {r.cancelled} cancelled, {r.restored} restored, "
-               f"{r.unchanged} unchanged, {r.kept_finished} finished kept as they were.")
+               f"{r.unchanged} unchanged, {r.kept_finished} finished kept as they were; "
+               f"{r.on_working_days} due on the working day before or after a day off.")
+    if not result.holidays_known:
+        click.echo(f"Note: {unknown_year_note(year)}", err=True)
 
 
 @plan_cli.command("set-date")

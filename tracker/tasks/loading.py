@@ -18,6 +18,8 @@ from tracker.phases.recurrence import RecurrenceError, expand_due, phase_of
 from tracker.phases.services import check_year, install_plan
 from tracker.tasks.models import PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import Unit
+from tracker.workdays.calendar import schedule_known
+from tracker.workdays.services import work_calendar
 
 
 @dataclass
@@ -32,6 +34,9 @@ class SyncReport:
     #: Finished tasks (submitted, accepted) that the plan would have changed but
     #: that are kept as they were.
     kept_finished: int = 0
+    #: Of the year's tasks, those due on a working day other than the plan's date (the
+    #: plan's date is a day off).
+    on_working_days: int = 0
     statements: list[str] = field(default_factory=list)
 
     @property
@@ -93,6 +98,7 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
     number of duties, so loading a town stays fast.
     """
     report = SyncReport()
+    calendar = work_calendar()
     unit_query = sa.select(Unit.id, Unit.kind).where(Unit.active)
     if unit_ids is not None:
         unit_query = unit_query.where(Unit.id.in_(unit_ids))
@@ -102,14 +108,19 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
         units_by_kind.setdefault(kind.value, []).append(unit_id)
 
     wanted = {}
-    for duty, seq, day, phase, title, title_en in planned_occurrences(plan, year):
+    for duty, seq, planned, phase, title, title_en in planned_occurrences(plan, year):
+        # Due on a working day, by the duty's (or the plan's) rule; the phase is the plan
+        # date's, as the plan document writes the phases.
+        day = calendar.shift(planned, duty.non_working_day(plan.non_working_day))
         for kind in duty.applies_to:
             for unit_id in units_by_kind.get(kind, ()):
-                wanted[(duty.id, unit_id, seq)] = (day, phase, title, title_en)
+                wanted[(duty.id, unit_id, seq)] = (day, planned, phase, title, title_en)
+
+    report.on_working_days = sum(1 for day, planned, *_ in wanted.values() if planned != day)
 
     existing_query = (
         sa.select(Task.id, Task.duty_id, Task.unit_id, Task.seq, Task.due_date, Task.phase_id,
-                  Task.title, Task.title_en, Task.status, Task.due_manual)
+                  Task.title, Task.title_en, Task.status, Task.due_manual, Task.planned_date)
         .where(Task.plan_id == plan.id, Task.year == year, Task.duty_id.is_not(None))
     )
     if unit_ids is not None:
@@ -126,14 +137,17 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
                                      {"status": [row.status.value, "cancelled"]}))
                 report.cancelled += 1
             continue
-        day, phase, title, title_en = want
+        day, planned, phase, title, title_en = want
         if row.due_manual:
             # The coordinator moved this one by hand: the plan does not move it back.
             day, phase = row.due_date, phases_by_id.get(row.phase_id)
         phase_id = phase.id if phase else None
+        planned_date = planned if planned != day else None
         changes = {}
         if row.due_date != day:
             changes["due_date"] = [row.due_date.isoformat(), day.isoformat()]
+        if row.planned_date != planned_date and not row.due_manual:
+            changes["planned_date"] = [_iso(row.planned_date), _iso(planned_date)]
         if row.phase_id != phase_id:
             changes["phase"] = [getattr(phases_by_id.get(row.phase_id), "code", None),
                                 phase.code if phase else None]
@@ -151,26 +165,34 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
         elif row.status not in PENDING:
             report.kept_finished += 1
             continue
+        elif set(changes) <= {"due_date", "planned_date"} and (
+                (row.planned_date or row.due_date) == planned):
+            # The plan's date is the same: a day made off or on moved the task.
+            kind = TaskEventKind.WORKDAY_MOVED
+            report.updated += 1
         else:
             kind = TaskEventKind.PLAN_UPDATED
             report.updated += 1
         updates.append({
             "id": row.id, "due_date": day, "phase_id": phase_id, "title": title,
             "title_en": title_en, "updated_at": now,
+            "planned_date": row.planned_date if row.due_manual else planned_date,
             "status": TaskStatus.OPEN if row.status == TaskStatus.CANCELLED else row.status,
         })
         events.append(_event(row.id, now, kind, changes))
 
     inserts = [
         {"plan_id": plan.id, "duty_id": duty_id, "unit_id": unit_id, "year": year, "seq": seq,
-         "due_date": day, "phase_id": phase.id if phase else None, "title": title,
-         "title_en": title_en,
+         "due_date": day, "planned_date": planned if planned != day else None,
+         "phase_id": phase.id if phase else None, "title": title, "title_en": title_en,
          "status": TaskStatus.OPEN, "created_at": now, "updated_at": now}
-        for (duty_id, unit_id, seq), (day, phase, title, title_en) in wanted.items()
+        for (duty_id, unit_id, seq), (day, planned, phase, title, title_en) in wanted.items()
     ]
     report.created = len(inserts)
     if inserts:
-        db.session.execute(sa.insert(Task), inserts)
+        # render_nulls: one INSERT for every row, where the ORM would otherwise group the
+        # rows by which of their values are None (planned_date, phase_id, title_en).
+        db.session.execute(sa.insert(Task).execution_options(render_nulls=True), inserts)
     # Bulk UPDATE by primary key needs rows of one shape: split cancellations.
     cancels = [u for u in updates if len(u) == 3]
     changed = [u for u in updates if len(u) > 3]
@@ -180,6 +202,10 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
     if events:
         db.session.execute(sa.insert(TaskEvent), events)
     return report
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _event(task_id: int, now: datetime, kind: TaskEventKind, changes: dict) -> dict:
@@ -192,6 +218,9 @@ class LoadResult:
     year: int
     definitions_changed: bool
     tasks: SyncReport
+    #: Whether the State Council's holidays of the year are known (else only weekends
+    #: are days off until the coordinator adds them as overrides).
+    holidays_known: bool = True
 
 
 def load_plan(spec: PlanSpec, year: int, now: datetime) -> LoadResult:
@@ -201,7 +230,8 @@ def load_plan(spec: PlanSpec, year: int, now: datetime) -> LoadResult:
     if db.session.get(PlanYear, (plan.id, year)) is None:
         db.session.add(PlanYear(plan_id=plan.id, year=year, loaded_at=now))
     report = sync_tasks(plan, year, now)
-    return LoadResult(plan=plan, year=year, definitions_changed=changed, tasks=report)
+    return LoadResult(plan=plan, year=year, definitions_changed=changed, tasks=report,
+                      holidays_known=schedule_known(year))
 
 
 def sync_loaded_years(now: datetime, unit_ids: list[int]) -> list[tuple[Plan, int, SyncReport]]:

@@ -89,6 +89,9 @@ class Task(db.Model):
     #: What an ad-hoc task asks for (a duty's tasks take the duty's description).
     description: Mapped[str] = mapped_column(sa.Text, default="")
     due_date: Mapped[date]
+    #: The date the plan gives, where the task is due on another day: the working day it
+    #: moved to (the plan's non_working_day rule). None where the two are the same.
+    planned_date: Mapped[date | None]
     #: True once the coordinator moved the date by hand: a reloaded plan keeps it.
     due_manual: Mapped[bool] = mapped_column(default=False)
     status: Mapped[TaskStatus] = mapped_column(enum_column(TaskStatus), default=TaskStatus.OPEN)
@@ -165,6 +168,7 @@ class TaskEventKind(enum.StrEnum):
     """What happened to a task."""
 
     PLAN_UPDATED = "plan_updated"  # a reloaded plan moved the date or renamed it
+    WORKDAY_MOVED = "workday_moved"  # a day made off or on moved the date to a working day
     CANCELLED = "cancelled"  # the reloaded plan no longer has this occurrence
     RESTORED = "restored"  # a cancelled occurrence came back with a reloaded plan
     CREATED = "created"  # an ad-hoc task added by the coordinator
@@ -179,6 +183,7 @@ class TaskEventKind(enum.StrEnum):
 
 EVENT_LABELS = {
     "plan_updated": _l("changed by the plan"), "cancelled": _l("cancelled by the plan"),
+    "workday_moved": _l("moved to a working day"),
     "restored": _l("restored by the plan"), "created": _l("created"),
     "due_moved": _l("due date moved"), "note_saved": _l("note saved"),
     "evidence_added": _l("file attached"), "evidence_removed": _l("file removed"),

@@ -32,6 +32,7 @@ from tracker.tasks.services import (Occurrence, add_evidence, create_adhoc, move
                                     records_occurrences, remove_evidence, review, save_work,
                                     statement_cap, submit)
 from tracker.units.models import Unit
+from tracker.workdays.services import work_calendar
 
 bp = Blueprint("tasks", __name__)
 bp.app_context_processor(lambda: {"STATE_LABELS": STATE_LABELS, "EVENT_LABELS": EVENT_LABELS})
@@ -176,6 +177,7 @@ def _render(task, status=200, **forms):
         occurrence=records_occurrences(task), next_slot=slot if slot and slot.id != task.id
         else None,
         can_review=can_review(current_user), cap=statement_cap(task),
+        day_off=work_calendar().special(task.planned_date) if task.planned_date else None,
         needs_files=needs_files(task), max_mb=current_app.config["MAX_EVIDENCE_BYTES"] // 2**20,
         accept=",".join("." + ext for ext in files.ALLOWED),
     ), status

@@ -1,0 +1,23 @@
+"""The coordinator's working-day overrides."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.core.timeutil import utcnow
+from tracker.core.types import UTCDateTime
+from tracker.extensions import db
+
+
+class WorkdayOverride(db.Model):
+    """A day made off or on by the coordinator (a local holiday, a working Saturday, a
+    year's schedule the package does not know yet); it wins over the State Council's."""
+
+    __tablename__ = "workday_overrides"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    working: Mapped[bool]
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
