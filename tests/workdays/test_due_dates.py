@@ -2,7 +2,7 @@
 the task page, the calendar's 休 and 班, and a year the package does not know yet."""
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import chinese_calendar
 import pytest
