@@ -74,6 +74,7 @@ def create_app(test_config=None):
     from tracker.core import web
     from tracker.dashboard.views import bp as dashboard_bp
     from tracker.ops.health import bp as health_bp
+    from tracker.planning.views import bp as planning_bp
     from tracker.reminders.views import bp as reminders_bp
     from tracker.tasks.views import bp as tasks_bp
     from tracker.units.views import bp as units_bp
@@ -82,7 +83,7 @@ def create_app(test_config=None):
     web.init_app(app)
     reminders.init_app(app)  # mail config defaults; the scheduler only where config asks
     for blueprint in (auth_bp, calendar_bp, dashboard_bp, tasks_bp, units_bp, assessment_bp,
-                      reminders_bp, workdays_bp, health_bp):
+                      reminders_bp, workdays_bp, planning_bp, health_bp):
         app.register_blueprint(blueprint)
 
     register_commands(app)
@@ -97,6 +98,7 @@ def register_commands(app):
     from tracker.ops.commands import (backup_command, demo_command, init_db_command,
                                       restore_command)
     from tracker.ops.serve import serve_command
+    from tracker.planning import cli as planning_cli  # noqa: F401  (plan export, rollover)
     from tracker.reminders.cli import reminders_cli, scheduler_command
     from tracker.tasks.cli import plan_cli, tasks_cli
     from tracker.units.cli import unit_cli

@@ -3,8 +3,8 @@
 from tracker.assessment.models import Assessment, AssessmentRow, Deduction
 from tracker.auth.models import LoginAttempt, Role, User
 from tracker.calendar.models import FeedToken
-from tracker.phases.models import (Duty, DutyDate, Phase, Plan, PlanYear, RubricNode,
-                                   duty_rubric)
+from tracker.phases.models import (Duty, DutyDate, Phase, Plan, PlanVersion, PlanYear,
+                                   RubricNode, duty_rubric)
 from tracker.reminders.models import (OutboxMessage, ReminderLedgerEntry, ReminderPreference,
                                       SchedulerHeartbeat)
 from tracker.tasks.models import EvidenceFile, Task, TaskEvent, TaskEventKind, TaskStatus
@@ -13,7 +13,7 @@ from tracker.workdays.models import WorkdayOverride
 
 __all__ = [
     "Assessment", "AssessmentRow", "Deduction",
-    "EvidenceFile", "FeedToken", "LoginAttempt", "Duty", "DutyDate", "Phase", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
+    "EvidenceFile", "FeedToken", "LoginAttempt", "Duty", "DutyDate", "Phase", "PlanVersion", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
     "TaskEventKind", "TaskStatus", "Unit", "UnitKind", "User", "duty_rubric",
     "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference", "SchedulerHeartbeat",
     "WorkdayOverride",

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from tests.tasks.test_views import PDF
 from tracker.extensions import db
+from tracker.phases.models import PlanVersion
 from tracker.tasks.models import EvidenceFile, Task
 
 LOGIN, OK, FORBIDDEN, MISSING = "login", "ok", 403, 404
@@ -27,6 +28,8 @@ ADMIN_ONLY = expect(LOGIN, FORBIDDEN, FORBIDDEN, OK)
 EVERYONE = expect(OK, OK, OK, OK)
 WORK_OWN = expect(LOGIN, FORBIDDEN, OK, OK)
 FOREIGN = expect(LOGIN, MISSING, MISSING, OK)
+#: Pages that exist for the coordinator only: anyone else is told they do not exist.
+COORDINATOR_PAGE = expect(MISSING, MISSING, MISSING, OK)
 
 #: endpoint -> [(method, url, expectations)]; {own}/{foreign} are task ids of the
 #: viewer's and manager's unit and of another unit, {own_file}/{foreign_file} files.
@@ -74,6 +77,17 @@ ROUTES = {
     "workdays.index": [("GET", "/workdays", ADMIN_ONLY), ("GET", "/workdays?year=2031",
                                                            ADMIN_ONLY)],
     "workdays.change": [("POST", "/workdays", ADMIN_ONLY)],
+    "planning.index": [("GET", "/plans", COORDINATOR_PAGE)],
+    "planning.new": [("POST", "/plans/new", COORDINATOR_PAGE)],
+    "planning.import_document": [("POST", "/plans/import", COORDINATOR_PAGE)],
+    "planning.draft": [("GET", "/plans/{version}", COORDINATOR_PAGE)],
+    "planning.save_source": [("POST", "/plans/{version}/source", COORDINATOR_PAGE)],
+    "planning.delete": [("POST", "/plans/{version}/delete", COORDINATOR_PAGE)],
+    "planning.new_version": [("POST", "/plans/{version}/new-version", COORDINATOR_PAGE)],
+    "planning.rollover": [("POST", "/plans/{version}/rollover", COORDINATOR_PAGE)],
+    "planning.preview": [("GET", "/plans/{version}/preview", COORDINATOR_PAGE)],
+    "planning.publish": [("POST", "/plans/{version}/publish", COORDINATOR_PAGE)],
+    "planning.download": [("GET", "/plans/{version}/plan.toml", COORDINATOR_PAGE)],
     "tasks.set_date": [("POST", "/duties/contingency-party-congress/date", ADMIN_ONLY)],
     "assessment.index": [("GET", "/assessment", SIGNED_IN)],
     "assessment.sheet": [("GET", "/assessment/{year}/units/{own_unit}", SIGNED_IN),
@@ -134,6 +148,7 @@ def _evidence(task, name):
 def test_route_answers_each_role(app, town, login, endpoint, instance_path):
     app.config["WTF_CSRF_ENABLED"] = False
     own = db.session.scalar(sa.select(Task).where(Task.unit_id == town.units.a.id))
+    version = db.session.scalar(sa.select(PlanVersion.id))  # the town's published plan
     foreign = db.session.scalar(sa.select(Task).where(Task.unit_id == town.units.b.id))
     for method, template, expectations in ROUTES[endpoint]:
         for role in ROLES:
@@ -147,7 +162,7 @@ def test_route_answers_each_role(app, town, login, endpoint, instance_path):
             url = template.format(own=own.id, foreign=foreign.id, own_file=own_file.id,
                                   foreign_file=foreign_file.id, user=town.users.other.id,
                                   foreign_unit=town.units.b.id, own_unit=town.units.a.id,
-                                  year=town.year)
+                                  year=town.year, version=version)
             client = app.test_client()
             if role != "anonymous":
                 login(client, getattr(town.users, role))
@@ -189,6 +204,7 @@ def test_every_post_needs_the_csrf_token(app, town, login):
                 continue
             url = template.format(own=own.id, foreign=own.id, own_file=1, foreign_file=1,
                                   user=town.users.other.id, foreign_unit=town.units.b.id,
-                                  own_unit=town.units.a.id, year=town.year)
+                                  own_unit=town.units.a.id, year=town.year,
+                                  version=db.session.scalar(sa.select(PlanVersion.id)))
             response = client.post(url, data={})
             assert response.status_code == 400, (endpoint, url, response.status_code)

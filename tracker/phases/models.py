@@ -1,12 +1,13 @@
 """A loaded plan: its phases, scoring rubric and duties."""
 
+import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.core.timeutil import utcnow
-from tracker.core.types import UTCDateTime
+from tracker.core.types import UTCDateTime, enum_column
 from tracker.extensions import db
 
 duty_rubric = sa.Table(
@@ -71,8 +72,58 @@ class PlanYear(db.Model):
     plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id"), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The day the plan takes effect, where it was published during the year: nothing due
+    #: before it is asked of the units. None: the whole year.
+    effective_from: Mapped[date | None]
 
     plan: Mapped[Plan] = relationship(back_populates="years")
+
+
+class VersionState(enum.StrEnum):
+    """Where a plan version is in its life."""
+
+    DRAFT = "draft"  # being written; loads nothing
+    PUBLISHED = "published"  # the year's plan: its tasks are the units'
+    SUPERSEDED = "superseded"  # a later version of the year replaced it
+
+
+class PlanVersion(db.Model):
+    """A year's plan, as its plan file: drafts are edited, one published version per year
+    makes the year's tasks, and a published plan changes only by a new version."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "number"),
+        # One published version per year.
+        sa.Index("uq_plan_versions_year_published", "year", unique=True,
+                 sqlite_where=sa.text("state = 'published'"),
+                 postgresql_where=sa.text("state = 'published'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    #: 1, 2, … within the year.
+    number: Mapped[int]
+    state: Mapped[VersionState] = mapped_column(enum_column(VersionState),
+                                                default=VersionState.DRAFT)
+    #: The plan's name and title, as its file gives them (for lists).
+    name: Mapped[str] = mapped_column(sa.String(100))
+    title: Mapped[str] = mapped_column(sa.String(300), default="")
+    #: The plan file (TOML). A draft's may not load yet; a published one always did.
+    source: Mapped[str] = mapped_column(sa.Text)
+    #: The version it was made from (roll-over, a new version of a published plan).
+    based_on_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("plan_versions.id", ondelete="SET NULL"))
+    #: Where the plan was (or will be) published during its year: the day it takes effect.
+    effective_from: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    based_on: Mapped["PlanVersion | None"] = relationship(remote_side=[id])
 
 
 class Phase(db.Model):

@@ -146,6 +146,8 @@ class PlanSpec:
     rubric: list[RubricNodeSpec]
     duties: list[DutySpec]
     source_sha256: str
+    #: The plan file's text, as read (kept with the version loaded for a year).
+    source: str = ""
 
     def rubric_nodes(self):
         """Every rubric node, depth first."""
@@ -206,7 +208,9 @@ def parse_plan(data: bytes, source: str) -> PlanSpec:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{source}: invalid TOML: {exc}") from None
-    return _Validator(source).plan(raw, hashlib.sha256(data).hexdigest())
+    spec = _Validator(source).plan(raw, hashlib.sha256(data).hexdigest())
+    spec.source = text
+    return spec
 
 
 class _Validator:

@@ -77,10 +77,17 @@ def _row(name, plan, counts, source):
 @click.argument("name_or_file")
 @click.option("--year", type=click.IntRange(MIN_YEAR, MAX_YEAR), required=True,
               help="The year to make tasks for.")
-def load(name_or_file, year):
+@click.option("--from", "effective_from", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The day the plan takes effect (a plan issued mid-year): nothing due "
+                   "before it is asked of the units.")
+@click.option("--replace", is_flag=True,
+              help="Replace the year's plan if it has another: its open tasks are cancelled, "
+                   "finished work carries over where the duty code matches.")
+def load(name_or_file, year, effective_from, replace):
     """Load a plan for a year: make each unit's tasks, or bring them in step with the plan."""
     spec = read_plan(name_or_file)
-    result = load_plan(spec, year, now=utcnow())
+    result = load_plan(spec, year, now=utcnow(), replace=replace,
+                       effective_from=effective_from.date() if effective_from else None)
     db.session.commit()
     r = result.tasks
     state = "updated" if result.definitions_changed else "unchanged"
@@ -88,6 +95,11 @@ def load(name_or_file, year):
                f"{r.updated} updated, {r.cancelled} cancelled, {r.restored} restored, "
                f"{r.unchanged} unchanged, {r.kept_finished} finished kept as they were; "
                f"{r.on_working_days} due on the working day before or after a day off.")
+    if r.before_effective:
+        click.echo(f"The plan takes effect on {result.effective_from:%Y-%m-%d}: "
+                   f"{r.before_effective} occurrences due before it are not asked.")
+    if result.carried_over:
+        click.echo(f"{result.carried_over} finished tasks carried over from the plan replaced.")
     if not result.holidays_known:
         click.echo(f"Note: {unknown_year_note(year)}", err=True)
 

@@ -12,11 +12,12 @@ from sqlalchemy.orm import selectinload
 
 from tracker.core.errors import TrackerError
 from tracker.extensions import db
-from tracker.phases.models import Duty, DutyDate, Phase, Plan, PlanYear
+from tracker.phases.models import (Duty, DutyDate, Phase, Plan, PlanVersion, PlanYear,
+                                   VersionState)
 from tracker.phases.planfile import PlanSpec
 from tracker.phases.recurrence import RecurrenceError, expand_due, phase_of
 from tracker.phases.services import check_year, install_plan
-from tracker.tasks.models import PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
+from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import Unit
 from tracker.workdays.calendar import schedule_known
 from tracker.workdays.services import work_calendar
@@ -37,6 +38,25 @@ class SyncReport:
     #: Of the year's tasks, those due on a working day other than the plan's date (the
     #: plan's date is a day off).
     on_working_days: int = 0
+    #: Occurrences due before the plan took effect (a plan started mid-year): not asked.
+    before_effective: int = 0
+    #: With ``details``: what changes for each unit, as ``Change`` records.
+    changes: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One task a load makes, moves, renames or cancels (for the preview before publishing)."""
+
+    unit_id: int
+    duty_id: int
+    seq: int
+    #: ``new``, ``moved``, ``renamed``, ``cancelled`` or ``restored``.
+    kind: str
+    title: str
+    due: date
+    #: The due date before (a moved task), or the title before (a renamed one).
+    before: str = ""
     statements: list[str] = field(default_factory=list)
 
     @property
@@ -88,7 +108,8 @@ def planned_occurrences(plan: Plan, year: int) -> list[tuple[Duty, int, object, 
     return result
 
 
-def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None = None) -> SyncReport:
+def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None = None,
+               details: bool = False) -> SyncReport:
     """Make the plan's tasks for ``year`` match the plan, for all units or the given ones.
 
     A task is identified by (duty, unit, year, occurrence number). Missing tasks
@@ -99,6 +120,9 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
     """
     report = SyncReport()
     calendar = work_calendar()
+    plan_year = db.session.get(PlanYear, (plan.id, year))
+    # A plan started mid-year asks nothing due before the day it takes effect.
+    start = plan_year.effective_from if plan_year is not None else None
     unit_query = sa.select(Unit.id, Unit.kind).where(Unit.active)
     if unit_ids is not None:
         unit_query = unit_query.where(Unit.id.in_(unit_ids))
@@ -112,6 +136,9 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
         # Due on a working day, by the duty's (or the plan's) rule; the phase is the plan
         # date's, as the plan document writes the phases.
         day = calendar.shift(planned, duty.non_working_day(plan.non_working_day))
+        if start is not None and day < start:
+            report.before_effective += 1
+            continue
         for kind in duty.applies_to:
             for unit_id in units_by_kind.get(kind, ()):
                 wanted[(duty.id, unit_id, seq)] = (day, planned, phase, title, title_en)
@@ -136,6 +163,9 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
                 events.append(_event(row.id, now, TaskEventKind.CANCELLED,
                                      {"status": [row.status.value, "cancelled"]}))
                 report.cancelled += 1
+                if details:
+                    report.changes.append(Change(row.unit_id, row.duty_id, row.seq,
+                                                 "cancelled", row.title, row.due_date))
             continue
         day, planned, phase, title, title_en = want
         if row.due_manual:
@@ -173,6 +203,13 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
         else:
             kind = TaskEventKind.PLAN_UPDATED
             report.updated += 1
+        if details:
+            what = ("restored" if kind == TaskEventKind.RESTORED
+                    else "moved" if "due_date" in changes else "renamed")
+            report.changes.append(Change(
+                row.unit_id, row.duty_id, row.seq, what, title, day,
+                row.due_date.isoformat() if what == "moved" else
+                row.title if what == "renamed" else ""))
         updates.append({
             "id": row.id, "due_date": day, "phase_id": phase_id, "title": title,
             "title_en": title_en, "updated_at": now,
@@ -189,6 +226,9 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
         for (duty_id, unit_id, seq), (day, planned, phase, title, title_en) in wanted.items()
     ]
     report.created = len(inserts)
+    if details:
+        report.changes += [Change(unit_id, duty_id, seq, "new", title, day)
+                           for (duty_id, unit_id, seq), (day, _, _, title, _) in wanted.items()]
     if inserts:
         # render_nulls: one INSERT for every row, where the ORM would otherwise group the
         # rows by which of their values are None (planned_date, phase_id, title_en).
@@ -221,17 +261,108 @@ class LoadResult:
     #: Whether the State Council's holidays of the year are known (else only weekends
     #: are days off until the coordinator adds them as overrides).
     holidays_known: bool = True
+    #: Finished tasks of a replaced plan carried over to this one.
+    carried_over: int = 0
+    #: The day the plan takes effect in the year (None: the whole year).
+    effective_from: date | None = None
 
 
-def load_plan(spec: PlanSpec, year: int, now: datetime) -> LoadResult:
-    """Install the plan and make (or update) its tasks for ``year`` for every unit."""
+def load_plan(spec: PlanSpec, year: int, now: datetime, effective_from: date | None = None,
+              replace: bool = False, actor=None, version: PlanVersion | None = None,
+              details: bool = False) -> LoadResult:
+    """Make ``spec`` the plan of ``year``: install it and make (or update) every unit's
+    tasks; recorded as the year's published version.
+
+    A year holds one plan: another plan for a year that has one is refused, unless
+    ``replace``, which cancels the old plan's open tasks and carries its finished work over
+    where the duty code matches. ``effective_from`` (a day in the year) starts the plan
+    mid-year: nothing due before it is asked of the units. ``version`` is the draft being
+    published (else a version is recorded from the plan file's text).
+    """
     check_year(year)
+    if effective_from is not None and effective_from.year != year:
+        raise TrackerError(_("The day the plan takes effect must lie in %(year)d.", year=year))
+    others = [py for py in db.session.scalars(
+        sa.select(PlanYear).where(PlanYear.year == year).options(selectinload(PlanYear.plan)))
+        if py.plan.name != spec.name]
+    if others and not replace:
+        raise TrackerError(_(
+            "%(year)d already has the plan %(name)s: a year holds one plan. To replace it, "
+            "load with --replace (on the web: replace): its open tasks are cancelled and "
+            "finished work carries over where the duty code matches.",
+            year=year, name=others[0].plan.name))
     plan, changed = install_plan(spec, now)
-    if db.session.get(PlanYear, (plan.id, year)) is None:
-        db.session.add(PlanYear(plan_id=plan.id, year=year, loaded_at=now))
-    report = sync_tasks(plan, year, now)
+    carried = sum(_replace(old, plan, year, now) for old in others)
+    plan_year = db.session.get(PlanYear, (plan.id, year))
+    if plan_year is None:
+        plan_year = PlanYear(plan_id=plan.id, year=year, loaded_at=now)
+        db.session.add(plan_year)
+    if effective_from is not None:
+        plan_year.effective_from = effective_from
+    db.session.flush()
+    record_version(spec, year, plan_year.effective_from, actor, now, version)
+    report = sync_tasks(plan, year, now, details=details)
     return LoadResult(plan=plan, year=year, definitions_changed=changed, tasks=report,
-                      holidays_known=schedule_known(year))
+                      holidays_known=schedule_known(year), carried_over=carried,
+                      effective_from=plan_year.effective_from)
+
+
+def _replace(old: PlanYear, plan: Plan, year: int, now: datetime) -> int:
+    """Retire ``old`` (another plan of the year) for ``plan``: its finished work moves to
+    ``plan``'s duty of the same code (the task itself, with its evidence and history), its
+    ad-hoc tasks move too, the rest still open is cancelled. How many finished moved."""
+    duties = {d.code: d.id for d in plan.duties if d.active}
+    carried, events = 0, []
+    for task in db.session.scalars(sa.select(Task).where(Task.plan_id == old.plan_id,
+                                                         Task.year == year)):
+        if task.duty_id is None:
+            task.plan_id = plan.id  # an ad-hoc task belongs to the year, not to a plan
+        elif task.status in FINISHED and task.duty.code in duties:
+            task.plan_id, task.duty_id = plan.id, duties[task.duty.code]
+            events.append(_event(task.id, now, TaskEventKind.PLAN_UPDATED,
+                                 {"plan": [old.plan.name, plan.name]}))
+            carried += 1
+        elif task.status in PENDING:
+            events.append(_event(task.id, now, TaskEventKind.CANCELLED,
+                                 {"status": [task.status.value, "cancelled"],
+                                  "plan": [old.plan.name, plan.name]}))
+            task.status = TaskStatus.CANCELLED
+        task.updated_at = now
+    if events:
+        db.session.execute(sa.insert(TaskEvent), events)
+    db.session.delete(old)
+    db.session.flush()
+    return carried
+
+
+def record_version(spec: PlanSpec, year: int, effective_from, actor, now: datetime,
+                   version: PlanVersion | None = None) -> PlanVersion:
+    """Make ``version`` (or a new version from the plan file's text, unless the year's
+    published one is that text already) the year's published version; the one before is
+    superseded."""
+    published = db.session.scalar(sa.select(PlanVersion).where(
+        PlanVersion.year == year, PlanVersion.state == VersionState.PUBLISHED))
+    if version is None and published is not None and published.source == spec.source:
+        published.effective_from = effective_from
+        return published
+    if published is not None and published is not version:
+        published.state = VersionState.SUPERSEDED
+        db.session.flush()  # one published version per year is a unique index
+    if version is None:
+        version = PlanVersion(year=year, number=next_version_number(year), source=spec.source,
+                              created_at=now, created_by_id=getattr(actor, "id", None))
+        db.session.add(version)
+    version.name, version.title = spec.name, spec.title
+    version.state, version.effective_from = VersionState.PUBLISHED, effective_from
+    version.published_at, version.published_by_id = now, getattr(actor, "id", None)
+    db.session.flush()
+    return version
+
+
+def next_version_number(year: int) -> int:
+    """The number the year's next version takes."""
+    return (db.session.scalar(sa.select(sa.func.max(PlanVersion.number))
+                              .where(PlanVersion.year == year)) or 0) + 1
 
 
 def sync_loaded_years(now: datetime, unit_ids: list[int]) -> list[tuple[Plan, int, SyncReport]]:

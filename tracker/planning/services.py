@@ -1,0 +1,256 @@
+"""Plan versions: drafts, preview, publishing, roll-over, export. Flush, never commit.
+
+A draft is a plan file (TOML) kept in the database. It is edited as data (``draft_data``
+and ``save_draft_data``) or as text, checked by the plan loader (``check_draft``: the
+loader's own messages), previewed (what each unit's tasks become, computed by loading it
+inside a savepoint that is rolled back), and published (loaded for its year). A published
+version changes only by a new version, through the same preview.
+"""
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+import tomli_w
+from flask_babel import gettext as _
+
+from tracker.core.errors import TrackerError
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
+from tracker.extensions import db
+from tracker.phases.models import Plan, PlanVersion, PlanYear, VersionState
+from tracker.phases.planfile import PlanError, PlanSpec, bundled_plans, parse_plan
+from tracker.tasks.loading import (Change, LoadResult, SyncReport, load_plan,
+                                   next_version_number)
+from tracker.units.models import Unit
+
+#: The largest plan file a draft holds (the bundled plan is about 60 KB).
+MAX_SOURCE = 1_000_000
+
+
+def get_version(version_id: int) -> PlanVersion:
+    """The plan version, or a TrackerError."""
+    version = db.session.get(PlanVersion, version_id)
+    if version is None:
+        raise TrackerError(_("There is no plan version %(id)d.", id=version_id))
+    return version
+
+
+def versions_by_year() -> dict[int, list[PlanVersion]]:
+    """Every version, by year (newest year first), newest version first."""
+    years: dict[int, list[PlanVersion]] = {}
+    for version in db.session.scalars(sa.select(PlanVersion).order_by(
+            PlanVersion.year.desc(), PlanVersion.number.desc())):
+        years.setdefault(version.year, []).append(version)
+    return years
+
+
+def published(year: int) -> PlanVersion | None:
+    """The year's published version."""
+    return db.session.scalar(sa.select(PlanVersion).where(
+        PlanVersion.year == year, PlanVersion.state == VersionState.PUBLISHED))
+
+
+def _check_year(year: int) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise TrackerError(_("The year must lie between %(low)d and %(high)d.", low=MIN_YEAR,
+                             high=MAX_YEAR))
+
+
+def _meta(source: str) -> tuple[str, str]:
+    """(name, title) of a plan file's [plan] table, as far as it can be read."""
+    try:
+        meta = tomllib.loads(source).get("plan", {})
+    except tomllib.TOMLDecodeError:
+        return "", ""
+    meta = meta if isinstance(meta, dict) else {}
+    return str(meta.get("name", ""))[:100], str(meta.get("title", ""))[:300]
+
+
+def create_draft(year: int, source: str, actor, now: datetime,
+                 based_on: PlanVersion | None = None) -> PlanVersion:
+    """A new draft of ``year``'s plan from a plan file's text."""
+    _check_year(year)
+    if len(source) > MAX_SOURCE:
+        raise TrackerError(_("The plan file is larger than %(kb)d KB.", kb=MAX_SOURCE // 1000))
+    name, title = _meta(source)
+    draft = PlanVersion(year=year, number=next_version_number(year), state=VersionState.DRAFT,
+                        name=name, title=title, source=source, based_on=based_on,
+                        created_at=now, created_by_id=getattr(actor, "id", None))
+    db.session.add(draft)
+    db.session.flush()
+    return draft
+
+
+def draft_from_template(year: int, template: str, actor, now: datetime) -> PlanVersion:
+    """A draft of ``year``'s plan from a bundled plan file (a template to start from)."""
+    path = bundled_plans().get(template)
+    if path is None:
+        raise TrackerError(_("There is no bundled plan %(name)s.", name=template))
+    return create_draft(year, path.read_text("utf-8"), actor, now)
+
+
+def next_year_name(name: str, year: int) -> str:
+    """The plan name for ``year``: a trailing year replaced (shuyuan-2026 → shuyuan-2027),
+    else the year appended."""
+    base = re.sub(r"-\d{4}$", "", name)
+    return f"{base}-{year}"[:64]
+
+
+def rollover(year: int, to_year: int, actor, now: datetime) -> PlanVersion:
+    """Next year's draft from ``year``'s published plan: the same plan under a name of its
+    own, so that each year keeps its own duties."""
+    _check_year(to_year)
+    source = published(year)
+    if source is None:
+        raise TrackerError(_("%(year)d has no published plan to roll over.", year=year))
+    data = tomllib.loads(source.source)
+    data["plan"]["name"] = next_year_name(data["plan"]["name"], to_year)
+    return create_draft(to_year, dump(data), actor, now, based_on=source)
+
+
+def new_version(version: PlanVersion, actor, now: datetime) -> PlanVersion:
+    """A draft of a new version of a published plan (the published one changes no more)."""
+    return create_draft(version.year, version.source, actor, now, based_on=version)
+
+
+def dump(data: dict) -> str:
+    """A plan's data as a plan file."""
+    return tomli_w.dumps(data)
+
+
+def draft_data(draft: PlanVersion) -> dict:
+    """The draft as data (the plan file's tables); TrackerError if it is not TOML."""
+    try:
+        return tomllib.loads(draft.source)
+    except tomllib.TOMLDecodeError as exc:
+        raise TrackerError(_("The draft is not a valid plan file: %(error)s", error=str(exc))
+                           ) from None
+
+
+def _editable(draft: PlanVersion) -> None:
+    if draft.state != VersionState.DRAFT:
+        raise TrackerError(_("Version %(n)d is published: a published plan changes only by a "
+                             "new version.", n=draft.number))
+
+
+def save_draft_data(draft: PlanVersion, data: dict, now: datetime) -> None:
+    """Store edited data as the draft's plan file (checked only when previewed or
+    published: a draft may be incomplete while it is written)."""
+    save_draft_source(draft, dump(data), now)
+
+
+def save_draft_source(draft: PlanVersion, source: str, now: datetime) -> None:
+    """Store the draft's plan file as text."""
+    _editable(draft)
+    if len(source) > MAX_SOURCE:
+        raise TrackerError(_("The plan file is larger than %(kb)d KB.", kb=MAX_SOURCE // 1000))
+    draft.source = source
+    draft.name, draft.title = _meta(source)
+    db.session.flush()
+
+
+def delete_draft(draft: PlanVersion) -> None:
+    """Drop a draft (a published version is history and stays)."""
+    _editable(draft)
+    db.session.delete(draft)
+    db.session.flush()
+
+
+def check_draft(draft: PlanVersion) -> PlanSpec:
+    """The draft, validated as the loader validates a plan file; PlanError with the
+    loader's message (the file, the entry, the problem) if it would not load."""
+    return parse_plan(draft.source.encode("utf-8"), f"{draft.name or 'draft'} v{draft.number}")
+
+
+def draft_errors(draft: PlanVersion) -> list[str]:
+    """What keeps the draft from loading, as the loader says it (empty: it loads)."""
+    try:
+        check_draft(draft)
+    except PlanError as exc:
+        return [str(exc)]
+    return []
+
+
+def conflict(draft: PlanVersion) -> Plan | None:
+    """Another plan the draft's year already has (publishing must replace it), or None."""
+    return db.session.scalar(
+        sa.select(Plan).join(PlanYear, PlanYear.plan_id == Plan.id)
+        .where(PlanYear.year == draft.year, Plan.name != draft.name))
+
+
+def default_effective_from(draft: PlanVersion, today: date) -> date | None:
+    """The day a plan published today takes effect: today, when it lies inside the year
+    (and not its first day); else the whole year."""
+    return today if today.year == draft.year and today > date(today.year, 1, 1) else None
+
+
+@dataclass
+class UnitChanges:
+    """What publishing changes for one unit (plain values: read after the rollback)."""
+
+    unit_name: str
+    unit_kind: str
+    changes: list[Change]
+
+    def of(self, kind: str) -> list[Change]:
+        return [c for c in self.changes if c.kind == kind]
+
+
+@dataclass
+class Preview:
+    #: The counts, as publishing would report them.
+    report: SyncReport
+    carried_over: int
+    units: list[UnitChanges]
+
+
+def preview(draft: PlanVersion, now: datetime, effective_from: date | None = None,
+            replace: bool = False) -> Preview:
+    """What publishing the draft would change for each unit (new, moved, renamed, cancelled
+    tasks), computed by publishing it inside a savepoint that is then rolled back: the same
+    code as publishing, and nothing written."""
+    spec = check_draft(draft)
+    savepoint = db.session.begin_nested()
+    try:
+        result = load_plan(spec, draft.year, now, effective_from=effective_from,
+                           replace=replace, details=True)
+        units = dict((uid, (name, str(kind))) for uid, name, kind in db.session.execute(
+            sa.select(Unit.id, Unit.name, Unit.kind)))
+        by_unit: dict[int, list[Change]] = {}
+        for change in result.tasks.changes:
+            by_unit.setdefault(change.unit_id, []).append(change)
+        grouped = [UnitChanges(units[uid][0], units[uid][1],
+                               sorted(changes, key=lambda c: (c.due, c.title)))
+                   for uid, changes in sorted(by_unit.items(),
+                                              key=lambda kv: (units[kv[0]][1], units[kv[0]][0]))]
+        report, carried = result.tasks, result.carried_over
+    finally:
+        savepoint.rollback()
+    return Preview(report=report, carried_over=carried, units=grouped)
+
+
+def publish(draft: PlanVersion, actor, now: datetime, effective_from: date | None = None,
+            replace: bool = False) -> LoadResult:
+    """Load the draft for its year: its tasks become the units', and it the year's
+    published version (the one before superseded)."""
+    _editable(draft)
+    spec = check_draft(draft)
+    return load_plan(spec, draft.year, now, effective_from=effective_from, replace=replace,
+                     actor=actor, version=draft)
+
+
+def export_source(name: str, year: int) -> str:
+    """The plan file of ``name`` as loaded for ``year``."""
+    version = published(year)
+    if version is None or version.name != name:
+        plan_year = db.session.scalar(sa.select(PlanYear).join(Plan).where(
+            Plan.name == name, PlanYear.year == year))
+        if plan_year is None:
+            raise TrackerError(_("The plan %(name)s is not loaded for %(year)d.", name=name,
+                                 year=year))
+        raise TrackerError(_("The plan %(name)s was loaded for %(year)d before plans were kept "
+                             "as versions: load its file again to keep it.", name=name,
+                             year=year))
+    return version.source
