@@ -4,8 +4,8 @@ from tracker.assessment.models import Assessment, AssessmentRow, Deduction
 from tracker.auth.models import LoginAttempt, Role, User
 from tracker.calendar.models import FeedToken
 from tracker.phases.models import Duty, Phase, Plan, PlanYear, RubricNode, duty_rubric
-from tracker.reminders.models import (OutboxMessage, ReminderLedgerEntry, ReminderPreference,
-                                      SchedulerHeartbeat)
+from tracker.reminders.models import (Notification, OutboxMessage, ReminderLedgerEntry,
+                                      ReminderPreference, SchedulerHeartbeat, UnitChannel)
 from tracker.tasks.models import EvidenceFile, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import Unit, UnitKind
 
@@ -13,5 +13,6 @@ __all__ = [
     "Assessment", "AssessmentRow", "Deduction",
     "EvidenceFile", "FeedToken", "LoginAttempt", "Duty", "Phase", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
     "TaskEventKind", "TaskStatus", "Unit", "UnitKind", "User", "duty_rubric",
-    "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference", "SchedulerHeartbeat",
+    "Notification", "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference",
+    "SchedulerHeartbeat", "UnitChannel",
 ]
