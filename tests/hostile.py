@@ -9,7 +9,7 @@ from tests.web.test_routes import ROUTES
 from tracker.assessment import services as assessment
 from tracker.core.timeutil import utcnow
 from tracker.extensions import db
-from tracker.reminders.models import OutboxMessage, OutboxStatus
+from tracker.reminders.models import Channel, OutboxMessage, OutboxStatus, UnitChannel
 from tracker.tasks import services as work
 from tracker.tasks.models import EvidenceFile, Task
 
@@ -26,7 +26,9 @@ HOSTILE_COLUMNS = {
     "evidence_files": ["original_name"],
     "deductions": ["reason"],
     "assessment_rows": ["self_note", "statement"],
-    "reminder_outbox": ["subject", "last_error"],
+    "reminder_outbox": ["subject", "last_error", "recipient"],
+    "notifications": ["detail"],
+    "unit_channels": ["webhook_url"],
 }
 MARKUP = re.compile(r"<i class=xss>|<script>alert|<img src=x")
 
@@ -60,7 +62,8 @@ def first_task(unit) -> Task:
 def fill_town(town, instance_path):
     """The town with work in every state that shows text: a returned task with a note,
     statement, comment and a file, an assessment with a deduction and a self-assessment,
-    a failed mail; then every free-text column filled with markup."""
+    a failed mail, a unit's group robot and a failed robot message, the returned work's
+    notices in the unit's inboxes; then every free-text column filled with markup."""
     now = utcnow()
     admin, manager = town.users.admin, town.users.manager
     task = first_task(town.units.a)
@@ -81,6 +84,13 @@ def fill_town(town, instance_path):
         key="digest:escaping", user=manager, recipient=manager.email, subject="s",
         message_id="<m@x>", message=b"", status=OutboxStatus.FAILED, attempts=5,
         next_attempt_at=now, last_error="550"))
+    db.session.add(UnitChannel(
+        unit_id=town.units.a.id, vendor="wecom", robot="0" * 16,
+        webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0123456789abcdef"))
+    db.session.add(OutboxMessage(
+        key="robot:escaping", channel=Channel.ROBOT, unit_id=town.units.a.id,
+        recipient=town.units.a.name, subject="s", message_id="", message=b"{}",
+        status=OutboxStatus.FAILED, attempts=1, next_attempt_at=now, last_error="93000"))
     db.session.commit()
     fill_with_markup()
     return town
