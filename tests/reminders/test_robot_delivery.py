@@ -17,6 +17,7 @@ from tracker.reminders.channels import remove_channel, set_channel
 from tracker.reminders.dispatch import RETRY_DELAYS, dispatch
 from tracker.reminders.models import (Channel, OutboxMessage, OutboxStatus, ReminderLedgerEntry,
                                       UnitChannel)
+from tracker.reminders.robots import NAMES
 from tracker.reminders.services import failed_messages, resend
 from tracker.tasks.loading import load_plan
 from tracker.tasks.models import Task
@@ -94,7 +95,7 @@ def test_one_message_per_unit_and_day(robot_app, town, robot_server, smtp_server
     assert task_links(received) == {first.id}
     assert f"{BASE}/tasks?unit={branch.id}&status=pending" not in text_of(received)  # all shown
     [(_, who, subject)] = robot_sent(report)
-    assert who == f"{branch.name} ({ {WECOM: 'WeCom', DINGTALK: 'DingTalk', FEISHU: 'Feishu'}[vendor]})"
+    assert who == f"{branch.name} ({NAMES[vendor]})"
     assert subject == f"【工作提醒】{branch.name}：1 项待办即将到期"
     assert len(smtp_server.take()) == 2  # the mails go as before
 

@@ -75,10 +75,10 @@ class _Claimed:
 
 
 def claim_robots(engine, now: datetime, lease: timedelta
-                 ) -> tuple[list[_Claimed], list[tuple[str, datetime]], dict[str, datetime]]:
+                 ) -> tuple[list[_Claimed], list[tuple[str, datetime]]]:
     """Take every due message of each robot that no other pass is sending to and that is
-    not held; returns them, what those robots were sent lately ``(robot, sent_at)``, and
-    the holds that are still running (robot → until)."""
+    not held (it answered "too fast"); returns them, and what those robots were sent
+    lately, ``(robot, sent_at)``."""
     with write_session(engine) as session:
         if engine.dialect.name == "postgresql":
             session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
@@ -90,30 +90,27 @@ def claim_robots(engine, now: datetime, lease: timedelta
             .select_from(OUTBOX.outerjoin(CHANNELS, CHANNELS.c.unit_id == OUTBOX.c.unit_id))
             .where(robot_sendable(now, lease)).order_by(OUTBOX.c.id)).all()
         if not rows:
-            return [], [], {}
+            return [], []
         busy = set(session.scalars(
             sa.select(OUTBOX.c.robot).distinct()
             .where(OUTBOX.c.channel == Channel.ROBOT, OUTBOX.c.status == OutboxStatus.SENDING,
                    OUTBOX.c.claimed_at >= now - lease, OUTBOX.c.robot.is_not(None))))
-        holds = {}
-        for robot, until in session.execute(
-                sa.select(CHANNELS.c.robot, CHANNELS.c.held_until)
-                .where(CHANNELS.c.held_until > now)):
-            holds[robot] = max(until, holds.get(robot, until))
+        held = set(session.scalars(sa.select(CHANNELS.c.robot).distinct()
+                                   .where(CHANNELS.c.held_until > now)))
         taken = [_Claimed(r.id, r.unit_id, r.recipient, r.subject, r.message, r.attempts,
                           Vendor(r.vendor) if r.vendor else None, r.webhook_url, r.secret,
                           r.robot)
                  for r in rows if r.robot is None or (r.robot not in busy
-                                                      and r.robot not in holds)]
+                                                      and r.robot not in held)]
         if not taken:
-            return [], [], {}
+            return [], []
         session.execute(
             sa.update(OUTBOX).where(OUTBOX.c.id == sa.bindparam("oid"))
             .values(status=OutboxStatus.SENDING, claimed_at=now, robot=sa.bindparam("rid")),
             [{"oid": m.id, "rid": m.robot} for m in taken])
         robots = sorted({m.robot for m in taken if m.robot})
         recent = pace_from_outbox(session, robots, now) if robots else []
-    return taken, recent, holds
+    return taken, recent
 
 
 def deliver_robots(engine, now: datetime, config, report: DispatchReport, *,
@@ -130,12 +127,12 @@ def deliver_robots(engine, now: datetime, config, report: DispatchReport, *,
     started = time.monotonic()
     clock = clock or (lambda: now + timedelta(seconds=time.monotonic() - started))
     lease = timedelta(seconds=config["REMINDERS_LEASE_SECONDS"])
-    claimed, recent, holds = claim_robots(engine, now, lease)
+    claimed, recent = claim_robots(engine, now, lease)
     if not claimed:
         return
     with engine.connect() as marks, no_flush_per_commit(marks):
         _Sender(engine, marks, config, allowed, report, clock, sleep, lease).run(
-            claimed, recent, holds)
+            claimed, recent)
 
 
 class _Sender:
@@ -150,7 +147,7 @@ class _Sender:
         self.deadline = clock() + lease / 2
         self.pacer = Pacer()
 
-    def run(self, claimed, recent, holds) -> None:
+    def run(self, claimed, recent) -> None:
         queues: dict[str | None, deque[_Claimed]] = {}
         for message in claimed:
             queues.setdefault(message.robot, deque()).append(message)
@@ -169,9 +166,6 @@ class _Sender:
         for robot, at in recent:
             if robot in webhooks:
                 self.pacer.sent(webhooks[robot], at)
-        for robot, until in holds.items():
-            if robot in webhooks:
-                self.pacer.hold(webhooks[robot], until)
         # Round robin: every robot's first message before any robot's second.
         order = deque(queues)
         while order:
