@@ -1,6 +1,7 @@
 """Hostile text for the escaping suites: markup in every free-text column of a town."""
 
 import re
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -9,10 +10,12 @@ from tests.web.test_routes import ROUTES
 from tracker.assessment import services as assessment
 from tracker.core.timeutil import utcnow
 from tracker.extensions import db
+from tracker.phases.models import PlanVersion
 from tracker.phases.services import plan_for_year
-from tracker.reminders.models import OutboxMessage, OutboxStatus
+from tracker.reminders.models import Channel, OutboxMessage, OutboxStatus, UnitChannel
 from tracker.tasks import services as work
 from tracker.tasks.models import EvidenceFile, Task
+from tracker.workdays.services import set_override
 
 #: Free-text columns, by table: everything a person or a plan file can write.
 HOSTILE_COLUMNS = {
@@ -27,7 +30,11 @@ HOSTILE_COLUMNS = {
     "evidence_files": ["original_name"],
     "deductions": ["reason"],
     "assessment_rows": ["self_note", "statement"],
-    "reminder_outbox": ["subject", "last_error"],
+    "reminder_outbox": ["subject", "last_error", "recipient"],
+    "notifications": ["detail"],
+    "unit_channels": ["webhook_url"],
+    "plan_versions": ["name", "title", "source"],
+    "workday_overrides": ["name"],
 }
 MARKUP = re.compile(r"<i class=xss>|<script>alert|<img src=x")
 
@@ -61,7 +68,8 @@ def first_task(unit) -> Task:
 def fill_town(town, instance_path):
     """The town with work in every state that shows text: a returned task with a note,
     statement, comment and a file, an assessment with a deduction and a self-assessment,
-    a failed mail; then every free-text column filled with markup."""
+    a failed mail, a unit's group robot and a failed robot message, the returned work's
+    notices in the unit's inboxes; then every free-text column filled with markup."""
     now = utcnow()
     admin, manager = town.users.admin, town.users.manager
     task = first_task(town.units.a)
@@ -82,6 +90,15 @@ def fill_town(town, instance_path):
         key="digest:escaping", user=manager, recipient=manager.email, subject="s",
         message_id="<m@x>", message=b"", status=OutboxStatus.FAILED, attempts=5,
         next_attempt_at=now, last_error="550"))
+    db.session.add(UnitChannel(
+        unit_id=town.units.a.id, vendor="wecom", robot="0" * 16,
+        webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0123456789abcdef"))
+    db.session.add(OutboxMessage(
+        key="robot:escaping", channel=Channel.ROBOT, unit_id=town.units.a.id,
+        recipient=town.units.a.name, subject="s", message_id="", message=b"{}",
+        status=OutboxStatus.FAILED, attempts=1, next_attempt_at=now, last_error="93000"))
+    db.session.commit()
+    set_override(date(town.year, 10, 30), False, "镇庆", admin, now)
     db.session.commit()
     fill_with_markup()
     return town
@@ -91,10 +108,11 @@ def pages(town) -> list[str]:
     """Every GET route of the route table, and the calendar's views and filters."""
     task = first_task(town.units.a)
     evidence = db.session.scalar(sa.select(EvidenceFile))
+    version = db.session.scalar(sa.select(PlanVersion.id))
     urls = [template.format(own=task.id, foreign=task.id, own_file=evidence.id,
                             foreign_file=evidence.id, user=town.users.manager.id,
                             own_unit=town.units.a.id, foreign_unit=town.units.a.id,
-                            year=town.year)
+                            year=town.year, version=version)
             for checks in ROUTES.values() for method, template, _ in checks if method == "GET"]
     day = task.due_date.isoformat()
     return urls + [f"/?view={view}&date={day}" for view in ("month", "week", "agenda")] + [

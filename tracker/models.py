@@ -5,8 +5,8 @@ from tracker.auth.models import LoginAttempt, Role, User
 from tracker.calendar.models import FeedToken
 from tracker.phases.models import (Duty, DutyDate, Phase, Plan, PlanVersion, PlanYear,
                                    RubricNode, duty_rubric)
-from tracker.reminders.models import (OutboxMessage, ReminderLedgerEntry, ReminderPreference,
-                                      SchedulerHeartbeat)
+from tracker.reminders.models import (Notification, OutboxMessage, ReminderLedgerEntry,
+                                      ReminderPreference, SchedulerHeartbeat, UnitChannel)
 from tracker.tasks.models import EvidenceFile, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import Unit, UnitKind
 from tracker.workdays.models import WorkdayOverride
@@ -15,6 +15,6 @@ __all__ = [
     "Assessment", "AssessmentRow", "Deduction",
     "EvidenceFile", "FeedToken", "LoginAttempt", "Duty", "DutyDate", "Phase", "PlanVersion", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
     "TaskEventKind", "TaskStatus", "Unit", "UnitKind", "User", "duty_rubric",
-    "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference", "SchedulerHeartbeat",
-    "WorkdayOverride",
+    "Notification", "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference",
+    "SchedulerHeartbeat", "UnitChannel", "WorkdayOverride",
 ]

@@ -38,3 +38,11 @@ def town(app, create_unit, create_user):
     db.session.commit()
     return {"branch": branch, "office": office, "manager": manager, "viewer": viewer,
             "admin": admin}
+
+
+@pytest.fixture
+def robot_app(mail_app, robot_server):
+    """The app sending mail through the test SMTP server and taking the fake robots'
+    host (TRACKER_WEBHOOK_ALLOWED_HOSTS)."""
+    mail_app.config["WEBHOOK_ALLOWED_HOSTS"] = ",".join(robot_server.allowed_hosts)
+    return mail_app

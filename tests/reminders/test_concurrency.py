@@ -1,6 +1,8 @@
-"""Four dispatchers at once, each with its own app and engine: every mail arrives once."""
+"""Four dispatchers at once, each with its own app and engine: every mail and every robot
+message arrives once, and a robot gets no more than it takes."""
 
 import threading
+import time
 from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -8,15 +10,17 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from tests.conftest import make_app
+from tests.robotserver import DINGTALK, FEISHU, WECOM, hang
 from tracker.auth.models import Role, User
 from tracker.extensions import db
 from tracker.phases.planfile import read_plan
 from tracker.tasks.loading import load_plan
 from tracker.reminders.dispatch import dispatch
-from tracker.reminders.models import OutboxMessage, OutboxStatus, ReminderLedgerEntry
+from tracker.reminders.channels import set_channel
+from tracker.reminders.models import Channel, OutboxMessage, OutboxStatus, ReminderLedgerEntry
 from tracker.reminders.services import set_preferences
 from tracker.tasks.models import Task
-from tracker.units.models import UnitKind
+from tracker.units.models import Unit, UnitKind
 
 from .conftest import PLAN_LOADED, mail_config
 
@@ -117,3 +121,121 @@ def test_four_dispatchers_at_once_send_every_mail_exactly_once(
         for other in apps:
             with other.app_context():
                 db.engine.dispose()
+
+
+def robot_apps(database_url, smtp_server, robot_server):
+    return [make_app(database_url, **mail_config(smtp_server),
+                     WEBHOOK_ALLOWED_HOSTS=",".join(robot_server.allowed_hosts))
+            for _ in range(DISPATCHERS)]
+
+
+def test_four_dispatchers_at_once_post_every_robot_message_once(
+        app, backend, database_url, create_unit, create_user, smtp_server, robot_server):
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = ",".join(robot_server.allowed_hosts)
+    build_town(create_unit, create_user)
+    units = db.session.scalars(sa.select(Unit).order_by(Unit.id)).all()
+    vendors = [(WECOM, None), (DINGTALK, "SEC" + "5" * 64), (FEISHU, "feishu-s3cret")]
+    tokens = {}
+    for i, unit in enumerate(units):
+        vendor, secret = vendors[i % 3]
+        url = robot_server.add(vendor, secret)
+        set_channel(unit, vendor, url, secret, now=PLAN_LOADED)
+        tokens[unit.name] = url.rsplit("=", 1)[-1].rsplit("/", 1)[-1]
+    db.session.commit()
+    apps = robot_apps(database_url, smtp_server, robot_server)
+    try:
+        total = 0
+        for now in ROUNDS:
+            reports = run_round(apps, now)
+            received = robot_server.take()
+            per_robot = Counter(r.token for r in received)
+            # Every unit has work due on each of these days: one message each, once.
+            assert per_robot == Counter(tokens.values()), per_robot
+            assert robot_server.requests == total + len(units)  # nothing refused, nothing twice
+            total += len(units)
+            db.session.expire_all()
+            rows = db.session.scalars(sa.select(OutboxMessage).where(
+                OutboxMessage.channel == Channel.ROBOT)).all()
+            assert len(rows) == total and {r.status for r in rows} == {OutboxStatus.SENT}
+            assert sum(1 for r in reports for _, who, _ in r.sent if "@" not in who) == len(units)
+            smtp_server.take()
+    finally:
+        for other in apps:
+            with other.app_context():
+                db.engine.dispose()
+
+
+def test_four_dispatchers_at_once_keep_a_shared_robot_to_twenty_a_minute(
+        app, backend, database_url, create_unit, smtp_server, robot_server):
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = ",".join(robot_server.allowed_hosts)
+    units = [create_unit(f"第{i + 1}村党支部", UnitKind.BRANCH) for i in range(25)]
+    load_plan(read_plan("shuyuan-2020"), 2026, PLAN_LOADED)
+    url = robot_server.add(WECOM)
+    for unit in units:
+        set_channel(unit, WECOM, url, None, now=PLAN_LOADED)
+    db.session.commit()
+    now = ROUNDS[0]
+    robot_server.clock = lambda: now.timestamp()
+    apps = robot_apps(database_url, smtp_server, robot_server)
+    try:
+        run_round(apps, now)
+        # Twenty in the first minute, whichever passes sent them; the robot refused none.
+        assert len(robot_server.take()) == 20 and robot_server.requests == 20
+        later = now + timedelta(seconds=62)
+        robot_server.clock = lambda: later.timestamp()
+        run_round(apps, later)
+        received = robot_server.take()
+        assert len(received) == 5 and robot_server.requests == 25
+        db.session.expire_all()
+        rows = db.session.scalars(sa.select(OutboxMessage)).all()
+        assert len(rows) == 25 and {r.status for r in rows} == {OutboxStatus.SENT}
+    finally:
+        for other in apps:
+            with other.app_context():
+                db.engine.dispose()
+
+
+def test_one_pass_at_a_time_talks_to_a_robot(app, backend, database_url, create_unit,
+                                             smtp_server, robot_server):
+    """A pass that finds a robot busy with another pass leaves its messages to a later one,
+    so two passes never post to one robot at once (and never together beyond its pace)."""
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = ",".join(robot_server.allowed_hosts)
+    first, second = create_unit("第1村党支部", UnitKind.BRANCH), create_unit("第2村党支部",
+                                                                          UnitKind.BRANCH)
+    load_plan(read_plan("shuyuan-2020"), 2026, PLAN_LOADED)
+    url = robot_server.add(WECOM)
+    set_channel(first, WECOM, url, None, now=PLAN_LOADED)
+    db.session.commit()
+    slow, other = robot_apps(database_url, smtp_server, robot_server)[:2]
+    now = ROUNDS[0]
+    robot_server.script(hang(2))
+    reports = []
+
+    def sending():
+        with slow.app_context():
+            reports.append(dispatch(now))
+            db.session.remove()
+
+    thread = threading.Thread(target=sending)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while robot_server.requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert robot_server.requests == 1  # the slow pass is posting, and waits for the answer
+        set_channel(second, WECOM, url, None, now=now)
+        db.session.commit()
+        with other.app_context():
+            report = dispatch(now)
+            db.session.remove()
+        assert report.queued == 1 and report.sent == [] and robot_server.requests == 1
+    finally:
+        thread.join(30)
+        for each in (slow, other):
+            with each.app_context():
+                db.engine.dispose()
+    assert len(reports[0].sent) == 1 and len(robot_server.take()) == 1
+    db.session.expire_all()
+    waiting = db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.QUEUED)).all()
+    assert [m.unit_id for m in waiting] == [second.id]

@@ -274,7 +274,7 @@ def test_resend_refuses_what_did_not_fail(mail_app, town, smtp_server):
     sent = outbox()[0]
     with pytest.raises(TrackerError, match="not failed"):
         resend(sent.id, at(2, 3, 9))
-    with pytest.raises(TrackerError, match="no queued mail"):
+    with pytest.raises(TrackerError, match="no queued message"):
         resend(10_000, at(2, 3, 9))
 
 

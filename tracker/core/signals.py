@@ -39,6 +39,18 @@ The coordinator's list of units asks for extra columns (sender: the list of unit
 receiver returns ``(heading, {unit id: value})``.
 """)
 
+unit_page_panels = _signals.signal("unit-page-panels", doc="""
+A unit's page asks for panels (sender: the unit). A receiver returns ``(order, html)``: the
+panels are shown by ``order`` (the reminders area: the unit's group robot).
+""")
+
+user_columns = _signals.signal("user-columns", doc="""
+The user loader asks what else to load with the signed-in user, in its one query (sender:
+the ``users.id`` column). A receiver returns ``(name, expression)``: a scalar SQL
+expression correlated to that column, whose value is set on the user as attribute
+``name`` (the reminders area: ``unread_notifications``, which the header's bell shows).
+""")
+
 
 def values(results) -> list:
     """The values receivers returned from ``signal.send(...)``, without the Nones."""

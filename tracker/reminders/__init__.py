@@ -1,4 +1,5 @@
-"""Reminder e-mails: rules, preferences, the ledger and outbox, backends, scheduling."""
+"""Reminders: e-mails, the units' group robots (WeCom, DingTalk, Feishu) and each person's
+inbox; rules, preferences, the ledger and outbox, backends, scheduling."""
 
 from urllib.parse import urlsplit
 
@@ -12,6 +13,14 @@ def _tell_the_unit(task, reviewer, comment, now, **kwargs):
     from tracker.reminders.services import queue_returned_notice
 
     queue_returned_notice(task, reviewer, comment, now)
+
+
+@signals.user_columns.connect
+def _unread_notifications(user_id_column, **kwargs):
+    """The signed-in user's unread inbox count, loaded with the user for the header's bell."""
+    from tracker.reminders.services import unread_count_column
+
+    return "unread_notifications", unread_count_column(user_id_column)
 
 
 def init_app(app):
@@ -38,6 +47,14 @@ def init_app(app):
         "REMINDERS_LOCK_POLL_SECONDS": 10,
         #: Sent mails keep their full text this many days (the row itself stays).
         "REMINDERS_KEEP_SENT_DAYS": 90,
+        #: Hosts (``host[:port]``, comma-separated) taken as robot addresses beside the
+        #: vendors' own, over http too: a 政务微信 deployment, an intranet gateway, tests.
+        "WEBHOOK_ALLOWED_HOSTS": None,
+        #: Seconds a robot has to answer (connecting, and each read).
+        "REMINDERS_ROBOT_TIMEOUT_SECONDS": 5,
+        #: A pass waits this long at most for a robot's pace to allow the next message;
+        #: a longer wait leaves the message to a later pass.
+        "REMINDERS_ROBOT_MAX_WAIT_SECONDS": 5,
     }.items():
         app.config.setdefault(key, value)
 

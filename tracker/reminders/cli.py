@@ -1,4 +1,5 @@
-"""``tracker reminders dispatch`` and ``tracker scheduler``."""
+"""``tracker reminders dispatch|prune``, ``tracker scheduler``, and ``tracker unit channel``
+(a unit's group robot, a command of the units' group defined here, where robots are)."""
 
 import logging
 import signal
@@ -10,9 +11,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import current_app
 from flask.cli import with_appcontext
 
-from tracker.core.cli import TrackerGroup, handle_errors, now_option
+from tracker.core.cli import CLIError, TrackerGroup, handle_errors, now_option
+from tracker.units.cli import unit_cli
 
-reminders_cli = TrackerGroup("reminders", help="Reminder e-mails.")
+reminders_cli = TrackerGroup("reminders", help="Reminders: e-mails and group robot messages.")
 
 
 @reminders_cli.command("dispatch")
@@ -77,3 +79,56 @@ def scheduler_command(interval):
             scheduler.shutdown(wait=False)
     finally:
         lock.release()
+
+
+@unit_cli.command("channel")
+@click.argument("name")
+@click.option("--wecom", metavar="URL", help="A WeCom (企业微信) group robot's webhook address.")
+@click.option("--dingtalk", metavar="URL", help="A DingTalk (钉钉) group robot's webhook address.")
+@click.option("--feishu", metavar="URL", help="A Feishu (飞书) group robot's webhook address.")
+@click.option("--secret", metavar="S",
+              help="The robot's signing secret: DingTalk's 加签 (SEC...) or Feishu's.")
+@click.option("--none", "remove", is_flag=True, help="Take the unit's group robot away.")
+@click.option("--test", is_flag=True, help="Then post a test message to the robot.")
+def channel_command(name, wecom, dingtalk, feishu, secret, remove, test):
+    """Set, show or remove a unit's group robot; the address is shown masked, the secret
+    never."""
+    from tracker.core.timeutil import utcnow
+    from tracker.extensions import db
+    from tracker.reminders.channels import get_channel, remove_channel, send_test, set_channel
+    from tracker.reminders.robots import NAMES, Status
+    from tracker.units.services import get_unit
+
+    given = [(vendor, url) for vendor, url in (("wecom", wecom), ("dingtalk", dingtalk),
+                                                ("feishu", feishu)) if url is not None]
+    if len(given) + remove > 1:
+        raise CLIError("give one of --wecom, --dingtalk, --feishu and --none")
+    if secret is not None and not (given and given[0][0] != "wecom"):
+        raise CLIError("--secret goes with --dingtalk or --feishu (a WeCom robot signs nothing)")
+    for vendor, url in given:
+        if not url.strip():
+            raise CLIError(f"--{vendor} needs the robot's webhook address")
+    unit = get_unit(name)
+    now = utcnow()
+    if remove:
+        removed = remove_channel(unit)
+        db.session.commit()
+        click.echo(f"{unit.name}: group robot removed." if removed
+                   else f"{unit.name} had no group robot.")
+    elif given:
+        (vendor, url), = given
+        channel = set_channel(unit, vendor, url, secret, now=now)
+        db.session.commit()
+        click.echo(f"{unit.name}: {NAMES[channel.vendor]} robot {channel.masked_url}"
+                   f"{' (signed)' if channel.secret else ''} saved.")
+    else:
+        channel = get_channel(unit.id)
+        click.echo(f"{unit.name}: {NAMES[channel.vendor]} robot {channel.masked_url}"
+                   f"{' (signed)' if channel.secret else ''}." if channel
+                   else f"{unit.name} has no group robot.")
+    if test:
+        outcome = send_test(unit, now)
+        db.session.commit()
+        if outcome.status != Status.SENT:
+            raise CLIError(f"the robot did not take the test message: {outcome.error}")
+        click.echo("The robot took the test message.")

@@ -332,10 +332,8 @@ def build_payload(vendor: Vendor, unit: str, items: list[RobotItem], *, today: d
         raise ValueError("no items: a robot message is never empty")
     base = base_url.rstrip("/")
     ordered = sorted(items, key=lambda i: (i.due, i.task_id))  # the overdue come first
-    overdue = sum(1 for i in items if i.due < today)
-    summary = (f"{len(items)} 项待办，其中 {overdue} 项已逾期" if overdue
-               else f"{len(items)} 项待办即将到期")
-    heading = "【工作提醒】" + _plain(unit, UNIT_CHARS)
+    summary = _summary(items, today)
+    heading = _heading(unit)
 
     def render(shown: int) -> bytes:
         rest = len(ordered) - shown
@@ -358,6 +356,38 @@ def build_payload(vendor: Vendor, unit: str, items: list[RobotItem], *, today: d
         middle = (low + high + 1) // 2
         low, high = (middle, high) if fits(middle) else (low, middle - 1)
     return render(low)
+
+
+def _heading(unit: str) -> str:
+    return "【工作提醒】" + _plain(unit, UNIT_CHARS)
+
+
+def _summary(items: list[RobotItem], today: date) -> str:
+    overdue = sum(1 for i in items if i.due < today)
+    return (f"{len(items)} 项待办，其中 {overdue} 项已逾期" if overdue
+            else f"{len(items)} 项待办即将到期")
+
+
+def headline(unit: str, items: list[RobotItem], today: date) -> str:
+    """The message in one line, as the outbox and the coordinator's lists show it."""
+    return f"{_heading(unit)}：{_summary(items, today)}"
+
+
+def build_test_payload(vendor: Vendor, unit: str, *, link: str) -> bytes:
+    """A test message (JSON, unsigned): the robot is set up, and where the work is."""
+    heading = "【测试消息】" + _plain(unit, UNIT_CHARS)
+    text = "本群的工作提醒机器人已设置好：到期和逾期的工作将每天发到这里。"
+    if vendor == Vendor.FEISHU:
+        rows = [[{"tag": "text", "text": text}],
+                [{"tag": "text", "text": "查看待办："}, {"tag": "a", "text": link, "href": link}]]
+        return _dumps({"msg_type": "post",
+                       "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})
+    br = "\n" if vendor == Vendor.WECOM else "  \n"
+    body = br.join([f"**{heading.translate(_NEUTRAL)}**", text,
+                    f"查看待办：[{_link(link)}]({_link(link)})"])
+    if vendor == Vendor.WECOM:
+        return _dumps({"msgtype": "markdown", "markdown": {"content": body}})
+    return _dumps({"msgtype": "markdown", "markdown": {"title": heading, "text": body}})
 
 
 def _link(url: str) -> str:

@@ -1,21 +1,24 @@
-"""Reminder preferences, unsubscribing, the coordinator's failed mails, pruning the outbox.
-Flush, never commit."""
+"""Reminder preferences, unsubscribing, the returned-work notice, the coordinator's failed
+mails and robot messages, pruning the outbox, the inbox. Flush, never commit."""
 
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.models import User
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import local_today
 from tracker.extensions import db
+from tracker.reminders.channels import get_channel, rebuild_robot_message
 from tracker.reminders.dispatch import compose, mail_settings, unsubscribe_url
 from tracker.reminders.mail import (MailItem, Recipient, build_returned_message,
                                     unsubscribe_user_id)
-from tracker.reminders.models import (DEFAULT_HOUR, OutboxMessage, OutboxStatus,
-                                      ReminderLedgerEntry, ReminderMode, ReminderPreference)
+from tracker.reminders.models import (DEFAULT_HOUR, Channel, Notification, OutboxMessage,
+                                      OutboxStatus, ReminderLedgerEntry, ReminderMode,
+                                      ReminderPreference)
 from tracker.tasks.models import Task, TaskEvent, TaskEventKind
 
 
@@ -68,11 +71,13 @@ def unsubscribe(user: User) -> None:
 
 def queue_returned_notice(task: Task, reviewer: User, comment: str,
                           now: datetime) -> list[OutboxMessage]:
-    """Queue a notice to the unit's people that ``task`` was returned for rework.
+    """Queue a notice to the unit's people that ``task`` was returned for rework, and put
+    it in their inboxes.
 
     Called in the review's transaction: the notice is queued if and only if the
     return is stored, once per return and person (the outbox key); the next
-    dispatch pass sends it. People who turned reminder mails off get none.
+    dispatch pass sends it. People who turned reminder mails off get no mail, only
+    the inbox notice.
     """
     config = current_app.config
     returns = db.session.scalar(sa.select(sa.func.count(TaskEvent.id)).where(
@@ -87,6 +92,8 @@ def queue_returned_notice(task: Task, reviewer: User, comment: str,
                     "returned", task.status.value)
     queued = []
     for user, mode in people:
+        db.session.add(Notification(user_id=user.id, task_id=task.id, kind="returned",
+                                    due_date=task.due_date, detail=comment, created_at=now))
         if mode == ReminderMode.NONE:
             continue
         key = f"returned:{task.id}:{returns}:{user.id}"
@@ -105,25 +112,29 @@ def queue_returned_notice(task: Task, reviewer: User, comment: str,
 
 
 def failed_messages(limit: int = 200) -> list[OutboxMessage]:
-    """Mails that failed for good, newest first, with their user loaded."""
+    """Mails and robot messages that failed for good, newest first, with their user or
+    unit (and its robot) loaded."""
     return list(db.session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
-        .options(selectinload(OutboxMessage.user))
+        .options(selectinload(OutboxMessage.user), selectinload(OutboxMessage.unit))
         .order_by(OutboxMessage.id.desc()).limit(limit)))
 
 
 def resend(outbox_id: int, now: datetime) -> OutboxMessage:
-    """Queue a failed mail again, to the user's current address; the next pass sends it.
+    """Queue a failed mail or robot message again; the next pass sends it.
 
-    It keeps its Message-ID. Rebuilt from the ledger so that a corrected address
-    (or name, or language) is used; a mail whose tasks are gone goes as it was.
+    A mail goes to the user's current address and keeps its Message-ID. Both are
+    rebuilt from the ledger so that a corrected address, name or language (or the
+    robot's vendor) is used; one whose tasks are gone goes as it was.
     """
     message = db.session.get(OutboxMessage, outbox_id)
     if message is None:
-        raise TrackerError(f"there is no queued mail with id {outbox_id}")
+        raise TrackerError(f"there is no queued message with id {outbox_id}")
     if message.status != OutboxStatus.FAILED:
-        raise TrackerError(f"mail {outbox_id} is {message.status.value}, not failed: "
-                           f"only a failed mail can be sent again")
+        raise TrackerError(f"message {outbox_id} is {message.status.value}, not failed: "
+                           f"only a failed message can be sent again")
+    if message.channel == Channel.ROBOT:
+        return _resend_robot(message, now)
     rows = db.session.execute(
         sa.select(Task, ReminderLedgerEntry.kind)
         .join(ReminderLedgerEntry, ReminderLedgerEntry.task_id == Task.id)
@@ -138,6 +149,21 @@ def resend(outbox_id: int, now: datetime) -> OutboxMessage:
         message.recipient = message.user.email
         message.subject = msg.subject[:300]
         message.message = msg.data
+    message.status = OutboxStatus.QUEUED
+    message.attempts = 0
+    message.next_attempt_at = now
+    message.claimed_at = None
+    db.session.flush()
+    return message
+
+
+def _resend_robot(message: OutboxMessage, now: datetime) -> OutboxMessage:
+    channel = get_channel(message.unit_id) if message.unit_id is not None else None
+    if channel is None:
+        raise TrackerError(_("The unit has no group robot now: set one up on the unit's "
+                             "robot page, then send the message again."))
+    rebuild_robot_message(message, message.unit, channel.vendor, now)
+    message.robot = channel.robot
     message.status = OutboxStatus.QUEUED
     message.attempts = 0
     message.next_attempt_at = now
@@ -165,3 +191,38 @@ def prune_sent(now: datetime, keep_days: int) -> int:
         .values(message=b""))
     db.session.flush()
     return result.rowcount
+
+
+def inbox(user_id: int, page: int, per_page: int) -> tuple[list[Notification], int]:
+    """A page of the user's inbox (newest first, each with its task and unit), and how many
+    notices there are in all."""
+    total = db.session.scalar(sa.select(sa.func.count(Notification.id))
+                              .where(Notification.user_id == user_id))
+    notices = db.session.scalars(
+        sa.select(Notification).where(Notification.user_id == user_id)
+        .options(joinedload(Notification.task).joinedload(Task.unit))
+        .order_by(Notification.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+    return list(notices), total
+
+
+def mark_read(user_id: int, notification_id: int | None, now: datetime) -> int:
+    """Mark one of the user's notices read, or (``notification_id`` None) all of them;
+    how many were unread. Another user's notice is as if it did not exist."""
+    query = sa.update(Notification).where(Notification.user_id == user_id,
+                                          Notification.read_at.is_(None))
+    if notification_id is not None:
+        if db.session.scalar(sa.select(Notification.id).where(
+                Notification.id == notification_id, Notification.user_id == user_id)) is None:
+            raise LookupError(notification_id)
+        query = query.where(Notification.id == notification_id)
+    result = db.session.execute(query.values(read_at=now))
+    db.session.flush()
+    return result.rowcount
+
+
+def unread_count_column(user_id_column):
+    """The number of unread notices of the user in the enclosing query (a correlated
+    subquery, loaded with the signed-in user for the header's bell)."""
+    return (sa.select(sa.func.count(Notification.id))
+            .where(Notification.user_id == user_id_column, Notification.read_at.is_(None))
+            .scalar_subquery())

@@ -52,7 +52,7 @@ def units():
 @bp.route("/<int:unit_id>", methods=["GET", "POST"])
 @admin_required
 def edit(unit_id):
-    """Rename a unit, change its kind, or deactivate it."""
+    """Rename a unit, change its kind, or deactivate it; below, what other areas add."""
     unit = db.session.get(Unit, unit_id) or abort(404)
     form = UnitForm(obj=unit) if request.method == "GET" else UnitForm()
     if request.method == "GET":
@@ -75,4 +75,8 @@ def edit(unit_id):
             db.session.commit()
             flash(_("Unit %(name)s saved.", name=unit.name), "success")
             return redirect(url_for("units.units"))
-    return render_template("units/edit.html", form=form, unit=unit), 400 if form.errors else 200
+    # What other areas show of the unit (the reminders area: its group robot).
+    panels = signals.values(signals.unit_page_panels.send(unit))
+    return render_template("units/edit.html", form=form, unit=unit,
+                           panels=[html for _, html in sorted(panels, key=lambda p: p[0])]
+                           ), 400 if form.errors else 200

@@ -1,0 +1,94 @@
+"""What every dispatch pass shares, for mails and robot messages alike: the retry
+schedule, the report, transactions that write, inserts that skip what another pass
+wrote, and commits that need not wait for the disk."""
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tracker.reminders.models import Channel, OutboxMessage, OutboxStatus, ReminderLedgerEntry
+
+#: Waits after the 1st, 2nd, ... temporary failure; after the last one the message fails.
+RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720, 1440))
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+
+OUTBOX = OutboxMessage.__table__
+LEDGER = ReminderLedgerEntry.__table__
+
+
+@dataclass
+class DispatchReport:
+    """What one pass did."""
+
+    queued: int = 0
+    #: (outbox id, recipient, subject) of each mail the server accepted, and of each robot
+    #: message its robot took (the recipient is then the unit and its robot).
+    sent: list[tuple[int, str, str]] = field(default_factory=list)
+    #: Messages that failed for now and wait for another try.
+    retrying: int = 0
+    #: (outbox id, recipient, error) of messages that failed for good in this pass.
+    failed: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+@contextmanager
+def write_session(engine):
+    """A session whose transaction writes: on SQLite it holds the write lock from BEGIN.
+
+    A deferred SQLite transaction that reads and then writes can fail at once
+    with "database is locked" when another writer got there in between; an
+    immediate one waits its turn (busy_timeout) instead.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "sqlite":
+            session.execute(sa.text("BEGIN IMMEDIATE"))
+        yield session
+        session.commit()
+
+
+def insert_ignoring_duplicates(engine, table):
+    """An INSERT that skips rows another pass wrote first (ON CONFLICT DO NOTHING)."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def sendable(now: datetime, lease: timedelta, channel: Channel | None = None):
+    """Outbox rows due to be sent at ``now`` (of ``channel``, or of either)."""
+    due = sa.or_(
+        sa.and_(OUTBOX.c.status == OutboxStatus.QUEUED, OUTBOX.c.next_attempt_at <= now),
+        # Claimed by a pass that died (or hangs) longer than the lease ago.
+        sa.and_(OUTBOX.c.status == OutboxStatus.SENDING, OUTBOX.c.claimed_at < now - lease))
+    return due if channel is None else sa.and_(OUTBOX.c.channel == channel, due)
+
+
+@contextmanager
+def no_flush_per_commit(conn):
+    """Commits on ``conn`` that survive a crash of this process but need not wait for the
+    disk: a power cut or a database crash may undo the last few marks, and those messages
+    are sent again (a mail with the same Message-ID); none is lost, nothing is corrupted.
+
+    PostgreSQL: asynchronous commit. SQLite: synchronous=NORMAL, safe so only in WAL mode.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET synchronous_commit TO OFF")
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.rollback()
+            conn.exec_driver_sql("RESET synchronous_commit")
+            conn.commit()
+        return
+    before = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    wal = conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    if wal:
+        conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        if wal:
+            conn.rollback()
+            conn.exec_driver_sql(f"PRAGMA synchronous={int(before)}")
