@@ -74,6 +74,7 @@ def create_app(test_config=None):
     from tracker.core import web
     from tracker.dashboard.views import bp as dashboard_bp
     from tracker.ops.health import bp as health_bp
+    from tracker.ops.pwa import bp as pwa_bp
     from tracker.reminders.views import bp as reminders_bp
     from tracker.tasks.views import bp as tasks_bp
     from tracker.units.views import bp as units_bp
@@ -81,7 +82,7 @@ def create_app(test_config=None):
     web.init_app(app)
     reminders.init_app(app)  # mail config defaults; the scheduler only where config asks
     for blueprint in (auth_bp, calendar_bp, dashboard_bp, tasks_bp, units_bp, assessment_bp,
-                      reminders_bp, health_bp):
+                      reminders_bp, health_bp, pwa_bp):
         app.register_blueprint(blueprint)
 
     register_commands(app)
