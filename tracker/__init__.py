@@ -31,8 +31,12 @@ def create_app(test_config=None):
         BABEL_DEFAULT_LOCALE="zh_CN",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         LANGUAGES=["zh_CN", "en"],
-        #: Largest evidence file accepted; a request a little larger is refused (413).
+        #: Largest evidence file accepted (413 above it).
         MAX_EVIDENCE_BYTES=20 * 1024 * 1024,
+        #: Files uploaded at once, and their size together; a request a little larger is
+        #: refused before it is read (413).
+        MAX_UPLOAD_FILES=20,
+        MAX_UPLOAD_BYTES=64 * 1024 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,

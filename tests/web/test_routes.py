@@ -64,6 +64,11 @@ ROUTES = {
                        ("GET", "/tasks/{foreign}/evidence/{foreign_file}", FOREIGN),
                        ("GET", "/tasks/{own}/evidence/{foreign_file}",
                         expect(LOGIN, MISSING, MISSING, MISSING))],
+    # Only pictures have a preview (tests/tasks/test_evidence.py); these files are PDFs.
+    "tasks.preview": [("GET", "/tasks/{own}/evidence/{own_file}/preview",
+                       expect(LOGIN, MISSING, MISSING, MISSING)),
+                      ("GET", "/tasks/{foreign}/evidence/{foreign_file}/preview",
+                       expect(LOGIN, MISSING, MISSING, MISSING))],
     "tasks.delete_evidence": [("POST", "/tasks/{own}/evidence/{own_file}/delete", WORK_OWN),
                               ("POST", "/tasks/{foreign}/evidence/{foreign_file}/delete",
                                FOREIGN)],
