@@ -103,7 +103,8 @@ def page_for(browser, request):
         page = context.new_page()
         page.expected_errors = set()
         page.on("console", lambda msg: msg.type == "error" and errors.append(
-            (page, msg.location.get("url"), f"{name}: {msg.text}")))
+            (page, msg.location.get("url"), f"{name}: {msg.text} ({msg.location.get('url')})")
+        ))
         page.on("pageerror", lambda exc: errors.append((page, None, f"{name}: {exc}")))
 
         def shot(label):

@@ -3,9 +3,11 @@
 
 Each run writes what it measured (widths, axe findings) to
 test-artifacts/phone-<role>.json; with TRACKER_SCREENSHOTS=DIR it also keeps the phone
-views shown in the README (docs/phone/) there.
+views shown in the README there (``TRACKER_SCREENSHOTS=docs/phone python3 dev.py test
+tests/browser/test_phone.py`` renews docs/phone/).
 """
 
+import io
 import json
 import os
 from datetime import timedelta
@@ -13,7 +15,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
+from tests import samples
 from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE
 from tests.browser.test_flow import PASSWORD, PDF
 from tests.web.test_routes import LOGIN, ROUTES
@@ -97,6 +101,11 @@ def busy_town(town, instance_path):
         work.submit(task, manager, "已完成", "", now)
         if verdict != "submit":
             work.review(task, admin, verdict == "accept", "请补充会议记录", now)
+    photo = instance_path / "evidence" / "x" / "photo.heic"
+    photo.write_bytes(samples.heic(800, 600, (46, 125, 50)))
+    plain[2].evidence_files.append(EvidenceFile(
+        original_name="IMG_0412.HEIC", stored_name="x/photo.heic", content_type="image/heic",
+        size=photo.stat().st_size, sha256="1" * 64, uploaded_by=manager, uploaded_at=now))
     plan = assessment.plan_for_year(town.year)
     sheet = assessment.get_or_start(town.units.a, plan, town.year, admin, now)
     _, leaves = assessment.rubric_tree(plan)
@@ -146,9 +155,22 @@ def role_pages(town, role: str, secret_key: str) -> list[str]:
 
 
 #: Phone views kept for the README: (role, URL key, file name).
-README_SHOTS = {("manager", "/"): "calendar", ("manager", "/?view=agenda"): "agenda",
+README_SHOTS = {("manager", "/"): "calendar", ("manager", "/tasks"): "tasks",
                 ("manager", "/tasks/{own}"): "task", ("admin", "/overview"): "overview",
-                ("manager", "/progress"): "progress"}
+                ("admin", "/settings"): "menu"}
+
+
+def keep_screenshot(page, path: Path, menu: bool) -> None:
+    """The phone's screen as a small PNG (256 colours) for the README."""
+    if menu:
+        page.click("summary")
+    elif page.locator("ul.files").count():
+        page.locator("ul.files").scroll_into_view_if_needed()  # the photos and the upload
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.open(io.BytesIO(page.screenshot()))
+    image.convert("RGB").quantize(colors=256).save(path, optimize=True)
+    if menu:
+        page.click("summary")
 
 
 @pytest.mark.parametrize("role", ["anonymous", "viewer", "manager", "admin"])
@@ -168,6 +190,14 @@ def test_every_page_fits_a_phone_and_passes_axe(live_server, busy_town, page_for
             response = page.goto(live_server + url)
             status = response.status if response else None
             measured = widths(page, viewport["width"])
+            assert page.locator("link[rel=manifest]").count() == 1, url
+            if size == "phone":
+                small = page.evaluate("""() => [...document.querySelectorAll(
+                    'input:not([type=hidden]), select, textarea')].filter(
+                    (el) => parseFloat(getComputedStyle(el).fontSize) < 16).map(
+                    (el) => el.name)""")
+                if small:
+                    failures.append(f"phone {url}: fields under 16 px (phones zoom): {small}")
             violations = audit(page, axe_source)
             report.setdefault(url, {})[size] = {
                 "status": status, "scroll_width": measured["scroll"],
@@ -182,11 +212,69 @@ def test_every_page_fits_a_phone_and_passes_axe(live_server, busy_town, page_for
                                     f"({v['help']}): {v['nodes']}")
             key = url.replace(str(own), "{own}")
             if shots_dir and size == "phone" and (role, key) in README_SHOTS:
-                Path(shots_dir).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(Path(shots_dir) / f"{README_SHOTS[role, key]}.png"))
+                name = README_SHOTS[role, key]
+                keep_screenshot(page, Path(shots_dir) / f"{name}.png", menu=name == "menu")
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"phone-{role}.json").write_text(json.dumps(report, indent=1,
                                                              ensure_ascii=False))
     assert len(urls) >= (3 if role == "anonymous" else 10), urls
     assert failures == [], "\n".join(failures)
 
+
+
+def test_the_menu_opens_without_javascript_on_a_phone_and_stands_open_on_a_laptop(
+        live_server, town, browser):
+    for viewport, phone in ((PHONE, True), (DESKTOP, False)):
+        context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone,
+                                      java_script_enabled=False, locale="en-US")
+        page = context.new_page()
+        sign_in(page, live_server, "manager@example.org")
+        tasks = page.get_by_role("navigation", name="Main").get_by_role("link", name="Tasks")
+        if phone:
+            assert not tasks.is_visible()
+            page.get_by_text("Menu").click()
+        assert tasks.is_visible()
+        tasks.click()
+        page.wait_for_url(f"{live_server}/tasks")
+        context.close()
+
+
+def test_keyboard_skip_link_and_visible_focus(live_server, town, page_for):
+    page = page_for("keyboard", viewport=DESKTOP, locale="en-US")
+    sign_in(page, live_server, "viewer@example.org")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("""() => ({text: document.activeElement.textContent.trim(),
+        outline: getComputedStyle(document.activeElement).outlineStyle,
+        width: parseFloat(getComputedStyle(document.activeElement).outlineWidth)})""")
+    assert focused == {"text": "Skip to the content", "outline": "solid", "width": 3}
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    # On a phone the menu opens from the keyboard too.
+    phone = page_for("phone-keyboard", phone=True, locale="en-US")
+    sign_in(phone, live_server, "viewer@example.org")
+    phone.focus("summary")
+    phone.keyboard.press("Enter")
+    assert phone.get_by_role("link", name="Settings").is_visible()
+
+
+def test_the_calendar_on_a_phone_is_counts_and_the_days_below(live_server, busy_town,
+                                                               page_for):
+    page = page_for("manager", phone=True)
+    sign_in(page, live_server, "manager@example.org")
+    returned = db.session.scalar(sa.select(Task).where(Task.status == TaskStatus.RETURNED))
+    page.goto(f"{live_server}/?date={returned.due_date.isoformat()}")
+    cell_items = page.locator("table.calendar .item")
+    assert cell_items.count() > 0 and not cell_items.first.is_visible()
+    count = page.locator(f"a.daycount[href='#day-{returned.due_date.isoformat()}']")
+    assert count.is_visible()
+    box = count.bounding_box()
+    assert box["width"] >= 24 and box["height"] >= 24
+    count.click()
+    day = page.locator(f"#day-{returned.due_date.isoformat()}")
+    assert day.locator(f"a[href='/tasks/{returned.id}']").is_visible()
+    # A laptop sees the items in the grid and no list.
+    wide = page_for("manager-laptop", viewport=DESKTOP)
+    sign_in(wide, live_server, "manager@example.org")
+    wide.goto(f"{live_server}/?date={returned.due_date.isoformat()}")
+    assert wide.locator(f"table.calendar a[href='/tasks/{returned.id}']").is_visible()
+    assert not wide.locator(".month-agenda").is_visible()

@@ -167,7 +167,7 @@ def upload(task_id):
             files.path_of(files.folder(), name).unlink(missing_ok=True)
         raise
     names = [one.original_name for _data, one in checked]
-    flash(ngettext("File %(names)s attached.", "%(num)d files attached: %(names)s.",
+    flash(ngettext("%(num)d file attached: %(names)s.", "%(num)d files attached: %(names)s.",
                    len(names), names="、".join(names)), "success")
     return _back(task)
 
