@@ -204,7 +204,8 @@ def preview(task_id, evidence_id):
     path = files.path_of(files.folder(), evidence.stored_name)
     if evidence.stored_name.rpartition(".")[2] not in files.IMAGES or not path.is_file():
         abort(404)
-    if request.if_none_match.contains(evidence.sha256):
+    tag = f"{evidence.sha256[:32]}-{files.PREVIEW_SIDE}"
+    if request.if_none_match.contains(tag):
         response = Response(status=304)
     else:
         jpeg = files.preview_jpeg(path.read_bytes())
@@ -212,7 +213,7 @@ def preview(task_id, evidence_id):
             abort(404)
         response = Response(jpeg, mimetype="image/jpeg")
     # A stored file never changes: the browser may keep the preview (for this user only).
-    response.set_etag(evidence.sha256)
+    response.set_etag(tag)
     response.cache_control.private = True
     response.cache_control.max_age = 86400
     return response
