@@ -35,8 +35,10 @@ def wait_for(check, seconds=15):
         time.sleep(0.1)
 
 
-def shell_cache(page) -> str:
-    return next(name for name in page.evaluate("caches.keys()") if name.startswith("shell-"))
+def shell_cache(page) -> str | None:
+    """The name of the worker's shell cache (None while there is none)."""
+    return next((name for name in page.evaluate("caches.keys()") if name.startswith("shell-")),
+                None)
 
 
 def test_the_manifest_makes_the_app_installable(live_server, town, page_for):
@@ -97,6 +99,11 @@ def test_the_agenda_is_kept_for_offline_reading_and_dropped_at_sign_out(live_ser
     page.click("form[data-signout] button")
     page.wait_for_url(f"{live_server}/login")
     wait_for(lambda: kept(page) is None)
+    # Clear-Site-Data "storage" also took the worker and the shell; the sign-in page has
+    # them back (and only them).
+    page.evaluate("navigator.serviceWorker.ready")
+    wait_for(lambda: "/offline" in (kept(page, shell_cache(page)) or []))
+    assert kept(page) is None
     page.context.set_offline(True)
     page.goto(f"{live_server}{AGENDA}")
     assert page.locator("h1").inner_text() in ("离线", "Offline")
