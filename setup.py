@@ -14,9 +14,15 @@ def shared(package: str, folder: str) -> dict[str, str]:
 
 
 SHARED = {**shared("tracker.templates", "templates"), **shared("tracker.static", "static")}
+#: The package's own data files. They are named here, not in setup.cfg's
+#: [options.package_data]: setuptools (84 seen) lets setup()'s package_data replace that
+#: section whole, and the wheel then lacked plans, translations and alembic.ini.
+DATA = {"tracker.plans": ["*.toml"],
+        "tracker.migrations": ["alembic.ini", "script.py.mako"],
+        "tracker.translations": ["*/LC_MESSAGES/*.mo", "*/LC_MESSAGES/*.po"]}
 
 setup(
     packages=find_namespace_packages(include=["tracker", "tracker.*"]) + list(SHARED),
     package_dir=SHARED,
-    package_data={name: ["*"] for name in SHARED},
+    package_data={**DATA, **{name: ["*"] for name in SHARED}},
 )

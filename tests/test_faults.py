@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tracker.extensions import db
+from tracker.phases.models import PlanVersion
 from tracker.phases.planfile import PlanError, parse_plan
 from tracker.tasks.models import Task
 
@@ -127,7 +128,9 @@ def test_fuzzed_plan_files_are_refused_with_a_message(data):
 FIELDS = ("note", "statement", "action", "title", "description", "due_date", "units", "name",
           "kind", "active", "email", "role", "unit_id", "verdict", "comment", "scope",
           "current", "new", "confirm", "mode", "hour", "lang", "next", "points", "reason",
-          "score", "node_id", "password", "remember")
+          "score", "node_id", "password", "remember", "held_on", "attendance", "flags",
+          "url", "secret", "no_secret", "vendor", "date", "source", "state", "template",
+          "year", "task", "effective_from", "duty")
 
 
 @settings(max_examples=8, deadline=None, derandomize=True,
@@ -139,13 +142,14 @@ def test_every_form_takes_fuzzed_input_without_an_error(admin_client, town, valu
     from tests.web.test_routes import ROUTES
 
     task = db.session.scalar(sa.select(Task.id).where(Task.unit_id == town.units.a.id))
+    version = db.session.scalar(sa.select(PlanVersion.id))
     for endpoint, checks in ROUTES.items():
         for method, template, _ in checks:
             if method != "POST" or endpoint in ("auth.logout",):
                 continue
             url = template.format(own=task, foreign=task, own_file=1, foreign_file=1,
                                   user=town.users.other.id, foreign_unit=town.units.b.id,
-                                  own_unit=town.units.a.id, year=town.year)
+                                  own_unit=town.units.a.id, year=town.year, version=version)
             response = admin_client.post(url, data=values)
             assert response.status_code < 500, (endpoint, response.status_code)
             response.close()

@@ -85,6 +85,13 @@ def test_the_installed_wheel_serves_pages_and_static_files(installed):
         status, headers, css = _get(f"http://127.0.0.1:{port}/static/style.css")
         assert status == 200 and headers["Content-Type"].startswith("text/css")
         assert css == (ROOT / "static" / "style.css").read_bytes()
+        # The installable app: its worker, its icons (a subfolder of static/), its manifest.
+        status, headers, worker = _get(f"http://127.0.0.1:{port}/sw.js")
+        assert status == 200 and worker.endswith((ROOT / "static" / "sw.js").read_bytes())
+        status, headers, icon = _get(f"http://127.0.0.1:{port}/static/icons/maskable-512.png")
+        assert icon == (ROOT / "static" / "icons" / "maskable-512.png").read_bytes()
+        status, headers, manifest = _get(f"http://127.0.0.1:{port}/manifest.webmanifest")
+        assert status == 200 and "工作计划跟踪系统" in manifest.decode()
     finally:
         server.terminate()
         _, errors = server.communicate(timeout=30)

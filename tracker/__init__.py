@@ -31,8 +31,12 @@ def create_app(test_config=None):
         BABEL_DEFAULT_LOCALE="zh_CN",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         LANGUAGES=["zh_CN", "en"],
-        #: Largest evidence file accepted; a request a little larger is refused (413).
+        #: Largest evidence file accepted (413 above it).
         MAX_EVIDENCE_BYTES=20 * 1024 * 1024,
+        #: Files uploaded at once, and their size together; a request a little larger is
+        #: refused before it is read (413).
+        MAX_UPLOAD_FILES=20,
+        MAX_UPLOAD_BYTES=64 * 1024 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -74,6 +78,7 @@ def create_app(test_config=None):
     from tracker.core import web
     from tracker.dashboard.views import bp as dashboard_bp
     from tracker.ops.health import bp as health_bp
+    from tracker.ops.pwa import bp as pwa_bp
     from tracker.planning.views import bp as planning_bp
     from tracker.reminders.views import bp as reminders_bp, inbox_bp
     from tracker.tasks.views import bp as tasks_bp
@@ -83,7 +88,7 @@ def create_app(test_config=None):
     web.init_app(app)
     reminders.init_app(app)  # mail config defaults; the scheduler only where config asks
     for blueprint in (auth_bp, calendar_bp, dashboard_bp, tasks_bp, units_bp, assessment_bp,
-                      reminders_bp, inbox_bp, workdays_bp, planning_bp, health_bp):
+                      reminders_bp, inbox_bp, workdays_bp, planning_bp, health_bp, pwa_bp):
         app.register_blueprint(blueprint)
 
     register_commands(app)

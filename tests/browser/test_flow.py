@@ -48,7 +48,8 @@ def test_complete_with_upload_accept_and_see_progress(live_server, town, page_fo
     assert "上半年意识形态工作自查" in manager.locator("h1").inner_text()
     manager.set_input_files("input[name=file]", str(evidence))
     manager.click("form[enctype] button")
-    assert manager.locator("ul.files a", has_text="自查记录.pdf").is_visible()
+    # Sent in the background (with a progress bar): the list shows it when it is done.
+    manager.locator("ul.files a", has_text="自查记录.pdf").wait_for()
     manager.fill("textarea[name=note]", "已完成上半年自查")
     manager.click("button[value=submit]")
     assert manager.locator("[data-testid=task-status]").inner_text() == "Submitted" or \

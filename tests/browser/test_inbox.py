@@ -90,7 +90,7 @@ def test_setting_up_the_group_robot(app, live_server, town, page_for, robot_serv
     assert token not in html and secret not in html
     assert manager.input_value("input[name=url]") == ""
     manager.get_by_role("button", name="Send a test message").click()
-    assert "The robot took the test message" in manager.locator(".flash").inner_text()
+    assert "The robot took the test message" in manager.locator(".flash.success").inner_text()
     [received] = robot_server.take()
     assert received.query["sign"] and "测试消息" in received.message["markdown"]["text"]
     manager.shot("robot")

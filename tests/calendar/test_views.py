@@ -41,8 +41,12 @@ def test_month_week_and_agenda(client, town, login):
 def test_town_calendar_counts_units_per_duty(client, town, login):
     login(client, town.users.admin)
     page = client.get("/", query_string={"date": f"{town.year}-06-10"}, headers=ZH)
-    # Two branches share each unit duty: one entry with a count, not two rows.
-    assert page.text.count("班子集中学习研讨（两委成员学习日）（第3次，共6次）") == 1
+    # Two branches share each unit duty: one entry with a count, not two rows (in the
+    # grid; phones see the same entries again as a list below it).
+    grid = page.text[page.text.index('<table class="calendar'):page.text.index("</table>")]
+    assert grid.count("班子集中学习研讨（两委成员学习日）（第3次，共6次）") == 1
+    days = page.text[page.text.index('class="agenda month-agenda"'):]
+    assert days.count("班子集中学习研讨（两委成员学习日）（第3次，共6次）") == 1
     unit_view = client.get("/", query_string={"date": f"{town.year}-06-10",
                                               "unit": town.units.a.id}, headers=ZH)
     assert "洋溢村党总支" in unit_view.text

@@ -62,7 +62,12 @@ def logout():
         logout_user()
         session.clear()
         flash(_("You are signed out."), "info")
-        return redirect(url_for("auth.login"))
+        response = redirect(url_for("auth.login"))
+        # The browser drops what this site kept: the service worker's copy of the
+        # user's agenda among it (Chromium clears Cache Storage for "storage", not for
+        # "cache"; static/app.js also tells the worker, for browsers that ignore this).
+        response.headers["Clear-Site-Data"] = '"cache", "storage"'
+        return response
     return render_template("auth/logout.html")
 
 

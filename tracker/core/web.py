@@ -21,7 +21,8 @@ def init_app(app):
     if app.config["BASE_URL"].startswith("https://"):
         # Served over HTTPS: cookies never travel in clear text.
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
-    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_EVIDENCE_BYTES"] + 1024 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = max(app.config["MAX_UPLOAD_BYTES"],
+                                           app.config["MAX_EVIDENCE_BYTES"]) + 1024 * 1024
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"

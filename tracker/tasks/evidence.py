@@ -1,12 +1,16 @@
-"""Evidence files: checking what they are, storing them outside static.
+"""Evidence files: checking what they are, storing them outside static, previews.
 
-The type is judged by content (magic numbers, via ``filetype``), and must agree
-with the file's extension; the name on disk is generated, the uploader's name
-is kept only in the database.
+The type is judged by content (magic numbers, via ``filetype``, or the container's own
+structure for the formats it does not know), and must agree with the file's extension;
+the name on disk is generated, the uploader's name is kept only in the database.
 """
 
 import hashlib
+import io
+import re
 import secrets
+import struct
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -15,27 +19,41 @@ from flask import current_app
 
 from tracker.core.errors import TrackerError
 
-#: Extension -> (content kinds ``filetype`` may report for it, MIME type served).
+#: Content kinds judged here rather than by ``filetype``.
+OLE, OFD, HEIF = "ole", "ofd", "heif"
+#: Extension -> (content kinds it may have, MIME type served).
 ALLOWED = {
     "pdf": ({"pdf"}, "application/pdf"),
-    "doc": ({"doc"}, "application/msword"),
+    # Old Office files and WPS Office's own (文字 .wps, 表格 .et, 演示 .dps) are OLE
+    # compound files; what is inside is the office program's business.
+    "doc": ({OLE}, "application/msword"),
+    "xls": ({OLE}, "application/vnd.ms-excel"),
+    "ppt": ({OLE}, "application/vnd.ms-powerpoint"),
+    "wps": ({OLE}, "application/vnd.ms-works"),
+    "et": ({OLE}, "application/vnd.ms-excel"),
+    "dps": ({OLE}, "application/vnd.ms-powerpoint"),
     "docx": ({"docx"}, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    "xls": ({"xls"}, "application/vnd.ms-excel"),
     "xlsx": ({"xlsx"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "ppt": ({"ppt"}, "application/vnd.ms-powerpoint"),
     "pptx": ({"pptx"},
              "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
     "odt": ({"odt"}, "application/vnd.oasis.opendocument.text"),
     "ods": ({"ods"}, "application/vnd.oasis.opendocument.spreadsheet"),
     "odp": ({"odp"}, "application/vnd.oasis.opendocument.presentation"),
+    # OFD (GB/T 33190-2016), China's format for fixed-layout official documents.
+    "ofd": ({OFD}, "application/ofd"),
     "jpg": ({"jpg"}, "image/jpeg"),
     "jpeg": ({"jpg"}, "image/jpeg"),
     "png": ({"png"}, "image/png"),
     "gif": ({"gif"}, "image/gif"),
     "webp": ({"webp"}, "image/webp"),
+    # iPhones' photos; shown in pages as a JPEG preview.
+    "heic": ({HEIF}, "image/heic"),
+    "heif": ({HEIF}, "image/heif"),
 }
-#: Old Office files are OLE containers: ``filetype`` may report any of the three.
-_OLE = {"doc", "xls", "ppt"}
+#: Pictures the task page shows (as they are, or as a JPEG preview).
+IMAGES = {"jpg", "jpeg", "png", "gif", "webp", "heic", "heif"}
+#: What the upload field offers: pictures (a phone offers its camera too) and the rest.
+ACCEPT = ",".join(["image/*"] + ["." + ext for ext in ALLOWED])
 MAX_NAME = 200
 
 
@@ -72,11 +90,122 @@ def check(data: bytes, name: str, max_bytes: int) -> CheckedFile:
             f"images: {', '.join(sorted(ALLOWED))})" if extension else
             "the file name has no extension such as .pdf or .jpg")
     kinds, mime = ALLOWED[extension]
-    guessed = filetype.guess(data)
-    found = guessed.extension if guessed else None
-    if found not in kinds and not (kinds & _OLE and found in _OLE):
+    if content_kind(data) not in kinds:
         raise TrackerError(f"the content of '{original}' is not a .{extension} file")
     return CheckedFile(original, extension, mime, len(data), hashlib.sha256(data).hexdigest())
+
+
+def content_kind(data: bytes) -> str | None:
+    """What the bytes are: an OLE compound file, an OFD document, a HEIF image, or the
+    kind ``filetype`` reports (``pdf``, ``docx``, ``jpg``, ...); None if unknown."""
+    if is_ole(data):
+        return OLE
+    if is_heif(data):
+        return HEIF
+    if is_ofd(data):
+        return OFD
+    guessed = filetype.guess(data)
+    return guessed.extension if guessed else None
+
+
+_OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+
+
+def is_ole(data: bytes) -> bool:
+    """An OLE compound file (MS-CFB): its signature, and a header that holds together
+    (byte order mark, version 3 with 512-byte or 4 with 4096-byte sectors, 64-byte mini
+    sectors, at least one sector of the allocation table)."""
+    if len(data) < 1024 or data[:8] != _OLE_MAGIC:
+        return False
+    major, order, shift, mini_shift = struct.unpack_from("<HHHH", data, 26)
+    fat_sectors, = struct.unpack_from("<I", data, 44)
+    return (order == 0xFFFE and (major, shift) in ((3, 9), (4, 12)) and mini_shift == 6
+            and fat_sectors >= 1)
+
+
+#: The root element of OFD.xml, in its first kilobytes (``<ofd:OFD ...>``).
+_OFD_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?OFD[\s>/]")
+
+
+def is_ofd(data: bytes) -> bool:
+    """An OFD document: a ZIP whose root holds OFD.xml, the document's entry point."""
+    if data[:4] != b"PK\x03\x04":
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if "OFD.xml" not in archive.namelist():
+                return False
+            with archive.open("OFD.xml") as entry:
+                head = entry.read(4096)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
+        return False
+    return bool(_OFD_ROOT.search(head))
+
+
+#: ISO-BMFF brands of HEIF images coded with HEVC (not AVIF: nothing here decodes AV1).
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
+
+
+def is_heif(data: bytes) -> bool:
+    """A HEIF/HEIC image: an ISO-BMFF ``ftyp`` box naming an HEVC image brand."""
+    if len(data) < 16 or data[4:8] != b"ftyp":
+        return False
+    size, = struct.unpack_from(">I", data, 0)
+    if not 16 <= size <= min(len(data), 4096) or size % 4:
+        return False
+    brands = {data[8:12]} | {data[i:i + 4] for i in range(16, size, 4)}
+    return bool(brands & _HEIF_BRANDS)
+
+
+#: Largest side of a preview, and the most pixels a picture may have to get one.
+PREVIEW_SIDE = 1600
+MAX_PREVIEW_PIXELS = 64_000_000
+
+
+def preview_jpeg(data: bytes, side: int = PREVIEW_SIDE) -> bytes | None:
+    """A JPEG of the picture (turned upright, at most ``side`` px a side), for pages:
+    browsers other than Safari cannot show HEIC, and a phone's photo is large. None when
+    the picture cannot be read or is too large to decode."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    _register_heif()
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_PREVIEW_PIXELS:
+                return None
+            image.draft("RGB", (side, side))  # JPEG: decode at a smaller scale
+            picture = ImageOps.exif_transpose(image)
+            picture.thumbnail((side, side))
+            if picture.mode != "RGB":
+                picture = _flatten(picture)
+            out = io.BytesIO()
+            picture.save(out, "JPEG", quality=85, optimize=True)
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+
+
+def _flatten(picture):
+    """An RGB copy of the picture, transparency on white."""
+    from PIL import Image
+
+    rgba = picture.convert("RGBA")
+    background = Image.new("RGB", rgba.size, (255, 255, 255))
+    background.paste(rgba, mask=rgba.getchannel("A"))
+    return background
+
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """Teach Pillow to open HEIF (pillow-heif), once."""
+    global _heif_registered
+    if not _heif_registered:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+        _heif_registered = True
 
 
 def store(data: bytes, checked: CheckedFile, folder: Path, year: int) -> str:

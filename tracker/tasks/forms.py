@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import (DateField, IntegerField, RadioField, SelectMultipleField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -23,7 +23,7 @@ class WorkForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    file = FileField(_l("Evidence file"), validators=[FileRequired()])
+    file = MultipleFileField(_l("Evidence files"), validators=[FileRequired()])
 
 
 class ReviewForm(FlaskForm):

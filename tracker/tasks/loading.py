@@ -43,6 +43,10 @@ class SyncReport:
     #: With ``details``: what changes for each unit, as ``Change`` records.
     changes: list = field(default_factory=list)
 
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.restored + self.unchanged + self.kept_finished
+
 
 @dataclass(frozen=True)
 class Change:
@@ -58,10 +62,6 @@ class Change:
     #: The due date before (a moved task), or the title before (a renamed one).
     before: str = ""
     statements: list[str] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return self.created + self.updated + self.restored + self.unchanged + self.kept_finished
 
 
 def occurrence_titles(duty: Duty, seq: int, count: int) -> tuple[str, str]:

@@ -4,8 +4,8 @@ dates; ad-hoc tasks; dates set each year."""
 from datetime import date
 
 import sqlalchemy as sa
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   send_file, url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+                   request, send_file, url_for)
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -179,7 +179,7 @@ def _render(task, status=200, **forms):
         can_review=can_review(current_user), cap=statement_cap(task),
         day_off=work_calendar().special(task.planned_date) if task.planned_date else None,
         needs_files=needs_files(task), max_mb=current_app.config["MAX_EVIDENCE_BYTES"] // 2**20,
-        accept=",".join("." + ext for ext in files.ALLOWED),
+        accept=files.ACCEPT, images=files.IMAGES,
     ), status
 
 
@@ -215,29 +215,39 @@ def work(task_id):
 @bp.post("/tasks/<int:task_id>/evidence")
 @login_required
 def upload(task_id):
-    """Attach an evidence file (type checked by content, size limited)."""
+    """Attach evidence files, one or several (each type checked by content, size
+    limited): all of them, or none when one is refused."""
     task = load_task(task_id, full=True)
     _work_allowed(task)
     form = UploadForm()
     if not form.validate():
         return _render(task, status=400, upload=form)
-    data = form.file.data.read(current_app.config["MAX_EVIDENCE_BYTES"] + 1)
+    limit, most = current_app.config["MAX_EVIDENCE_BYTES"], current_app.config["MAX_UPLOAD_FILES"]
+    if len(form.file.data) > most:
+        form.file.errors = [_("At most %(num)d files at once.", num=most)]
+        return _render(task, status=400, upload=form)
+    checked = []
+    for upload in form.file.data:
+        data = upload.read(limit + 1)
+        try:
+            checked.append((data, files.check(data, upload.filename or "", limit)))
+        except TrackerError as exc:
+            form.file.errors = [f"{files.clean_name(upload.filename or '')}: {exc}"]
+            return _render(task, status=413 if len(data) > limit else 400, upload=form)
+    stored = []
     try:
-        checked = files.check(data, form.file.data.filename or "",
-                              current_app.config["MAX_EVIDENCE_BYTES"])
-    except TrackerError as exc:
-        too_big = len(data) > current_app.config["MAX_EVIDENCE_BYTES"]
-        form.file.errors = [str(exc)]
-        return _render(task, status=413 if too_big else 400, upload=form)
-    stored = files.store(data, checked, files.folder(), task.year)
-    try:
-        add_evidence(task, current_user, checked, stored, utcnow())
+        for data, one in checked:
+            stored.append(files.store(data, one, files.folder(), task.year))
+            add_evidence(task, current_user, one, stored[-1], utcnow())
         db.session.commit()
     except Exception:
         db.session.rollback()
-        files.path_of(files.folder(), stored).unlink(missing_ok=True)
+        for name in stored:
+            files.path_of(files.folder(), name).unlink(missing_ok=True)
         raise
-    flash(_("File %(name)s attached.", name=checked.original_name), "success")
+    names = [one.original_name for _data, one in checked]
+    flash(ngettext("%(num)d file attached: %(names)s.", "%(num)d files attached: %(names)s.",
+                   len(names), names="、".join(names)), "success")
     return _back(task)
 
 
@@ -260,6 +270,31 @@ def download(task_id, evidence_id):
     response = send_file(path, mimetype=evidence.content_type, as_attachment=True,
                          download_name=evidence.original_name, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/tasks/<int:task_id>/evidence/<int:evidence_id>/preview")
+@login_required
+def preview(task_id, evidence_id):
+    """A picture as the page shows it: a JPEG no larger than a screen needs (browsers
+    other than Safari cannot show HEIC; a phone's photo is large)."""
+    task = load_task(task_id)
+    evidence = _load_evidence(task, evidence_id)
+    path = files.path_of(files.folder(), evidence.stored_name)
+    if evidence.stored_name.rpartition(".")[2] not in files.IMAGES or not path.is_file():
+        abort(404)
+    tag = f"{evidence.sha256[:32]}-{files.PREVIEW_SIDE}"
+    if request.if_none_match.contains(tag):
+        response = Response(status=304)
+    else:
+        jpeg = files.preview_jpeg(path.read_bytes())
+        if jpeg is None:
+            abort(404)
+        response = Response(jpeg, mimetype="image/jpeg")
+    # A stored file never changes: the browser may keep the preview (for this user only).
+    response.set_etag(tag)
+    response.cache_control.private = True
+    response.cache_control.max_age = 86400
     return response
 
 
