@@ -48,7 +48,8 @@ def test_markup_in_stored_text_is_escaped_on_every_page(app, hostile_town, login
                 "assessment_rows.self_note"}
     if role == "admin":
         expected |= {"reminder_outbox.subject", "reminder_outbox.last_error",
-                     "plan_versions.title", "workday_overrides.name"}
+                     "plan_versions.title", "plan_versions.source",
+                     "workday_overrides.name"}
     assert expected <= shown, expected - shown
 
 

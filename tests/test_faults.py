@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tracker.extensions import db
-from tracker.phases.models import PlanVersion
 from tracker.phases.planfile import PlanError, parse_plan
 from tracker.tasks.models import Task
 
@@ -129,8 +128,20 @@ FIELDS = ("note", "statement", "action", "title", "description", "due_date", "un
           "kind", "active", "email", "role", "unit_id", "verdict", "comment", "scope",
           "current", "new", "confirm", "mode", "hour", "lang", "next", "points", "reason",
           "score", "node_id", "password", "remember", "held_on", "attendance", "flags",
-          "url", "secret", "no_secret", "vendor", "date", "source", "state", "template",
-          "year", "task", "effective_from", "duty")
+          "url", "secret", "no_secret", "vendor", "date", "state", "task", "duty",
+          # the plan editor's
+          "year", "template", "source", "effective_from", "replace", "code", "title_en",
+          "rubric", "applies_to", "phase", "before", "overdue_every", "by_occurrence",
+          "schedule-kind", "schedule-dates", "schedule-every", "schedule-start",
+          "schedule-end", "schedule-monthly_day", "schedule-quarter_month",
+          "schedule-quarter_day", "schedule-times", "schedule-rrule", "schedule-rrule_was",
+          "non_working_day", "document", "evidence-0-index", "evidence-0-kind",
+          "evidence-0-title", "evidence-0-max_chars", "flags-0-code", "flags-0-title",
+          "phases-0-index", "phases-0-code", "phases-0-start", "phases-0-end", "nodes-0-path",
+          "nodes-0-code", "nodes-0-points", "nodes-0-remove", "add", "total", "requirement",
+          "deduction", "evidence", "evidence_match", "requires-0-index", "requires-0-duties",
+          "requires-0-at_least", "requires-0-deduct", "issued_on", "timezone",
+          "not_applicable", "numbered", "code_space")
 
 
 @settings(max_examples=8, deadline=None, derandomize=True,
@@ -141,15 +152,28 @@ def test_every_form_takes_fuzzed_input_without_an_error(admin_client, town, valu
     every field: a 4xx or a redirect, never a 500."""
     from tests.web.test_routes import ROUTES
 
+    from tracker.core.timeutil import utcnow
+    from tracker.planning import services
+
     task = db.session.scalar(sa.select(Task.id).where(Task.unit_id == town.units.a.id))
-    version = db.session.scalar(sa.select(PlanVersion.id))
+    published = services.published(town.year)
+    draft = services.rollover(town.year, town.year + 1, None, utcnow())
+    db.session.commit()
     for endpoint, checks in ROUTES.items():
         for method, template, _ in checks:
             if method != "POST" or endpoint in ("auth.logout",):
                 continue
+            # The draft for the editor (its current revision: the forms' checks and saves
+            # run, not only the refusal of a stale form); what would end it, on the
+            # published version (refused).
+            version = published if endpoint in ("planning.delete", "planning.publish",
+                                                "planning.delete_duty") else draft
+            db.session.expire_all()
+            values["revision"] = services.revision(version)
             url = template.format(own=task, foreign=task, own_file=1, foreign_file=1,
                                   user=town.users.other.id, foreign_unit=town.units.b.id,
-                                  own_unit=town.units.a.id, year=town.year, version=version)
+                                  own_unit=town.units.a.id, year=town.year,
+                                  version=version.id)
             response = admin_client.post(url, data=values)
             assert response.status_code < 500, (endpoint, response.status_code)
             response.close()

@@ -7,6 +7,7 @@ inside a savepoint that is rolled back), and published (loaded for its year). A 
 version changes only by a new version, through the same preview.
 """
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -120,6 +121,12 @@ def dump(data: dict) -> str:
     return tomli_w.dumps(data)
 
 
+def revision(version: PlanVersion) -> str:
+    """A short fingerprint of the version's plan file: a form made on another revision
+    would overwrite changes its page never showed."""
+    return hashlib.sha256(version.source.encode("utf-8")).hexdigest()[:16]
+
+
 def draft_data(draft: PlanVersion) -> dict:
     """The draft as data (the plan file's tables); TrackerError if it is not TOML."""
     try:
@@ -129,7 +136,9 @@ def draft_data(draft: PlanVersion) -> dict:
                            ) from None
 
 
-def _editable(draft: PlanVersion) -> None:
+def ensure_draft(draft: PlanVersion) -> None:
+    """TrackerError unless the version is a draft (a published plan changes only by a new
+    version)."""
     if draft.state != VersionState.DRAFT:
         raise TrackerError(_("Version %(n)d is published: a published plan changes only by a "
                              "new version.", n=draft.number))
@@ -143,7 +152,7 @@ def save_draft_data(draft: PlanVersion, data: dict, now: datetime) -> None:
 
 def save_draft_source(draft: PlanVersion, source: str, now: datetime) -> None:
     """Store the draft's plan file as text."""
-    _editable(draft)
+    ensure_draft(draft)
     if len(source) > MAX_SOURCE:
         raise TrackerError(_("The plan file is larger than %(kb)d KB.", kb=MAX_SOURCE // 1000))
     draft.source = source
@@ -153,7 +162,7 @@ def save_draft_source(draft: PlanVersion, source: str, now: datetime) -> None:
 
 def delete_draft(draft: PlanVersion) -> None:
     """Drop a draft (a published version is history and stays)."""
-    _editable(draft)
+    ensure_draft(draft)
     db.session.delete(draft)
     db.session.flush()
 
@@ -235,7 +244,7 @@ def publish(draft: PlanVersion, actor, now: datetime, effective_from: date | Non
             replace: bool = False) -> LoadResult:
     """Load the draft for its year: its tasks become the units', and it the year's
     published version (the one before superseded)."""
-    _editable(draft)
+    ensure_draft(draft)
     spec = check_draft(draft)
     return load_plan(spec, draft.year, now, effective_from=effective_from, replace=replace,
                      actor=actor, version=draft)

@@ -15,8 +15,9 @@ from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.core.web import today
 from tracker.extensions import db
 from tracker.phases.docximport import draft_toml, read_document
+from tracker.phases.models import VersionState
 from tracker.phases.planfile import bundled_plans
-from tracker.planning import services
+from tracker.planning import editing, services
 from tracker.workdays.calendar import schedule_known
 
 bp = Blueprint("planning", __name__, url_prefix="/plans")
@@ -122,8 +123,16 @@ def import_document():
 def draft(version_id):
     """A version: its plan file, whether it loads (the loader's messages), and actions."""
     version = _version(version_id)
+    errors = services.draft_errors(version)
+    try:
+        data = services.draft_data(version)
+    except TrackerError:
+        data = None  # the loader's message says why; the plan file below mends it
     return render_template(
-        "planning/version.html", version=version, errors=services.draft_errors(version),
+        "planning/version.html", version=version, errors=errors,
+        error_at=[editing.locate(data, e) if data else None for e in errors],
+        summary=editing.summary(data) if data else None,
+        editable=version.state == VersionState.DRAFT, revision=services.revision(version),
         conflict=services.conflict(version),
         effective=services.default_effective_from(version, today()))
 
@@ -229,3 +238,7 @@ def download(version_id):
     response.headers.set("Content-Disposition", "attachment",
                          filename=f"{version.name or 'plan'}-{version.year}-v{version.number}.toml")
     return response
+
+
+# The editor's routes are on this blueprint too.
+from tracker.planning import editor  # noqa: E402, F401
