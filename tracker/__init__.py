@@ -44,6 +44,10 @@ def create_app(test_config=None):
         LOGIN_MAX_FAILURES=5,
         LOGIN_MAX_FAILURES_PER_ADDRESS=30,
         LOGIN_FAILURE_WINDOW_MINUTES=15,
+        #: What a backup may hold when `tracker restore` unpacks it: bytes in all, and
+        #: entries (files and folders); counted while unpacking.
+        RESTORE_MAX_BYTES=16 * 1024 ** 3,
+        RESTORE_MAX_FILES=200_000,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -92,7 +96,24 @@ def create_app(test_config=None):
         app.register_blueprint(blueprint)
 
     register_commands(app)
+    _hold_while_serving(app)
     return app
+
+
+def _hold_while_serving(app):
+    """``tracker run`` (the development server) marks the database in use, as ``tracker
+    serve`` does, so that a restore waits until it stops."""
+    import click
+
+    from tracker.core import inuse
+    from tracker.core.errors import TrackerError
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.info_name == "run":
+        try:
+            inuse.hold(app)
+        except TrackerError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def register_commands(app):
