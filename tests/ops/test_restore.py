@@ -142,6 +142,8 @@ def test_any_sqlite_file_is_refused(site, tmp_path, instance_path):
           ("tracker.sqlite3", unrelated)], "twice"),
         ([("manifest.json", b"[1, 2"), ("tracker.sqlite3", real["tracker.sqlite3"])],
          "manifest"),
+        ([("manifest.json", b"[" * 60_000), ("tracker.sqlite3", real["tracker.sqlite3"])],
+         "manifest"),
         ([("manifest.json", b'"text"'), ("tracker.sqlite3", real["tracker.sqlite3"])],
          "manifest"),
         ([("manifest.json", manifest())], "no manifest or database"),

@@ -247,7 +247,7 @@ def _read_manifest(data: bytes, archive_path: Path) -> dict:
         manifest = json.loads(data)
         if not isinstance(manifest, dict):
             raise ValueError("not an object")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise TrackerError(f"{archive_path}: not a tracker backup (unreadable manifest: "
                            f"{exc})") from None
     if manifest.get("format") != FORMAT:
