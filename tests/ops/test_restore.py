@@ -331,6 +331,53 @@ def test_restore_is_refused_while_the_server_runs(site, instance_path):
     assert units() == ["乙村党支部", "甲村党支部"]
 
 
+@pytest.mark.parametrize("command", [["run", "--port", "{port}"],
+                                     ["scheduler", "--interval", "3600"]])
+def test_restore_is_refused_while_the_dev_server_or_the_scheduler_runs(site, instance_path,
+                                                                        command):
+    """Finding 2: `tracker run` and `tracker scheduler` write to the database too."""
+    from tracker.core import inuse
+    from tracker.core.errors import TrackerError
+
+    app, runner, archive = site
+    env = {**os.environ, "TRACKER_INSTANCE_PATH": str(instance_path),
+           "TRACKER_SECRET_KEY": "test"}
+    port = str(_free_port())
+    process = subprocess.Popen([TRACKER, *(part.format(port=port) for part in command)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, held = time.monotonic() + 60, False
+        while not held and time.monotonic() < deadline and process.poll() is None:
+            try:
+                inuse.exclusive(app.config["SQLALCHEMY_DATABASE_URI"]).close()
+                time.sleep(0.2)
+            except TrackerError:
+                held = True
+        assert held, "the process never marked the database in use"
+        result = runner.invoke(args=["restore", str(archive), "--yes"])
+        assert result.exit_code == 2 and "stop it, then restore" in result.stderr, result.output
+        assert units() == ["甲村党支部"] and leftovers(instance_path) == []
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_an_evidence_folder_elsewhere_is_swapped_beside_itself(site, tmp_path, instance_path):
+    """Finding 5: EVIDENCE_DIR on another file system is unpacked beside itself, so that
+    putting it in place is a rename there."""
+    app, runner, archive = site
+    elsewhere = tmp_path / "shared" / "evidence"
+    (elsewhere / "2025").mkdir(parents=True)
+    (elsewhere / "2025" / "mine.pdf").write_bytes(b"%PDF mine")
+    app.config["EVIDENCE_DIR"] = str(elsewhere)
+    result = runner.invoke(args=["restore", str(archive), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert (elsewhere / "2026" / "old.pdf").read_bytes() == b"%PDF old"
+    assert not (elsewhere / "2025").exists()
+    assert sorted(p.name for p in elsewhere.parent.iterdir()) == ["evidence"]
+    assert leftovers(instance_path) == []
+
+
 def test_restore_is_refused_on_postgresql(postgres, tmp_path):
     """PostgreSQL is restored with pg_restore; tracker restore says so and touches nothing."""
     app = make_app(postgres.create_database())

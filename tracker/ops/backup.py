@@ -114,7 +114,10 @@ class Staged:
         return self.db_stage / "tracker.sqlite3"
 
     def discard(self) -> None:
-        """Remove the unpacked files."""
+        """Remove the unpacked files; never once a swap has begun (the data from before it
+        may be kept there)."""
+        if (self.db_stage / SWAPPING).exists():
+            return
         for stage in {self.db_stage, self.evidence_stage}:
             shutil.rmtree(stage, ignore_errors=True)
 
@@ -293,20 +296,31 @@ def _check_database(path: Path, archive_path: Path, known_revisions: set[str]) -
 def swap(staged: Staged, db_file: Path, evidence_dir: Path) -> None:
     """Put the staged data in place with renames, keeping the old data aside (under
     ``before/`` in the stage folders, marked ``SWAPPING``) until the new is all in place."""
-    marker = staged.db_stage / SWAPPING
-    marker.write_text("the data from before the restore is under before/\n")
     before, evidence_before = staged.db_stage / "before", staged.evidence_stage / "before"
     for folder in {before, evidence_before}:
         folder.mkdir(mode=0o700, exist_ok=True)
     if db_file.exists():
         _checkpoint(db_file)
-        os.link(db_file, before / db_file.name)
-    os.replace(staged.database, db_file)
-    for suffix in ("-wal", "-shm"):
-        Path(str(db_file) + suffix).unlink(missing_ok=True)
-    if evidence_dir.exists():
-        os.rename(evidence_dir, evidence_before / "evidence")
-    os.rename(staged.evidence_stage / "evidence", evidence_dir)
+    marker = staged.db_stage / SWAPPING
+    marker.write_text("the data from before the restore is under before/\n")
+    try:
+        if db_file.exists():
+            try:
+                os.link(db_file, before / db_file.name)
+            except OSError:  # a file system without hard links
+                shutil.copy2(db_file, before / db_file.name)
+        os.replace(staged.database, db_file)
+        for suffix in ("-wal", "-shm"):
+            Path(str(db_file) + suffix).unlink(missing_ok=True)
+        if evidence_dir.exists() or evidence_dir.is_symlink():
+            os.rename(evidence_dir, evidence_before / "evidence")
+        os.rename(staged.evidence_stage / "evidence", evidence_dir)
+    except OSError as exc:
+        kept = " and ".join(sorted({str(staged.db_stage), str(staged.evidence_stage)}))
+        raise TrackerError(f"the restore stopped while putting its data in place "
+                           f"({exc.strerror or exc}); the data from before it is kept in "
+                           f"{kept}: check what is in place, keep what you need, remove "
+                           f"that folder, then restore again") from None
     marker.unlink()
     staged.discard()
 
