@@ -362,6 +362,22 @@ def test_restore_is_refused_while_the_dev_server_or_the_scheduler_runs(site, ins
         process.wait(timeout=30)
 
 
+def test_the_app_does_not_start_while_a_restore_runs(site, instance_path):
+    from tracker.core import inuse
+
+    app, runner, archive = site
+    lock = inuse.exclusive(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        env = {**os.environ, "TRACKER_INSTANCE_PATH": str(instance_path),
+               "TRACKER_SECRET_KEY": "test"}
+        result = subprocess.run([TRACKER, "scheduler"], env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("Error: a restore is running"), result.stderr
+    finally:
+        lock.close()
+
+
 def test_an_evidence_folder_elsewhere_is_swapped_beside_itself(site, tmp_path, instance_path):
     """Finding 5: EVIDENCE_DIR on another file system is unpacked beside itself, so that
     putting it in place is a rename there."""

@@ -56,5 +56,6 @@ def exclusive(database_uri: str):
     except BlockingIOError:
         handle.close()
         raise TrackerError("the app is running on this database (tracker serve, tracker run "
-                           "or tracker scheduler): stop it, then restore") from None
+                           "or tracker scheduler), or another restore is: stop it, then "
+                           "restore") from None
     return handle

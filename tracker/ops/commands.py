@@ -130,8 +130,8 @@ def _upgrade(database: Path) -> None:
     """Bring an unpacked database to the current schema before it is put in place."""
     from tracker import create_app
 
-    staging = create_app({**current_app.config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-                          "SCHEDULER_ENABLED": False})
+    staging = create_app({**current_app.config, "SCHEDULER_ENABLED": False,
+                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
     with staging.app_context():
         try:
             upgrade_database()
