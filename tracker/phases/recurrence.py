@@ -113,6 +113,8 @@ def _parts(rule: str, text: str) -> dict[str, str]:
     """The rule's parts by name, each checked: known, once, its values in range."""
     parts: dict[str, str] = {}
     for part in text.split(";"):
+        if not part.strip():  # "FREQ=DAILY;" reads as it is meant
+            continue
         key, equals, value = part.partition("=")
         key, value = key.strip().upper(), value.strip().upper()
         if key in ("BYHOUR", "BYMINUTE", "BYSECOND"):
