@@ -1,5 +1,6 @@
 """Top-level commands: ``init-db``, ``demo``, ``backup`` and ``restore``."""
 
+import os
 from pathlib import Path
 
 import click
@@ -34,8 +35,10 @@ def demo_command(now):
     db.session.commit()
     path = Path(current_app.instance_path) / "demo-credentials.txt"
     if result.credentials:
-        path.write_text("".join(f"{email}\t{password}\n" for email, password in result.credentials),
-                        encoding="utf-8")
+        # Created for the owner's eyes only: passwords are never readable, not even briefly.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("".join(f"{email}\t{password}\n" for email, password in result.credentials))
         path.chmod(0o600)
     click.echo(f"Demo town: {result.units} units, plan {result.plan} loaded for "
                f"{' and '.join(map(str, result.years))} ({result.tasks} tasks).")
