@@ -44,13 +44,17 @@ def create_app(test_config=None):
         LOGIN_MAX_FAILURES=5,
         LOGIN_MAX_FAILURES_PER_ADDRESS=30,
         LOGIN_FAILURE_WINDOW_MINUTES=15,
+        #: What a backup may hold when `tracker restore` unpacks it: bytes in all, and
+        #: entries (files and folders); counted while unpacking.
+        RESTORE_MAX_BYTES=16 * 1024 ** 3,
+        RESTORE_MAX_FILES=200_000,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("TRACKER")
     else:
         app.config.from_mapping(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
+    _private_instance(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
 
@@ -92,7 +96,24 @@ def create_app(test_config=None):
         app.register_blueprint(blueprint)
 
     register_commands(app)
+    _hold_while_serving(app)
     return app
+
+
+def _hold_while_serving(app):
+    """``tracker run`` (the development server) marks the database in use, as ``tracker
+    serve`` does, so that a restore waits until it stops."""
+    import click
+
+    from tracker.core import inuse
+    from tracker.core.errors import TrackerError
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.info_name == "run":
+        try:
+            inuse.hold(app)
+        except TrackerError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def register_commands(app):
@@ -105,14 +126,45 @@ def register_commands(app):
     from tracker.ops.serve import serve_command
     from tracker.planning import cli as planning_cli  # noqa: F401  (plan export, rollover)
     from tracker.reminders.cli import reminders_cli, scheduler_command
-    from tracker.tasks.cli import plan_cli, tasks_cli
+    from tracker.tasks.cli import evidence_cli, plan_cli, tasks_cli
     from tracker.units.cli import unit_cli
     from tracker.workdays.cli import workdays_cli
 
     for command in (init_db_command, demo_command, plan_cli, unit_cli, user_cli, tasks_cli,
                     workdays_cli, ics_cli, feed_cli, reminders_cli, scheduler_command,
-                    assessment_cli, backup_command, restore_command, serve_command):
+                    assessment_cli, backup_command, restore_command, serve_command, evidence_cli):
         app.cli.add_command(command)
+
+
+def _private_instance(app) -> None:
+    """The instance folder (database, evidence, outbox, secret key) for the user the app runs
+    as only: 0700, and a SQLite database file 0600 before SQLite makes it (its WAL and
+    shared-memory files take the database's mode), whatever the umask. Folders and files an
+    older version left readable to others are tightened."""
+    import sqlalchemy as sa
+
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    _tighten(Path(app.instance_path), 0o700)
+    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+            or url.database.startswith("file:"):
+        return
+    database = Path(url.database)
+    if database.parent.is_dir() and not database.exists():
+        try:
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        _tighten(path, 0o600)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(mode)
+    except FileNotFoundError:
+        pass
 
 
 def _instance_secret(instance_path: str) -> str:

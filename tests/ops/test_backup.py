@@ -72,7 +72,7 @@ def test_restore_refuses_a_bad_archive(app, runner, tmp_path, snapshot):
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     before = snapshot()
-    for archive, message in ((bad, "not a tracker backup"),
+    for archive, message in ((bad, "unexpected entry '../escape.txt'"),
                              (tmp_path / "missing.tar.gz", "not a tracker backup")):
         result = runner.invoke(args=["restore", str(archive), "--yes"])
         assert result.exit_code == 2 and message in result.stderr, result.output

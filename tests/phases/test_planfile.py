@@ -184,3 +184,17 @@ def test_plan_file_by_path(tmp_path):
     path = tmp_path / "other.toml"
     path.write_text(BUNDLED.replace('name = "shuyuan-2020"', 'name = "other-town"'), "utf-8")
     assert read_plan(str(path)).name == "other-town"
+
+
+def test_runaway_recurrence_is_refused_naming_the_duty():
+    """Finding 10 through the loader (the browser editor goes through it too)."""
+    data = BUNDLED.replace('rrule = "', 'rrule = "INTERVAL=0;', 1).encode()
+    with pytest.raises(PlanError, match=r"duties\[\d+\] \(study-session\): due: .*INTERVAL"):
+        parse_plan(data, "plan.toml")
+
+
+def test_deeply_nested_toml_is_an_error_not_a_crash():
+    """Finding 16: ``a = [[[[...]]]]`` ten thousand deep."""
+    data = b"a = " + b"[" * 10_000 + b"]" * 10_000 + b"\n"
+    with pytest.raises(PlanError, match="nested too deeply"):
+        parse_plan(data, "plan.toml")

@@ -62,3 +62,62 @@ def test_overlapping_phases_give_the_date_to_the_phase_ending_first():
     assert phase_of(date(2026, 5, 1), PHASES, 2026).code == "P2"
     assert phase_of(date(2026, 1, 15), PHASES, 2026) is None
     assert phase_of(date(2026, 5, 1), PHASES, 2026, "P1") is None
+
+
+class TooSlow(Exception):
+    pass
+
+
+@pytest.fixture
+def deadline():
+    """Fail a test that runs past ``seconds`` instead of hanging the suite."""
+    import signal
+
+    def alarm(signum, frame):
+        raise TooSlow("the rule ran past its deadline")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+
+    def start(seconds):
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    yield start
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("rule, message", [
+    ("FREQ=DAILY;INTERVAL=0", "INTERVAL"),
+    ("FREQ=DAILY;INTERVAL=-1", "INTERVAL"),
+    ("FREQ=DAILY;FREQ=SECONDLY", "FREQ"),
+    ("FREQ=MONTHLY;BYMONTHDAY=1;FREQ=SECONDLY", "FREQ"),
+    ("FREQ=DAILY;INTERVAL=1;INTERVAL=2", "INTERVAL"),
+    ("FREQ=YEARLY;BYEASTER=0", "BYEASTER"),
+    ("FREQ=DAILY;X-NAME=1", "X-NAME"),
+    ("FREQ=DAILY;COUNT=0", "COUNT"),
+    ("FREQ=DAILY;COUNT=100000000", "COUNT"),
+    ("FREQ=DAILY;COUNT=2;UNTIL=20260301T000000Z", "COUNT"),
+    ("FREQ=DAILY;UNTIL=99999999T999999Z", "UNTIL"),
+    ("FREQ=MONTHLY;BYDAY=54MO", "BYDAY"),
+    ("FREQ=MONTHLY;BYDAY=XX", "BYDAY"),
+    ("FREQ=MONTHLY;WKST=XX", "WKST"),
+    ("FREQ=MONTHLY;BYMONTHDAY=" + ",".join(["1"] * 1000), "BYMONTHDAY"),
+    ("FREQ", "FREQ"),
+])
+def test_runaway_and_malformed_rules_are_refused_at_once(rule, message, deadline):
+    """Finding 10: a rule that never ends, or one that would ask for millions of dates."""
+    deadline(2)
+    with pytest.raises(RecurrenceError, match=message):
+        expand_rrule(rule, 2026, "Asia/Shanghai")
+
+
+def test_a_rule_that_never_matches_ends_with_the_year(deadline):
+    deadline(1)
+    assert expand_rrule("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", 2026, "UTC") == []
+    assert expand_rrule("FREQ=DAILY;COUNT=5;BYMONTH=2;BYMONTHDAY=30", 2026, "UTC") == []
+
+
+def test_occurrences_per_year_are_capped():
+    assert len(expand_rrule("FREQ=DAILY", 2024, "UTC")) == 366
+    with pytest.raises(RecurrenceError, match="more than 10 due dates in 2026"):
+        expand_rrule("FREQ=DAILY", 2026, "UTC", limit=10)

@@ -433,6 +433,18 @@ def test_a_draft_that_is_not_toml_is_mended_in_the_plan_file(admin, draft):
     assert admin.get(f"/plans/{draft.id}/schedule").status_code == 400
 
 
+def test_a_deeply_nested_draft_is_an_error_not_a_500(admin, draft):
+    """Finding 16: ``a = [[[[...]]]]`` ten thousand deep, in the browser editor too."""
+    nested = "a = " + "[" * 10_000 + "]" * 10_000 + "\n"
+    services.save_draft_source(draft, nested, utcnow())
+    db.session.commit()
+    html = page(admin, f"/plans/{draft.id}")
+    assert "nested too deeply" in html
+    assert admin.get(f"/plans/{draft.id}/duties").status_code == 302
+    copy = services.create_draft(draft.year, nested, None, utcnow())
+    assert (copy.name, copy.title) == ("", "")
+
+
 def test_an_imported_draft_is_filled_in_with_the_editor(admin, town, draft):
     """An official document's scoring table becomes a draft with no phases and no
     duties; the editor adds them, the loader says what is still missing."""

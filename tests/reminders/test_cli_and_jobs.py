@@ -13,8 +13,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from tests.conftest import make_app
 from tracker.core.errors import TrackerError
 from tracker.core.cli import parse_instant
-from tracker.reminders.jobs import (JOB_ID, PRUNE_JOB_ID, SchedulerLock, add_jobs,
-                                   serving_with_flask_run)
+from tracker.reminders.jobs import (EVIDENCE_JOB_ID, JOB_ID, PRUNE_JOB_ID, SchedulerLock,
+                                   add_jobs, serving_with_flask_run)
 
 
 def test_dispatch_command_prints_what_it_sent(mail_app, town, smtp_server):
@@ -70,7 +70,7 @@ def test_dispatch_and_prune_are_one_coalesced_job_each_with_a_long_misfire_grace
         jobs = {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown()
-    assert set(jobs) == {JOB_ID, PRUNE_JOB_ID}
+    assert set(jobs) == {JOB_ID, PRUNE_JOB_ID, EVIDENCE_JOB_ID}
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1
         assert job.misfire_grace_time == app.config["REMINDERS_MISFIRE_GRACE_SECONDS"] >= 3600
@@ -79,6 +79,8 @@ def test_dispatch_and_prune_are_one_coalesced_job_each_with_a_long_misfire_grace
     prune = jobs[PRUNE_JOB_ID].trigger  # daily at 03:00 plan time
     assert str(prune.timezone) == app.config["TIMEZONE"]
     assert str(prune.fields[prune.FIELD_NAMES.index("hour")]) == "3"
+    cleanup = jobs[EVIDENCE_JOB_ID].trigger  # nightly at 04:00 plan time
+    assert str(cleanup.fields[cleanup.FIELD_NAMES.index("hour")]) == "4"
 
 
 def test_the_app_never_starts_a_scheduler_by_itself(app):

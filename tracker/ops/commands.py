@@ -1,12 +1,13 @@
 """Top-level commands: ``init-db``, ``demo``, ``backup`` and ``restore``."""
 
+import os
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from tracker.core.cli import handle_errors, now_option
+from tracker.core.cli import CLIError, handle_errors, now_option
 from tracker.core.db import upgrade_database
 from tracker.extensions import db
 
@@ -34,8 +35,10 @@ def demo_command(now):
     db.session.commit()
     path = Path(current_app.instance_path) / "demo-credentials.txt"
     if result.credentials:
-        path.write_text("".join(f"{email}\t{password}\n" for email, password in result.credentials),
-                        encoding="utf-8")
+        # Created for the owner's eyes only: passwords are never readable, not even briefly.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("".join(f"{email}\t{password}\n" for email, password in result.credentials))
         path.chmod(0o600)
     click.echo(f"Demo town: {result.units} units, plan {result.plan} loaded for "
                f"{' and '.join(map(str, result.years))} ({result.tasks} tasks).")
@@ -73,16 +76,68 @@ def backup_command(output):
 @with_appcontext
 @handle_errors
 def restore_command(archive, yes):
-    """Replace the database and evidence files with those of a backup archive."""
-    from tracker.ops.backup import restore, sqlite_path
+    """Replace the database and evidence files with those of a backup archive (SQLite; with
+    the app stopped). The archive is checked whole before anything is replaced."""
+    import sys
+
+    from tracker.core import inuse
+    from tracker.ops.backup import prepare, sqlite_path, swap
     from tracker.tasks import evidence
 
     db_file = sqlite_path(db.engine.url)
-    if not yes and not click.confirm(f"Replace {db_file} and the evidence files?"):
-        raise click.Abort()
-    db.session.remove()
-    db.engine.dispose()
-    manifest = restore(archive, db_file, evidence.folder())
-    upgrade_database()  # a backup from an older version is brought up to date
-    click.echo(f"Restored the backup of {manifest['created_at']} "
-               f"({manifest['evidence_files']} evidence files).")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CLIError("restore replaces the database and every evidence file: confirm "
+                           "with --yes when no one is at a terminal to answer")
+        if not click.confirm(f"Replace {db_file} and the evidence files?"):
+            raise CLIError("not confirmed; nothing was restored")
+    config = current_app.config
+    lock = inuse.exclusive(config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        db.session.remove()
+        db.engine.dispose()
+        staged = prepare(archive, db_file, evidence.folder(), known_revisions(),
+                         config["RESTORE_MAX_BYTES"], config["RESTORE_MAX_FILES"])
+        try:
+            if staged.revision != head_revision():
+                _upgrade(staged.database)  # an older backup is brought up to date first
+            swap(staged, db_file, evidence.folder())
+        finally:
+            staged.discard()
+    finally:
+        if lock is not None:
+            lock.close()
+    click.echo(f"Restored the backup of {staged.manifest['created_at']} "
+               f"({staged.manifest['evidence_files']} evidence files).")
+
+
+def _script():
+    from alembic.script import ScriptDirectory
+
+    from tracker.core.paths import MIGRATIONS
+
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this version's migrations know."""
+    return {script.revision for script in _script().walk_revisions()}
+
+
+def head_revision() -> str:
+    """The schema revision this version works with."""
+    return _script().get_current_head()
+
+
+def _upgrade(database: Path) -> None:
+    """Bring an unpacked database to the current schema before it is put in place."""
+    from tracker import create_app
+
+    staging = create_app({**current_app.config, "SCHEDULER_ENABLED": False,
+                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+    with staging.app_context():
+        try:
+            upgrade_database()
+        finally:
+            db.session.remove()
+            db.engine.dispose()

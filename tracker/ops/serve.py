@@ -3,7 +3,12 @@
 import multiprocessing
 
 import click
+from flask import current_app
+from flask.cli import with_appcontext
 from gunicorn.app.base import BaseApplication
+
+from tracker.core import inuse
+from tracker.core.cli import handle_errors
 
 
 class TrackerServer(BaseApplication):
@@ -39,8 +44,12 @@ def _post_fork(server, worker):
 @click.option("--workers", type=click.IntRange(1, 64),
               default=min(2 * multiprocessing.cpu_count() + 1, 9), show_default=True)
 @click.option("--timeout", type=click.IntRange(5, 600), default=60, show_default=True)
+@with_appcontext
+@handle_errors
 def serve_command(bind, workers, timeout):
     """Serve the app with gunicorn (production). Run `tracker scheduler` beside it."""
+    # Held by the master and inherited by the workers it forks: a restore waits for all.
+    inuse.hold(current_app)
     TrackerServer({
         "bind": bind, "workers": workers, "timeout": timeout, "preload_app": True,
         "post_fork": _post_fork, "accesslog": "-", "errorlog": "-",

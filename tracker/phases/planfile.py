@@ -198,6 +198,15 @@ def read_plan(name_or_file: str) -> PlanSpec:
     return parse_plan(data, str(path))
 
 
+def loads_toml(text: str) -> dict:
+    """``tomllib.loads``, with arrays or tables nested too deeply for it (``a = [[[[...]]]]``:
+    it recurses once per level) a TOMLDecodeError like any other bad TOML."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
+
+
 def parse_plan(data: bytes, source: str) -> PlanSpec:
     """Parse and validate the bytes of a plan file; ``source`` names it in errors."""
     try:
@@ -205,7 +214,7 @@ def parse_plan(data: bytes, source: str) -> PlanSpec:
     except UnicodeDecodeError as exc:
         raise PlanError(f"{source}: not UTF-8 text (byte {exc.start})") from None
     try:
-        raw = tomllib.loads(text)
+        raw = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{source}: invalid TOML: {exc}") from None
     spec = _Validator(source).plan(raw, hashlib.sha256(data).hexdigest())

@@ -21,7 +21,7 @@ from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.extensions import db
 from tracker.phases.models import Plan, PlanVersion, PlanYear, VersionState
-from tracker.phases.planfile import PlanError, PlanSpec, bundled_plans, parse_plan
+from tracker.phases.planfile import PlanError, PlanSpec, bundled_plans, loads_toml, parse_plan
 from tracker.tasks.loading import (Change, LoadResult, SyncReport, load_plan,
                                    next_version_number)
 from tracker.units.models import Unit
@@ -62,7 +62,7 @@ def _check_year(year: int) -> None:
 def _meta(source: str) -> tuple[str, str]:
     """(name, title) of a plan file's [plan] table, as far as it can be read."""
     try:
-        meta = tomllib.loads(source).get("plan", {})
+        meta = loads_toml(source).get("plan", {})
     except tomllib.TOMLDecodeError:
         return "", ""
     meta = meta if isinstance(meta, dict) else {}
@@ -130,7 +130,7 @@ def revision(version: PlanVersion) -> str:
 def draft_data(draft: PlanVersion) -> dict:
     """The draft as data (the plan file's tables); TrackerError if it is not TOML."""
     try:
-        return tomllib.loads(draft.source)
+        return loads_toml(draft.source)
     except tomllib.TOMLDecodeError as exc:
         raise TrackerError(_("The draft is not a valid plan file: %(error)s", error=str(exc))
                            ) from None

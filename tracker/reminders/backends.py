@@ -104,14 +104,17 @@ class FileConnection:
 
     def __init__(self, folder: Path):
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if folder.stat().st_mode & 0o077:  # mails are for their readers only
+            folder.chmod(0o700)
 
     def send(self, sender: str, recipient: str, message: bytes, message_id: str) -> None:
         """Write the mail atomically, so a reader never sees half a file."""
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", message_id.strip("<>").partition("@")[0])
         path = self.folder / f"{name}.eml"
         tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(message)
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
+            fh.write(message)
         os.replace(tmp, path)
 
     def close(self) -> None:

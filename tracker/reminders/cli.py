@@ -11,6 +11,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import current_app
 from flask.cli import with_appcontext
 
+from tracker.core import inuse
 from tracker.core.cli import CLIError, TrackerGroup, handle_errors, now_option
 from tracker.units.cli import unit_cli
 
@@ -61,6 +62,7 @@ def scheduler_command(interval):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = current_app._get_current_object()
+    inuse.hold(app)  # a restore waits until the scheduler stops
     lock = SchedulerLock(app)
     if not lock.try_acquire():
         click.echo("Another reminder scheduler is running on this database; waiting until "

@@ -31,6 +31,7 @@ from tracker.extensions import db
 
 JOB_ID = "tracker.reminders.dispatch"
 PRUNE_JOB_ID = "tracker.reminders.prune"
+EVIDENCE_JOB_ID = "tracker.tasks.evidence_cleanup"
 #: The PostgreSQL advisory lock key of the reminder scheduler (a signed 64-bit number).
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"tracker.reminders.scheduler").digest()[:8],
                           "big", signed=True)
@@ -152,9 +153,31 @@ def run_prune(app, lock: SchedulerLock | None = None) -> None:
         log.info("reminders: the text of %d sent mails pruned", pruned)
 
 
+def run_evidence_cleanup(app, lock: SchedulerLock | None = None) -> None:
+    """The nightly job: remove evidence files that interrupted uploads left (no row, or
+    half-written), once a day old."""
+    from tracker.tasks.services import cleanup_evidence
+
+    with app.app_context():
+        if lock is not None and not lock.try_acquire():
+            return
+        try:
+            removed = cleanup_evidence(utcnow())
+        except Exception:  # tomorrow's run tries again
+            log.exception("cleaning up evidence files failed")
+            return
+        finally:
+            db.session.remove()
+        log.info("evidence: %d orphaned files removed", len(removed))
+
+
 def add_jobs(scheduler, app, lock: SchedulerLock | None, interval: int | None = None):
-    """Add (or replace) the one periodic dispatch job, first run now, and the daily prune
-    (at 03:00 in the plan's timezone)."""
+    """Add (or replace) the one periodic dispatch job, first run now, the daily prune
+    (at 03:00 in the plan's timezone) and the evidence cleanup (at 04:00)."""
+    scheduler.add_job(
+        run_evidence_cleanup, "cron", args=(app, lock), hour=4, timezone=app.config["TIMEZONE"],
+        id=EVIDENCE_JOB_ID, name="evidence cleanup", replace_existing=True, coalesce=True,
+        max_instances=1, misfire_grace_time=app.config["REMINDERS_MISFIRE_GRACE_SECONDS"])
     scheduler.add_job(
         run_prune, "cron", args=(app, lock), hour=3, timezone=app.config["TIMEZONE"],
         id=PRUNE_JOB_ID, name="outbox prune", replace_existing=True, coalesce=True,

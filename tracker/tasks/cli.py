@@ -10,7 +10,7 @@ from flask import current_app
 
 from tracker.auth.models import User
 from tracker.auth.services import get_user
-from tracker.core.cli import TrackerGroup, emit, format_table
+from tracker.core.cli import TrackerGroup, emit, format_table, now_option
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.core.errors import TrackerError
 from tracker.core.web import today
@@ -34,6 +34,20 @@ ALL_COLUMNS = ["id", "unit", "duty", "title", "title_en", "year", "seq", "due", 
                "status", "overdue"]
 
 tasks_cli = TrackerGroup("tasks", help="Tasks: each unit's due items.")
+evidence_cli = TrackerGroup("evidence", help="Evidence files kept on disk.")
+
+
+@evidence_cli.command("cleanup")
+@now_option("Judge the files' age at this instant (default: now).")
+def cleanup_evidence_command(now):
+    """Remove evidence files no task has (left by an upload or a removal cut short, or
+    half-written), once a day old. The scheduler does this every night too."""
+    from tracker.tasks.services import cleanup_evidence
+
+    removed = cleanup_evidence(now)
+    for name in removed:
+        click.echo(f"removed {name}")
+    click.echo(f"{len(removed)} orphaned evidence files removed.")
 
 
 @tasks_cli.command("list")

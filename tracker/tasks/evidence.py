@@ -7,11 +7,13 @@ the name on disk is generated, the uploader's name is kept only in the database.
 
 import hashlib
 import io
+import os
 import re
 import secrets
 import struct
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import filetype
@@ -208,14 +210,67 @@ def _register_heif() -> None:
         _heif_registered = True
 
 
+#: Suffix of a file being written; renamed to its final name once whole.
+PART = ".part"
+#: What a stored file is called: ``<year>/<32 hex digits>.<extension>`` (``.part`` while
+#: being written). Cleanup touches nothing else.
+_STORED = re.compile(r"^\d{4}/[0-9a-f]{32}\.[a-z0-9]{1,8}(\.part)?$")
+
+
+def private_folder(path: Path) -> None:
+    """A folder (and its missing parents) that only its owner may enter, whatever the umask."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for made in missing:
+        made.chmod(0o700)
+
+
 def store(data: bytes, checked: CheckedFile, folder: Path, year: int) -> str:
-    """Write the file under a generated name; return that name relative to ``folder``."""
+    """Write the file under a generated name, for its owner's eyes only; return that name
+    relative to ``folder``.
+
+    The bytes go to ``<name>.part``, reach the disk, then the file is renamed: a file under
+    a final name is always whole. The caller commits its row after this; a process killed
+    before the commit leaves a whole file with no row, and one killed while writing a
+    ``.part`` file; ``cleanup`` removes both once they are a day old. The other order
+    (commit, then rename) could leave a committed row whose file is not there.
+    """
     relative = f"{year}/{secrets.token_hex(16)}.{checked.extension}"
     path = folder / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as fh:
-        fh.write(data)
+    part = path.with_name(path.name + PART)
+    private_folder(path.parent)
+    try:
+        with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.rename(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     return relative
+
+
+def cleanup(folder: Path, stored_names: set[str], now: datetime,
+            older_than: timedelta = timedelta(days=1)) -> list[str]:
+    """Remove what interrupted uploads and deletions left, once older than ``older_than``:
+    ``.part`` files, and stored files that no row names. Younger ones may belong to an
+    upload not yet committed. Returns the names removed, relative to ``folder``."""
+    if not folder.is_dir():
+        return []
+    cutoff, removed = (now - older_than).timestamp(), []
+    for path in sorted(folder.glob("*/*")):
+        name = path.relative_to(folder).as_posix()
+        if not _STORED.match(name) or not path.is_file() or path.is_symlink():
+            continue
+        if name.endswith(PART) or name not in stored_names:
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(name)
+            except FileNotFoundError:
+                pass
+    return removed
 
 
 def folder() -> Path:

@@ -88,6 +88,15 @@ def add_evidence(task: Task, actor, checked, stored_name: str, now: datetime) ->
     return evidence
 
 
+def cleanup_evidence(now: datetime) -> list[str]:
+    """Remove evidence files that interrupted uploads and deletions left behind (no row, or
+    ``.part``), once a day old; returns their names. Touches no row."""
+    from tracker.tasks import evidence as files
+
+    names = set(db.session.scalars(sa.select(EvidenceFile.stored_name)))
+    return files.cleanup(files.folder(), names, now)
+
+
 def remove_evidence(task: Task, actor, evidence: EvidenceFile, now: datetime) -> str:
     """Detach a file from a pending task; returns its stored name for deletion after commit."""
     _require_pending(task)

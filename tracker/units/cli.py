@@ -7,7 +7,6 @@ import sqlalchemy as sa
 
 from tracker.core import signals
 from tracker.core.cli import TrackerGroup, emit
-from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.extensions import db
 from tracker.units.models import Unit, UnitKind
@@ -16,13 +15,27 @@ from tracker.units.services import add_units, clean_name, parse_kind, read_units
 unit_cli = TrackerGroup("unit", help="Units: the branches, offices and enterprises.")
 
 
+#: Units given their tasks at a time: a batch's tasks are written, then let go of, so that
+#: a large import holds a batch's objects in memory, not all of them (one transaction still).
+TASK_BATCH = 200
+
+
 def _add_and_report(entries):
     units = add_units(entries)
-    # The tasks area gives the new units their tasks for every loaded year.
-    made = [f"{count} for {what}" for result in signals.values(
-        signals.units_added.send(units, now=utcnow())) for what, count in result]
+    count, now, made = len(units), utcnow(), {}
+    ids = [unit.id for unit in units]
+    for start in range(0, len(ids), TASK_BATCH):
+        batch = db.session.scalars(sa.select(Unit).where(
+            Unit.id.in_(ids[start:start + TASK_BATCH])).order_by(Unit.id)).all()
+        # The tasks area gives the new units their tasks for every loaded year.
+        for result in signals.values(signals.units_added.send(batch, now=now)):
+            for what, created in result:
+                made[what] = made.get(what, 0) + created
+        db.session.flush()
+        db.session.expunge_all()
     db.session.commit()
-    return units, (f"; tasks made: {', '.join(made)}" if made else "")
+    report = [f"{created} for {what}" for what, created in made.items()]
+    return count, (f"; tasks made: {', '.join(report)}" if report else "")
 
 
 @unit_cli.command("add")
@@ -33,20 +46,18 @@ def _add_and_report(entries):
                    "coordinator (the propaganda office).")
 def add(name, kind):
     """Add a unit; it gets its tasks for every year a plan is loaded for."""
-    units, tasks = _add_and_report([(clean_name(name), parse_kind(kind))])
-    click.echo(f"Added unit {units[0].name} ({kind}){tasks}.")
+    name = clean_name(name)
+    _count, tasks = _add_and_report([(name, parse_kind(kind))])
+    click.echo(f"Added unit {name} ({kind}){tasks}.")
 
 
 @unit_cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def import_units(file):
-    """Import units from a CSV file with the header name,kind (all or nothing)."""
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise TrackerError(f"{file}: cannot read the file: {exc.strerror}") from None
-    units, tasks = _add_and_report(read_units_csv(data, str(file)))
-    click.echo(f"Imported {len(units)} units{tasks}.")
+    """Import units from a CSV file with the header name,kind (all or nothing; at most
+    5,000 a file)."""
+    count, tasks = _add_and_report(read_units_csv(file, str(file)))
+    click.echo(f"Imported {count} units{tasks}.")
 
 
 @unit_cli.command("list")

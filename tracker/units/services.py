@@ -1,7 +1,8 @@
 """Adding and importing units. Flush, never commit."""
 
 import csv
-import io
+from collections import Counter
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -13,6 +14,11 @@ from tracker.units.models import Unit, UnitKind
 
 KIND_NAMES = ", ".join(k.value for k in UnitKind)
 MAX_NAME = 200
+#: Units one import may add: far more than a town has (tens to a few hundred), few enough
+#: that their tasks for every loaded year are made in one go.
+MAX_IMPORT_ROWS = 5000
+#: Longest line of a units CSV (a name, a kind, quotes and spaces).
+MAX_LINE = 4096
 
 
 def parse_kind(value: str) -> UnitKind:
@@ -44,7 +50,7 @@ def get_unit(name: str) -> Unit:
 def add_units(entries: list[tuple[str, UnitKind]]) -> list[Unit]:
     """Add units; refuse all if any name is taken or repeated."""
     names = [name for name, _ in entries]
-    repeated = {n for n in names if names.count(n) > 1}
+    repeated = {n for n, times in Counter(names).items() if times > 1}
     if repeated:
         raise TrackerError(f"unit {sorted(repeated)[0]!r} is listed twice")
     taken = db.session.scalars(sa.select(Unit.name).where(Unit.name.in_(names))).all()
@@ -56,13 +62,36 @@ def add_units(entries: list[tuple[str, UnitKind]]) -> list[Unit]:
     return units
 
 
-def read_units_csv(data: bytes, source: str) -> list[tuple[str, UnitKind]]:
-    """Parse a units CSV (header ``name,kind``); report a bad row by its line number."""
+def read_units_csv(path: Path, source: str,
+                   max_rows: int = MAX_IMPORT_ROWS) -> list[tuple[str, UnitKind]]:
+    """Parse a units CSV (header ``name,kind``) as it is read, never holding more than a
+    line of it beyond the rows kept; report a bad row by its line number. More than
+    ``max_rows`` units is refused as soon as the one too many is read."""
     try:
-        text = data.decode("utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return _read_units(_lines(fh), source, max_rows)
     except UnicodeDecodeError:
         raise TrackerError(f"{source}: not UTF-8 text; save the CSV as UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    except OSError as exc:
+        raise TrackerError(f"{source}: cannot read the file: {exc.strerror}") from None
+
+
+def _lines(fh):
+    """The file's lines, refusing one longer than any unit's row could be."""
+    number = 0
+    while line := fh.readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE:
+            raise _LineTooLong(number)
+        yield line
+
+
+class _LineTooLong(Exception):
+    pass
+
+
+def _read_units(lines, source: str, max_rows: int) -> list[tuple[str, UnitKind]]:
+    reader = csv.DictReader(lines)
     try:
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
         if "name" not in header or "kind" not in header:
@@ -76,6 +105,9 @@ def read_units_csv(data: bytes, source: str) -> list[tuple[str, UnitKind]]:
                 raise TrackerError(f"{source}: line {line}: more fields than the header has")
             if not any((v or "").strip() for v in row.values()):
                 continue
+            if len(entries) >= max_rows:
+                raise TrackerError(f"{source}: line {line}: more than {max_rows} units in one "
+                                   f"file; import them in parts")
             try:
                 name = clean_name(row["name"] or "")
                 kind = parse_kind(row["kind"] or "")
@@ -88,6 +120,9 @@ def read_units_csv(data: bytes, source: str) -> list[tuple[str, UnitKind]]:
             entries.append((name, kind))
     except csv.Error as exc:
         raise TrackerError(f"{source}: line {reader.line_num}: unreadable CSV: {exc}") from None
+    except _LineTooLong as exc:
+        raise TrackerError(f"{source}: line {exc.args[0]}: longer than {MAX_LINE} characters; "
+                           f"is this a units CSV?") from None
     if not entries:
         raise TrackerError(f"{source}: no units in the file")
     return entries
