@@ -19,7 +19,7 @@ from tracker.assessment.services import (add_deduction, assessed_units, get_or_s
 from tracker.auth.models import Role
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
-from tracker.core.web import admin_required, today
+from tracker.core.web import admin_required, attachment, today
 from tracker.extensions import db
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.phases.services import plan_for_year
@@ -236,13 +236,14 @@ def download(year, fmt):
     if fmt == "csv":
         data = export.csv_text(layout, ordered).encode("utf-8")
         # Werkzeug adds "; charset=utf-8" to a text/* type itself.
-        return send_file(io.BytesIO(data), mimetype="text/csv",
-                         as_attachment=True, download_name=f"{name}.csv")
+        return attachment(send_file(io.BytesIO(data), mimetype="text/csv"), f"{name}.csv",
+                          fallback="assessment")
     stream = io.BytesIO()
     export.write_xlsx(stream, _sheet_title(plan, year), layout, groups, ordered)
     stream.seek(0)
-    return send_file(stream, as_attachment=True, download_name=f"{name}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return attachment(send_file(
+        stream, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        f"{name}.xlsx", fallback="assessment")
 
 
 def _sheet_title(plan, year: int) -> str:

@@ -1,9 +1,11 @@
 """Web plumbing shared by the areas: locale, safe redirects, errors, headers."""
 
+import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import sqlalchemy.exc
 from flask import abort, current_app, has_request_context, render_template, request, session
@@ -108,6 +110,37 @@ def date_arg(name: str) -> date | None:
     if not MIN_YEAR <= day.year <= MAX_YEAR:
         abort(400, description=_("The date lies outside the years the tracker handles."))
     return day
+
+
+def content_disposition(filename: str, fallback: str = "download") -> str:
+    """``attachment`` with ``filename``, as RFC 6266 writes it: an ASCII ``filename=`` for
+    old clients and, when the name is not plain ASCII, ``filename*=UTF-8''...`` (RFC 8187).
+
+    Header values travel as Latin-1; a Chinese name put there as it is makes gunicorn
+    refuse the response (500) and the development server hang.
+    """
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, ""
+    ascii_stem = _ascii_name(stem).strip("._-") or fallback
+    ascii_ext = _ascii_name(ext)
+    simple = ascii_stem + (f".{ascii_ext}" if ascii_ext else "")
+    value = f'attachment; filename="{simple}"'
+    if simple != filename:
+        value += "; filename*=UTF-8''" + quote(filename, safe="!#$&+-.^_`|~")
+    return value
+
+
+def _ascii_name(text: str) -> str:
+    # Accents dropped (é -> e); any other character outside a safe set becomes "_".
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"_{2,}", "_", re.sub(r"[^A-Za-z0-9 ._()+-]", "_", text))
+
+
+def attachment(response, filename: str, fallback: str = "download"):
+    """``response`` as a download named ``filename`` (``content_disposition``)."""
+    response.headers["Content-Disposition"] = content_disposition(filename, fallback)
+    return response
 
 
 def safe_next(target: str | None) -> str | None:

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
-from tracker.core.web import today
+from tracker.core.web import attachment, today
 from tracker.extensions import db
 from tracker.phases.docximport import draft_toml, read_document
 from tracker.phases.models import VersionState
@@ -235,9 +235,8 @@ def download(version_id):
     """The version's plan file."""
     version = _version(version_id)
     response = Response(version.source, content_type="application/toml; charset=utf-8")
-    response.headers.set("Content-Disposition", "attachment",
-                         filename=f"{version.name or 'plan'}-{version.year}-v{version.number}.toml")
-    return response
+    return attachment(response, f"{version.name or 'plan'}-{version.year}-v{version.number}.toml",
+                      fallback="plan")
 
 
 # The editor's routes are on this blueprint too.

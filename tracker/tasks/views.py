@@ -15,7 +15,7 @@ from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.forms import choices
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
-from tracker.core.web import admin_required, int_arg, localized, safe_next, today
+from tracker.core.web import admin_required, attachment, int_arg, localized, safe_next, today
 from tracker.extensions import db
 from tracker.phases.models import Duty, Plan
 from tracker.phases.services import plan_for_year
@@ -267,8 +267,8 @@ def download(task_id, evidence_id):
     path = files.path_of(files.folder(), evidence.stored_name)
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype=evidence.content_type, as_attachment=True,
-                         download_name=evidence.original_name, max_age=0)
+    response = attachment(send_file(path, mimetype=evidence.content_type, max_age=0),
+                          evidence.original_name, fallback="evidence")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
