@@ -16,7 +16,7 @@ from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.forms import choices
 from tracker.core.timeutil import utcnow
-from tracker.core.web import admin_required, safe_next
+from tracker.core.web import MAX_ID, admin_required, safe_next
 from tracker.extensions import db
 from tracker.units.models import Unit
 
@@ -119,6 +119,13 @@ def _unit_choices():
     return choices([(0, "—")] + [(u.id, u.name) for u in units])
 
 
+def _chosen_unit(form) -> Unit | None:
+    # The list also holds the unit a user has now, inactive ones among them, so any id
+    # may come back: one that is not a row id names no unit.
+    unit_id = form.unit_id.data
+    return db.session.get(Unit, unit_id) if unit_id and 0 < unit_id <= MAX_ID else None
+
+
 @bp.get("/admin/users")
 @admin_required
 def users():
@@ -135,7 +142,7 @@ def new_user():
     form = UserForm()
     form.unit_id.choices = _unit_choices()
     if form.validate_on_submit():
-        unit = db.session.get(Unit, form.unit_id.data) if form.unit_id.data else None
+        unit = _chosen_unit(form)
         password = generate_password()
         try:
             user = create_user(form.email.data, Role(form.role.data), password, unit=unit,
@@ -152,7 +159,7 @@ def new_user():
         400 if form.errors else 200)
 
 
-@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/admin/users/<id:user_id>", methods=["GET", "POST"])
 @admin_required
 def edit_user(user_id):
     """Change a user's role, unit or active state."""
@@ -163,7 +170,7 @@ def edit_user(user_id):
         form.role.data = user.role.value
         form.unit_id.data = user.unit_id or 0
     if form.validate_on_submit():
-        unit = db.session.get(Unit, form.unit_id.data) if form.unit_id.data else None
+        unit = _chosen_unit(form)
         try:
             update_user(user, current_user, form.email.data, Role(form.role.data), unit,
                         form.name.data or "", form.active.data)
@@ -178,7 +185,7 @@ def edit_user(user_id):
         400 if form.errors else 200)
 
 
-@bp.post("/admin/users/<int:user_id>/password")
+@bp.post("/admin/users/<id:user_id>/password")
 @admin_required
 def reset_password(user_id):
     """Give a user a new random password, shown once."""

@@ -12,14 +12,30 @@ from flask import abort, current_app, has_request_context, render_template, requ
 from flask_babel import format_date, format_datetime, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
 from tracker.extensions import db, login_manager
 
 
+#: The largest row id: the ids are INTEGER columns, 32 bits on PostgreSQL (SQLite's are
+#: wider, but a number past this one names no row there either).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a row id in a URL, 1 to MAX_ID. Anything else matches no route (404);
+    a larger number would reach the database and fail there (500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
 def init_app(app):
     """Cookies, login, error pages, security headers and template helpers."""
+    # Before any blueprint's routes are added: they use it.
+    app.url_map.converters["id"] = IdConverter
     if app.config["BASE_URL"].startswith("https://"):
         # Served over HTTPS: cookies never travel in clear text.
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
