@@ -135,7 +135,9 @@ def _act(unit_id: int, year: int, action, message: str, *, self_service=False):
         abort(403)
     now = utcnow()
     try:
-        assessment = get_or_start(unit, plan, year, current_user, now)
+        # A unit's self-assessment does not begin the coordinator's assessment.
+        assessment = get_or_start(unit, plan, year, current_user, now,
+                                  begin=current_user.is_admin)
         action(assessment, now)
     except TrackerError as exc:
         db.session.rollback()
