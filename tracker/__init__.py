@@ -40,16 +40,26 @@ def create_app(test_config=None):
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
-        #: Failed sign-ins allowed per account, and per client address, in the window.
+        #: Password guesses from one address at one account, and at any account, before
+        #: each further guess from there waits LOGIN_DELAY_SECONDS, doubling with each
+        #: failure up to the window (tracker.auth.throttle); a count unused for the
+        #: window starts again. No account is ever locked.
         LOGIN_MAX_FAILURES=5,
         LOGIN_MAX_FAILURES_PER_ADDRESS=30,
+        LOGIN_DELAY_SECONDS=30,
         LOGIN_FAILURE_WINDOW_MINUTES=15,
+        #: Sign-in records (login_attempts) are dropped after this many days.
+        LOGIN_RECORDS_KEEP_DAYS=90,
+        #: Reverse proxies in front of the app whose X-Forwarded-For and -Proto are
+        #: trusted (Werkzeug's ProxyFix); 0: none, the client is the peer address.
+        PROXIES=0,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("TRACKER")
     else:
         app.config.from_mapping(test_config)
+    _trust_proxies(app)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
@@ -113,6 +123,23 @@ def register_commands(app):
                     workdays_cli, ics_cli, feed_cli, reminders_cli, scheduler_command,
                     assessment_cli, backup_command, restore_command, serve_command):
         app.cli.add_command(command)
+
+
+def _trust_proxies(app) -> None:
+    """Behind PROXIES reverse proxies, the client's address and scheme are the ones the
+    nearest of them saw (without this, every client has the proxy's address)."""
+    value = app.config["PROXIES"]
+    try:
+        proxies = int(value)
+    except (TypeError, ValueError):
+        proxies = -1
+    if proxies < 0 or isinstance(value, bool):
+        raise ValueError(f"TRACKER_PROXIES must be a whole number of proxies (0 for none), "
+                         f"not {value!r}")
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def _instance_secret(instance_path: str) -> str:

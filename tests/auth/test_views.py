@@ -70,7 +70,7 @@ def test_failures_are_limited_per_account_across_processes(backend, database_url
     other.config["WTF_CSRF_ENABLED"] = False
     with other.app_context():
         response = post_login(other.test_client(), "manager@example.org")
-        assert response.status_code == 429 and "Too many failed sign-ins" in response.text
+        assert response.status_code == 429 and "Too many failed attempts" in response.text
         db.session.remove()
         db.engine.dispose()
     # Other accounts are not locked by it.

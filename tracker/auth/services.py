@@ -1,7 +1,6 @@
 """Users: creating them, signing in, passwords. Flush, never commit."""
 
 import functools
-from datetime import timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -85,24 +84,6 @@ def update_user(user: User, actor: User, email: str, role: Role, unit: Unit | No
     user.email, user.role, user.unit, user.name, user.active = (
         email, role, unit, clean_person_name(name), active)
     db.session.flush()
-
-
-def failures_since(email: str, address: str, now, window_minutes: int) -> tuple[int, int]:
-    """Failed sign-ins in the window: (for this account, from this address).
-
-    Kept in the database so that the limit holds across worker processes.
-    """
-    since = now - timedelta(minutes=window_minutes)
-    last_success = db.session.scalar(
-        sa.select(sa.func.max(LoginAttempt.at)).where(
-            LoginAttempt.email == email, LoginAttempt.succeeded)
-    )
-    by_email = sa.select(sa.func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.email == email, ~LoginAttempt.succeeded,
-        LoginAttempt.at > max(since, last_success) if last_success else LoginAttempt.at > since)
-    by_address = sa.select(sa.func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.address == address, ~LoginAttempt.succeeded, LoginAttempt.at > since)
-    return db.session.scalar(by_email), db.session.scalar(by_address)
 
 
 def authenticate(email: str, password: str, address: str, now) -> User | None:

@@ -1,17 +1,20 @@
 """Sign-in, sign-out, settings, and the coordinator's user management."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, abort, flash, redirect, render_template, request,
                    session, url_for)
-from flask_babel import gettext as _
+from flask_babel import format_timedelta, gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.forms import LanguageForm, LoginForm, PasswordForm, UserForm
 from tracker.auth.models import ROLE_LABELS, Role, User
 from tracker.auth.passwords import generate_password
-from tracker.auth.services import (authenticate, change_password, create_user, failures_since,
-                                   set_password, update_user)
+from tracker.auth import throttle
+from tracker.auth.services import (authenticate, change_password, create_user, set_password,
+                                   update_user)
 from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.forms import choices
@@ -34,25 +37,31 @@ def login():
     if form.validate_on_submit():
         now = utcnow()
         email = form.email.data.strip().lower()
-        address = request.remote_addr or "unknown"
-        cfg = current_app.config
-        by_email, by_address = failures_since(email, address, now,
-                                              cfg["LOGIN_FAILURE_WINDOW_MINUTES"])
-        if by_email >= cfg["LOGIN_MAX_FAILURES"] or by_address >= cfg[
-                "LOGIN_MAX_FAILURES_PER_ADDRESS"]:
-            minutes = cfg["LOGIN_FAILURE_WINDOW_MINUTES"]
-            form.email.errors.append(_("Too many failed sign-ins. Try again in %(minutes)d "
-                                       "minutes.", minutes=minutes))
-            return render_template("auth/login.html", form=form), 429
+        address = client_address()
+        wait = throttle.reserve(email, address, now)
+        if wait is not None:
+            form.email.errors.append(_too_many(wait))
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": wait}
         user = authenticate(email, form.password.data, address, now)
         db.session.commit()
         if user is None:
             form.password.errors.append(_("Wrong e-mail or password."))
             return render_template("auth/login.html", form=form), 200
+        throttle.succeeded(email, address)
         session.clear()  # a fresh session on sign-in (no fixation)
         login_user(user, remember=form.remember.data)
         return redirect(target)
     return render_template("auth/login.html", form=form)
+
+
+def client_address() -> str:
+    """The client's IP address (behind TRACKER_PROXIES proxies, the one they saw)."""
+    return request.remote_addr or "unknown"
+
+
+def _too_many(wait: int) -> str:
+    return _("Too many failed attempts from here. Try again in %(wait)s.",
+             wait=format_timedelta(timedelta(seconds=wait), threshold=1.5))
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -100,12 +109,20 @@ def settings():
     """The user's settings: password, calendar subscription, reminders."""
     form = PasswordForm()
     if form.validate_on_submit():
+        # The current password is a guess like a sign-in's: counted the same way.
+        email, address = current_user.email, client_address()
+        wait = throttle.reserve(email, address, utcnow())
+        if wait is not None:
+            form.current.errors.append(_too_many(wait))
+            page, status = render_settings(form, status=429)
+            return page, status, {"Retry-After": wait}
         try:
             change_password(current_user, form.current.data, form.new.data)
         except TrackerError as exc:
             form.current.errors.append(str(exc))
         else:
             db.session.commit()
+            throttle.succeeded(email, address)  # after: it writes on a connection of its own
             login_user(current_user._get_current_object())  # this session carries on
             flash(_("Your password is changed. Other sessions are signed out."), "success")
             return redirect(url_for("auth.settings"))
