@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -40,6 +41,9 @@ def create_app(test_config=None):
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
+        #: "Keep me signed in" lasts this long, and no session longer (checked by the
+        #: server, not only by the cookie's expiry); sign-out ends it sooner.
+        REMEMBER_COOKIE_DURATION=timedelta(days=30),
         #: Password guesses from one address at one account, and at any account, before
         #: each further guess from there waits LOGIN_DELAY_SECONDS, doubling with each
         #: failure up to the window (tracker.auth.throttle); a count unused for the

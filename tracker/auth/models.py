@@ -43,8 +43,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     #: Preferred interface language (``zh_CN`` or ``en``); None: from the browser.
     locale: Mapped[str | None] = mapped_column(sa.String(10))
-    #: Raised when the password changes, which ends every other session and
-    #: remember-me cookie of this user (it is part of the session's user id).
+    #: Raised at sign-out and when the password changes or the account is deactivated,
+    #: which ends every session and remember-me cookie of this user, copies included
+    #: (it is part of the session's user id).
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -66,8 +67,10 @@ class User(UserMixin, db.Model):
         return self.role == Role.ADMIN
 
     def get_id(self) -> str:
-        """Flask-Login: the session's user id, bound to the session version."""
-        return f"{self.id}:{self.session_version}"
+        """Flask-Login: the id a new session (and its remember-me cookie) carries: the
+        user, the session version, and the instant of signing in (a session ends
+        REMEMBER_COOKIE_DURATION after it, however it is kept)."""
+        return f"{self.id}:{self.session_version}:{int(utcnow().timestamp())}"
 
     def __repr__(self):
         return f"<User {self.email} {self.role.value}>"

@@ -102,6 +102,12 @@ def authenticate(email: str, password: str, address: str, now) -> User | None:
     return user if ok else None
 
 
+def end_sessions(user: User) -> None:
+    """End every session of ``user``, on every device, and every remember-me cookie."""
+    user.session_version += 1
+    db.session.flush()
+
+
 def change_password(user: User, current: str, new: str) -> None:
     """Set a new password after checking the current one; ends the user's other sessions."""
     if not verify_password(user.password_hash, current):

@@ -13,8 +13,8 @@ from tracker.auth.forms import LanguageForm, LoginForm, PasswordForm, UserForm
 from tracker.auth.models import ROLE_LABELS, Role, User
 from tracker.auth.passwords import generate_password
 from tracker.auth import throttle
-from tracker.auth.services import (authenticate, change_password, create_user, set_password,
-                                   update_user)
+from tracker.auth.services import (authenticate, change_password, create_user, end_sessions,
+                                   set_password, update_user)
 from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.forms import choices
@@ -68,6 +68,10 @@ def _too_many(wait: int) -> str:
 def logout():
     """Sign out (POST); GET shows the button, since a GET must not change state."""
     if request.method == "POST":  # CSRFProtect has checked the token
+        if current_user.is_authenticated:
+            # Server-side: a copy of the session or remember-me cookie ends with it.
+            end_sessions(current_user._get_current_object())
+            db.session.commit()
         logout_user()
         session.clear()
         flash(_("You are signed out."), "info")
