@@ -51,7 +51,7 @@ def login():
         session.clear()  # a fresh session on sign-in (no fixation)
         login_user(user, remember=form.remember.data)
         return redirect(target)
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
 
 def client_address() -> str:

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import TrackerError
+from tracker.core.text import check_text
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
 from tracker.extensions import db, login_manager
 
@@ -50,6 +51,7 @@ def init_app(app):
     app.register_error_handler(CSRFError, lambda e: _error_page(e, 400))
     app.register_error_handler(TrackerError, _refused)
     app.register_error_handler(sqlalchemy.exc.OperationalError, _busy)
+    app.before_request(_refuse_control_characters)
     app.after_request(_security_headers)
     app.teardown_request(_rollback_on_error)
     # Each area adds the labels of its own values (its blueprint's app_context_processor).
@@ -194,6 +196,20 @@ def _refused(error: TrackerError):
     # A service refused the input: nothing of the request is kept.
     db.session.rollback()
     return render_template("errors/error.html", code=400, description=str(error)), 400
+
+
+def _refuse_control_characters():
+    # Every value a request brings (query string, form fields, names of uploaded files,
+    # the parts of its path) is checked once, here, before any view reads it: a control
+    # character (line breaks and tabs aside) is refused with a message (400), never
+    # stored; PostgreSQL would fail on a NUL (a 500).
+    values = [*request.args.items(multi=True), *request.form.items(multi=True),
+              *((name, f.filename or "") for name, f in request.files.items(multi=True)),
+              *((name, v) for name, v in (request.view_args or {}).items()
+                if isinstance(v, str))]
+    for name, value in values:
+        check_text(name, _("A field name"), multiline=True)
+        check_text(value, _("The field %(name)s", name=name), multiline=True)
 
 
 def _security_headers(response):
