@@ -46,6 +46,9 @@ def test_five_wrong_passwords_do_not_lock_the_coordinator(app, town):
         assert post_login(attacker, "admin@example.org", "wrong").status_code == 200
     response = post_login(attacker, "admin@example.org")
     assert response.status_code == 429 and int(response.headers["Retry-After"]) == 30
+    assert "Try again in 30 seconds." in response.text
+    response = post_login(attacker, "admin@example.org", **{"Accept-Language": "zh-CN"})
+    assert "此处尝试失败次数过多，请 30秒钟后再试。" in response.text
     assert post_login(app.test_client(), "admin@example.org", address=THERE).status_code == 302
 
 
