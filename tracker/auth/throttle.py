@@ -53,8 +53,8 @@ class Limits:
 def _keys(email: str, address: str, limits: Limits) -> list[tuple[str, str, int]]:
     # Always in this order (account first, then the address), so that two transactions
     # never wait for each other's rows in a cycle.
-    return [(email[:254], address[:64], limits.per_account), ("", address[:64],
-                                                               limits.per_address)]
+    return [(email[:254], address[:64], limits.per_account),
+            ("", address[:64], limits.per_address)]
 
 
 def _insert(dialect: str):
@@ -105,12 +105,11 @@ def reserve(email: str, address: str, now: datetime, limits: Limits | None = Non
     return None
 
 
-def succeeded(email: str, address: str, limits: Limits | None = None) -> None:
+def succeeded(email: str, address: str) -> None:
     """The guess was right: the account's count from this address ends, and the
     address's count takes the guess back (a success of one's own does not clear what
     was guessed at other accounts). Commits on its own connection."""
-    limits = limits or Limits.from_config()
-    (mail, addr, _), (_, _, _) = _keys(email, address, limits)
+    mail, addr = email[:254], address[:64]
     with db.engine.begin() as conn:
         conn.execute(_table.delete().where(_table.c.email == mail, _table.c.address == addr))
         conn.execute(_table.update().where(

@@ -3,16 +3,16 @@
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import (Blueprint, abort, flash, redirect, render_template, request,
-                   session, url_for)
+from flask import (Blueprint, abort, flash, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import format_timedelta, gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
+from tracker.auth import throttle
 from tracker.auth.forms import LanguageForm, LoginForm, PasswordForm, UserForm
 from tracker.auth.models import ROLE_LABELS, Role, User
 from tracker.auth.passwords import generate_password
-from tracker.auth import throttle
 from tracker.auth.services import (authenticate, change_password, create_user, end_sessions,
                                    set_password, update_user)
 from tracker.core import signals

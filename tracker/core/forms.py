@@ -5,7 +5,7 @@ from wtforms import FieldList, FormField, PasswordField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from tracker.core.errors import TrackerError
-from tracker.core.text import check_text
+from tracker.core.text import bad_character, check_text
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -29,6 +29,8 @@ class TrackerForm(FlaskForm):
         refused = False
         for field in _text_fields(self):
             multiline = isinstance(field, (TextAreaField, PasswordField))
+            if bad_character(field.data, multiline) is None:
+                continue
             try:
                 check_text(field.data, str(field.label.text or field.name), multiline)
             except TrackerError as exc:

@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import TrackerError
-from tracker.core.text import check_text
+from tracker.core.text import bad_character, check_text
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
 from tracker.extensions import db, login_manager
 
@@ -208,8 +208,12 @@ def _refuse_control_characters():
               *((name, v) for name, v in (request.view_args or {}).items()
                 if isinstance(v, str))]
     for name, value in values:
-        check_text(name, _("A field name"), multiline=True)
-        check_text(value, _("The field %(name)s", name=name), multiline=True)
+        # The message only when one is refused: translating it looks up the user's
+        # language, which a calendar feed's request must not (no session, no cookie).
+        if bad_character(name, multiline=True) is not None:
+            check_text(name, _("A field name"), multiline=True)
+        if bad_character(value, multiline=True) is not None:
+            check_text(value, _("The field %(name)s", name=name), multiline=True)
 
 
 def _security_headers(response):
