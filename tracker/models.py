@@ -12,8 +12,8 @@ from tracker.units.models import Unit, UnitKind
 from tracker.workdays.models import WorkdayOverride
 
 __all__ = [
-    "Assessment", "AssessmentRow", "Deduction",
-    "EvidenceFile", "FeedToken", "LoginAttempt", "LoginThrottle", "Duty", "DutyDate", "Phase", "PlanVersion", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
+    "Assessment", "AssessmentRow", "Deduction", "LoginThrottle",
+    "EvidenceFile", "FeedToken", "LoginAttempt", "Duty", "DutyDate", "Phase", "PlanVersion", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
     "TaskEventKind", "TaskStatus", "Unit", "UnitKind", "User", "duty_rubric",
     "Notification", "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference",
     "SchedulerHeartbeat", "UnitChannel", "WorkdayOverride",
