@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -40,20 +41,33 @@ def create_app(test_config=None):
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
-        #: Failed sign-ins allowed per account, and per client address, in the window.
+        #: "Keep me signed in" lasts this long, and no session longer (checked by the
+        #: server, not only by the cookie's expiry); sign-out ends it sooner.
+        REMEMBER_COOKIE_DURATION=timedelta(days=30),
+        #: Password guesses from one address at one account, and at any account, before
+        #: each further guess from there waits LOGIN_DELAY_SECONDS, doubling with each
+        #: failure up to the window (tracker.auth.throttle); a count unused for the
+        #: window starts again. No account is ever locked.
         LOGIN_MAX_FAILURES=5,
         LOGIN_MAX_FAILURES_PER_ADDRESS=30,
+        LOGIN_DELAY_SECONDS=30,
         LOGIN_FAILURE_WINDOW_MINUTES=15,
         #: What a backup may hold when `tracker restore` unpacks it: bytes in all, and
         #: entries (files and folders); counted while unpacking.
         RESTORE_MAX_BYTES=16 * 1024 ** 3,
         RESTORE_MAX_FILES=200_000,
+        #: Sign-in records (login_attempts) are dropped after this many days.
+        LOGIN_RECORDS_KEEP_DAYS=90,
+        #: Reverse proxies in front of the app whose X-Forwarded-For and -Proto are
+        #: trusted (Werkzeug's ProxyFix); 0: none, the client is the peer address.
+        PROXIES=0,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("TRACKER")
     else:
         app.config.from_mapping(test_config)
+    _trust_proxies(app)
     _private_instance(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
@@ -165,6 +179,23 @@ def _tighten(path: Path, mode: int) -> None:
             path.chmod(mode)
     except FileNotFoundError:
         pass
+
+
+def _trust_proxies(app) -> None:
+    """Behind PROXIES reverse proxies, the client's address and scheme are the ones the
+    nearest of them saw (without this, every client has the proxy's address)."""
+    value = app.config["PROXIES"]
+    try:
+        proxies = int(value)
+    except (TypeError, ValueError):
+        proxies = -1
+    if proxies < 0 or isinstance(value, bool):
+        raise ValueError(f"TRACKER_PROXIES must be a whole number of proxies (0 for none), "
+                         f"not {value!r}")
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def _instance_secret(instance_path: str) -> str:

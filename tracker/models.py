@@ -1,7 +1,7 @@
 """Every model, imported in one place for Alembic and the app factory."""
 
 from tracker.assessment.models import Assessment, AssessmentRow, Deduction
-from tracker.auth.models import LoginAttempt, Role, User
+from tracker.auth.models import LoginAttempt, LoginThrottle, Role, User
 from tracker.calendar.models import FeedToken
 from tracker.phases.models import (Duty, DutyDate, Phase, Plan, PlanVersion, PlanYear,
                                    RubricNode, duty_rubric)
@@ -12,7 +12,7 @@ from tracker.units.models import Unit, UnitKind
 from tracker.workdays.models import WorkdayOverride
 
 __all__ = [
-    "Assessment", "AssessmentRow", "Deduction",
+    "Assessment", "AssessmentRow", "Deduction", "LoginThrottle",
     "EvidenceFile", "FeedToken", "LoginAttempt", "Duty", "DutyDate", "Phase", "PlanVersion", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
     "TaskEventKind", "TaskStatus", "Unit", "UnitKind", "User", "duty_rubric",
     "Notification", "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference",

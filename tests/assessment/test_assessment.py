@@ -388,6 +388,34 @@ def test_manager_self_assesses_but_cannot_deduct(app, client, town, login):
     assert db.session.scalar(sa.select(Assessment.locked_at)) is None
 
 
+def test_a_managers_self_assessment_does_not_begin_the_assessment(app, client, town, login):
+    """``/start`` is the coordinator's; a manager saving a self-assessment first must not
+    begin it either (no deductions in the manager's name, the sheet still "not begun")."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    login(client, town.users.manager)
+    base = f"/assessment/{town.year}/units/{town.units.a.id}"
+    assert client.post(f"{base}/start").status_code == 403
+    node = db.session.scalar(sa.select(RubricNode).where(RubricNode.code == "1-4-1"))
+    response = client.post(f"{base}/self", data={"node_id": node.id, "score": "4",
+                                                 "note": "已学习6次"})
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Deduction)) == 0
+    page = client.get(base).text
+    assert "Not begun" in page and "已学习6次" in page
+    plan = plan_for_year(town.year)
+    result = results(plan, town.year, [town.units.a])[town.units.a.id]
+    assert result.assessment is None and result.rows[node.id].self_score == 4
+    # The coordinator begins it: the evidence deductions, in the coordinator's name, and
+    # the unit's self-assessment kept.
+    admin = login(app.test_client(), town.users.admin)
+    assert admin.post(f"{base}/start").status_code == 302
+    db.session.expire_all()
+    makers = set(db.session.scalars(sa.select(Deduction.created_by_id)))
+    assert makers == {town.users.admin.id}
+    result = results(plan, town.year, [town.units.a])[town.units.a.id]
+    assert result.assessment is not None and result.rows[node.id].self_score == 4
+
+
 def test_cli_export(runner, town, tmp_path):
     out = tmp_path / "sheet.xlsx"
     result = runner.invoke(args=["assessment", "export", "--year", str(town.year), "-o",

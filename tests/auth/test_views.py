@@ -70,7 +70,7 @@ def test_failures_are_limited_per_account_across_processes(backend, database_url
     other.config["WTF_CSRF_ENABLED"] = False
     with other.app_context():
         response = post_login(other.test_client(), "manager@example.org")
-        assert response.status_code == 429 and "Too many failed sign-ins" in response.text
+        assert response.status_code == 429 and "Too many failed attempts" in response.text
         db.session.remove()
         db.engine.dispose()
     # Other accounts are not locked by it.
@@ -130,6 +130,55 @@ def test_changing_the_password_ends_other_sessions(app, town):
     assert second.get("/").status_code == 302
     first.post("/logout")
     assert post_login(first, "manager@example.org", "a new passphrase").status_code == 302
+
+
+def copy_of(app, cookies):
+    """A client that holds copies of ``cookies`` (name -> value), as a thief would."""
+    client = app.test_client()
+    for name, value in cookies.items():
+        client.set_cookie(name, value)
+    return client
+
+
+def test_logout_ends_every_copy_of_the_session_and_the_remember_cookie(app, town):
+    client = app.test_client()
+    post_login(client, "manager@example.org", remember="y")
+    session_cookie = client.get_cookie("session").value
+    remember_cookie = client.get_cookie("remember_token").value
+    assert copy_of(app, {"session": session_cookie}).get("/").status_code == 200
+    assert copy_of(app, {"remember_token": remember_cookie}).get("/").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert copy_of(app, {"session": session_cookie}).get("/").status_code == 302
+    assert copy_of(app, {"remember_token": remember_cookie}).get("/").status_code == 302
+    assert post_login(client, "manager@example.org").status_code == 302  # signs in again
+
+
+def test_a_password_change_revokes_the_remember_cookie(app, town):
+    client = app.test_client()
+    post_login(client, "manager@example.org", remember="y")
+    remember_cookie = client.get_cookie("remember_token").value
+    response = client.post("/settings", data={"current": PASSWORD, "new": "a new passphrase",
+                                              "confirm": "a new passphrase"})
+    assert response.status_code == 302
+    assert copy_of(app, {"remember_token": remember_cookie}).get("/").status_code == 302
+
+
+def test_remember_me_lasts_30_days_and_no_session_longer(app, client, town):
+    from datetime import datetime, timedelta, timezone
+    from email.utils import parsedate_to_datetime
+
+    response = post_login(client, "manager@example.org", remember="y")
+    expires = next(a for a in cookie_attrs(response, "remember_token") if a.startswith("expires="))
+    expires = parsedate_to_datetime(expires.removeprefix("expires="))
+    assert timedelta(days=29) < expires - datetime.now(timezone.utc) <= timedelta(days=30)
+    # A copy kept past the cookie's expiry is refused by the server too.
+    user = town.users.manager
+    for days, status in ((29, 200), (31, 302)):
+        signed_in = int((datetime.now(timezone.utc) - timedelta(days=days)).timestamp())
+        old = app.test_client()
+        with old.session_transaction() as session:
+            session["_user_id"] = f"{user.id}:{user.session_version}:{signed_in}"
+        assert old.get("/").status_code == status, days
 
 
 def test_password_change_needs_the_current_one(client, town, login):

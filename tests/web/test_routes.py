@@ -6,6 +6,7 @@ must look like ids that do not exist (404).
 """
 
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -250,3 +251,54 @@ def test_every_post_needs_the_csrf_token(app, town, login):
                                   version=db.session.scalar(sa.select(PlanVersion.id)))
             response = client.post(url, data={})
             assert response.status_code == 400, (endpoint, url, response.status_code)
+
+
+#: Numbers past what the id columns hold (INTEGER: 2^31 - 1 on PostgreSQL; SQLite
+#: fails past 2^63 - 1), and one that fits but names nothing.
+BIG_IDS = (2**63, 2**64 + 5, 10**30, 2**63 - 1, 2**31, 2**31 - 1)
+
+
+@pytest.mark.parametrize("big", BIG_IDS)
+def test_ids_too_large_for_the_database_are_404(app, town, login, big):
+    """Every route with a numeric id in its path, as the coordinator, with an id past
+    what the database holds: 404, never 500 (one it holds that names nothing: no 500
+    either); and the same ids in the query string and
+    the forms that take one: no 500."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = login(app.test_client(), town.users.admin)
+    version = db.session.scalar(sa.select(PlanVersion.id))
+    task = db.session.scalar(sa.select(Task.id).where(Task.unit_id == town.units.a.id))
+    ids = {"year": town.year, "version_id": version, "task_id": task,
+           "unit_id": town.units.a.id}
+    tried = 0
+    for rule in app.url_map.iter_rules():
+        numeric = [name for name, converter in rule._converters.items()
+                   if converter.regex == r"\d+" and name != "year"]
+        for name in numeric:
+            url = rule.rule
+            for arg, converter in rule._converters.items():
+                value = big if arg == name else ids.get(arg, "xlsx" if arg == "fmt" else 1)
+                url = re.sub(rf"<[^>]*:{arg}>|<{arg}>", str(value), url)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(url, method=method, data={})
+                if big > 2**31 - 1:
+                    assert response.status_code == 404, (rule.endpoint, name, url, method)
+                else:  # a row id that names nothing: whatever the route says of that
+                    assert response.status_code < 500, (rule.endpoint, name, url, method)
+                tried += 1
+    assert tried >= 40
+    year = town.year
+    for url in (f"/assessment/{year}/export.csv?unit={big}", f"/progress?unit={big}",
+                f"/assessment?year={big}", f"/tasks?unit={big}"):
+        response = client.get(url)
+        assert response.status_code < 500, url
+    unit = town.units.a.id
+    for url, data in ((f"/assessment/{year}/units/{unit}/deductions",
+                       {"node_id": big, "points": "1", "reason": "x"}),
+                      (f"/assessment/{year}/units/{unit}/self", {"node_id": big, "score": "1"}),
+                      ("/admin/users/new", {"email": "big@example.org", "role": "manager",
+                                            "unit_id": big}),
+                      ("/tasks/new", {"title": "x", "due_date": f"{year}-06-01",
+                                      "units": [big]})):
+        response = client.post(url, data=data)
+        assert response.status_code < 500, (url, response.status_code)

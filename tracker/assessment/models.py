@@ -41,6 +41,9 @@ class Assessment(db.Model):
     locked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the coordinator began it (the evidence deductions were made); None while it
+    #: holds only the unit's self-assessment.
+    begun_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     unit: Mapped[Unit] = relationship()
     plan: Mapped[Plan] = relationship()

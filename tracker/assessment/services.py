@@ -206,8 +206,11 @@ def results(plan: Plan, year: int, units: list[Unit]) -> dict[int, UnitResult]:
     )}
     out = {}
     for unit in units:
-        assessment = assessments.get(unit.id)
-        own_rows = {r.node_id: r for r in assessment.rows} if assessment else {}
+        record = assessments.get(unit.id)
+        own_rows = {r.node_id: r for r in record.rows} if record else {}
+        # Only the coordinator begins an assessment; until then the scores are the
+        # evidence's, and the record holds the unit's self-assessment only.
+        assessment = record if record and record.begun_at else None
         by_row = defaultdict(list)
         for d in (assessment.deductions if assessment else []):
             by_row[d.node_id].append(d)
@@ -244,14 +247,19 @@ def _check_open(assessment: Assessment) -> None:
         raise TrackerError(_("This assessment is locked: it changes no more."))
 
 
-def get_or_start(unit: Unit, plan: Plan, year: int, actor, now: datetime) -> Assessment:
-    """The unit's assessment; begun, with the deductions the evidence suggests, if new."""
+def get_or_start(unit: Unit, plan: Plan, year: int, actor, now: datetime,
+                 begin: bool = True) -> Assessment:
+    """The unit's assessment; begun (with the deductions the evidence suggests, in
+    ``actor``'s name) if it was not and ``begin``. Without ``begin`` (a unit's own
+    self-assessment) a record that has not begun may be made, to hold it."""
     assessment = db.session.scalar(sa.select(Assessment).where(
         Assessment.unit_id == unit.id, Assessment.plan_id == plan.id, Assessment.year == year))
     if assessment is None:
         assessment = Assessment(unit=unit, plan=plan, year=year, created_at=now, updated_at=now)
         db.session.add(assessment)
         db.session.flush()
+    if begin and assessment.begun_at is None:
+        assessment.begun_at = now
         _add_evidence_deductions(assessment, actor, now)
     return assessment
 

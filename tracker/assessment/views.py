@@ -19,7 +19,7 @@ from tracker.assessment.services import (add_deduction, assessed_units, get_or_s
 from tracker.auth.models import Role
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
-from tracker.core.web import admin_required, today
+from tracker.core.web import MAX_ID, admin_required, attachment, int_arg, today
 from tracker.extensions import db
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.phases.services import plan_for_year
@@ -97,7 +97,7 @@ def _histogram(scored) -> Markup:
     return Markup("".join(parts))
 
 
-@bp.get("/<int:year>/units/<int:unit_id>")
+@bp.get("/<int:year>/units/<id:unit_id>")
 @login_required
 def sheet(year, unit_id):
     """One unit's scoring sheet: evidence, suggested, self and final scores, deductions."""
@@ -105,7 +105,7 @@ def sheet(year, unit_id):
     return _render_sheet(unit, plan, year, "assessment/sheet.html")
 
 
-@bp.get("/<int:year>/units/<int:unit_id>/print")
+@bp.get("/<int:year>/units/<id:unit_id>/print")
 @login_required
 def print_sheet(year, unit_id):
     """The unit's sheet for printing on A4."""
@@ -135,7 +135,9 @@ def _act(unit_id: int, year: int, action, message: str, *, self_service=False):
         abort(403)
     now = utcnow()
     try:
-        assessment = get_or_start(unit, plan, year, current_user, now)
+        # A unit's self-assessment does not begin the coordinator's assessment.
+        assessment = get_or_start(unit, plan, year, current_user, now,
+                                  begin=current_user.is_admin)
         action(assessment, now)
     except TrackerError as exc:
         db.session.rollback()
@@ -153,14 +155,14 @@ def _deduction(assessment, deduction_id: int) -> Deduction:
     return deduction
 
 
-@bp.post("/<int:year>/units/<int:unit_id>/start")
+@bp.post("/<int:year>/units/<id:unit_id>/start")
 @login_required
 def start(year, unit_id):
     """Begin the assessment: the deductions the evidence suggests are recorded."""
     return _act(unit_id, year, lambda a, now: None, _("Assessment begun."))
 
 
-@bp.post("/<int:year>/units/<int:unit_id>/refresh")
+@bp.post("/<int:year>/units/<id:unit_id>/refresh")
 @login_required
 def refresh(year, unit_id):
     """Recompute the evidence deductions."""
@@ -168,17 +170,17 @@ def refresh(year, unit_id):
                 _("Deductions recomputed from the evidence."))
 
 
-@bp.post("/<int:year>/units/<int:unit_id>/deductions")
+@bp.post("/<int:year>/units/<id:unit_id>/deductions")
 @login_required
 def deduct(year, unit_id):
     """Take points off a row, with the reason."""
     form = request.form
     return _act(unit_id, year, lambda a, now: add_deduction(
-        a, form.get("node_id", type=int) or 0, form.get("points", ""), form.get("reason", ""),
+        a, _node_id(), form.get("points", ""), form.get("reason", ""),
         current_user, now), _("Deduction recorded."))
 
 
-@bp.post("/<int:year>/units/<int:unit_id>/deductions/<int:deduction_id>/delete")
+@bp.post("/<int:year>/units/<id:unit_id>/deductions/<id:deduction_id>/delete")
 @login_required
 def withdraw(year, unit_id, deduction_id):
     """Withdraw a deduction."""
@@ -186,13 +188,19 @@ def withdraw(year, unit_id, deduction_id):
         a, _deduction(a, deduction_id), now), _("Deduction withdrawn."))
 
 
-@bp.post("/<int:year>/units/<int:unit_id>/deductions/<int:deduction_id>/rectify")
+@bp.post("/<int:year>/units/<id:unit_id>/deductions/<id:deduction_id>/rectify")
 @login_required
 def rectification(year, unit_id, deduction_id):
     """Turn a deduction into a rectification task for the unit."""
     return _act(unit_id, year, lambda a, now: rectify(
         a, _deduction(a, deduction_id), _due_date(), current_user, now),
         _("Rectification task added."))
+
+
+def _node_id() -> int:
+    """The rubric row a form names, or 0 (no such row) for anything but a row id."""
+    value = request.form.get("node_id", type=int) or 0
+    return value if 0 < value <= MAX_ID else 0
 
 
 def _due_date() -> date:
@@ -202,17 +210,17 @@ def _due_date() -> date:
         raise TrackerError(_("Give the due date as YYYY-MM-DD.")) from None
 
 
-@bp.post("/<int:year>/units/<int:unit_id>/self")
+@bp.post("/<int:year>/units/<id:unit_id>/self")
 @login_required
 def self_assess(year, unit_id):
     """The unit's self-assessment of one row."""
     form = request.form
     return _act(unit_id, year, lambda a, now: set_self_assessment(
-        a, form.get("node_id", type=int) or 0, form.get("score", ""), form.get("note", ""),
+        a, _node_id(), form.get("score", ""), form.get("note", ""),
         form.get("statement", ""), now), _("Self-assessment saved."), self_service=True)
 
 
-@bp.post("/<int:year>/units/<int:unit_id>/lock")
+@bp.post("/<int:year>/units/<id:unit_id>/lock")
 @login_required
 def lock_sheet(year, unit_id):
     """Declare the assessment final."""
@@ -225,7 +233,7 @@ def lock_sheet(year, unit_id):
 def download(year, fmt):
     """The scoring sheet of every unit (coordinator) or of one's own unit."""
     plan = _plan(_year(year))
-    unit_id = request.args.get("unit", type=int)
+    unit_id = int_arg("unit")
     if not current_user.is_admin:
         unit_id = current_user.unit_id or abort(404)
     units = [_unit(unit_id)] if unit_id else assessed_units()
@@ -236,13 +244,14 @@ def download(year, fmt):
     if fmt == "csv":
         data = export.csv_text(layout, ordered).encode("utf-8")
         # Werkzeug adds "; charset=utf-8" to a text/* type itself.
-        return send_file(io.BytesIO(data), mimetype="text/csv",
-                         as_attachment=True, download_name=f"{name}.csv")
+        return attachment(send_file(io.BytesIO(data), mimetype="text/csv"), f"{name}.csv",
+                          fallback="assessment")
     stream = io.BytesIO()
     export.write_xlsx(stream, _sheet_title(plan, year), layout, groups, ordered)
     stream.seek(0)
-    return send_file(stream, as_attachment=True, download_name=f"{name}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return attachment(send_file(
+        stream, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        f"{name}.xlsx", fallback="assessment")
 
 
 def _sheet_title(plan, year: int) -> str:

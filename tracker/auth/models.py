@@ -43,8 +43,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     #: Preferred interface language (``zh_CN`` or ``en``); None: from the browser.
     locale: Mapped[str | None] = mapped_column(sa.String(10))
-    #: Raised when the password changes, which ends every other session and
-    #: remember-me cookie of this user (it is part of the session's user id).
+    #: Raised at sign-out and when the password changes or the account is deactivated,
+    #: which ends every session and remember-me cookie of this user, copies included
+    #: (it is part of the session's user id).
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -66,15 +67,18 @@ class User(UserMixin, db.Model):
         return self.role == Role.ADMIN
 
     def get_id(self) -> str:
-        """Flask-Login: the session's user id, bound to the session version."""
-        return f"{self.id}:{self.session_version}"
+        """Flask-Login: the id a new session (and its remember-me cookie) carries: the
+        user, the session version, and the instant of signing in (a session ends
+        REMEMBER_COOKIE_DURATION after it, however it is kept)."""
+        return f"{self.id}:{self.session_version}:{int(utcnow().timestamp())}"
 
     def __repr__(self):
         return f"<User {self.email} {self.role.value}>"
 
 
 class LoginAttempt(db.Model):
-    """A sign-in attempt, kept to rate-limit failures across worker processes."""
+    """A sign-in attempt: the record of who tried to sign in from where (pruned after
+    LOGIN_RECORDS_KEEP_DAYS). The limits are counted in LoginThrottle."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -89,3 +93,27 @@ class LoginAttempt(db.Model):
     address: Mapped[str] = mapped_column(sa.String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     succeeded: Mapped[bool] = mapped_column(default=False)
+
+
+class LoginThrottle(db.Model):
+    """Password guesses counted from one place: for one account from one address, and
+    (``email`` empty) for every account from one address.
+
+    Counted before the password is checked, in one transaction that holds the row, so
+    that guesses sent at once cannot slip past the limit together; a success takes its
+    guess back. Nothing here stops the right password from another address.
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (sa.Index("ix_login_throttles_last_at", "last_at"),)
+
+    #: The account typed in, lower-cased; empty for the address's own count.
+    email: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
+    #: The client's IP address (from the proxy's X-Forwarded-For with TRACKER_PROXIES).
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    #: Guesses that failed (or are being checked) since the count last ran out.
+    failures: Mapped[int] = mapped_column(default=0)
+    #: The last guess; a count unused for LOGIN_FAILURE_WINDOW_MINUTES starts again.
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: No guess before this instant (the delay grows with each failure past the limit).
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)

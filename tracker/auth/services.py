@@ -1,7 +1,6 @@
 """Users: creating them, signing in, passwords. Flush, never commit."""
 
 import functools
-from datetime import timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -87,24 +86,6 @@ def update_user(user: User, actor: User, email: str, role: Role, unit: Unit | No
     db.session.flush()
 
 
-def failures_since(email: str, address: str, now, window_minutes: int) -> tuple[int, int]:
-    """Failed sign-ins in the window: (for this account, from this address).
-
-    Kept in the database so that the limit holds across worker processes.
-    """
-    since = now - timedelta(minutes=window_minutes)
-    last_success = db.session.scalar(
-        sa.select(sa.func.max(LoginAttempt.at)).where(
-            LoginAttempt.email == email, LoginAttempt.succeeded)
-    )
-    by_email = sa.select(sa.func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.email == email, ~LoginAttempt.succeeded,
-        LoginAttempt.at > max(since, last_success) if last_success else LoginAttempt.at > since)
-    by_address = sa.select(sa.func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.address == address, ~LoginAttempt.succeeded, LoginAttempt.at > since)
-    return db.session.scalar(by_email), db.session.scalar(by_address)
-
-
 def authenticate(email: str, password: str, address: str, now) -> User | None:
     """The active user with this e-mail and password, or None; the attempt is recorded."""
     email = email.strip().lower()
@@ -119,6 +100,12 @@ def authenticate(email: str, password: str, address: str, now) -> User | None:
     db.session.add(LoginAttempt(email=email[:254], address=address[:64], at=now, succeeded=ok))
     db.session.flush()
     return user if ok else None
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user``, on every device, and every remember-me cookie."""
+    user.session_version += 1
+    db.session.flush()
 
 
 def change_password(user: User, current: str, new: str) -> None:

@@ -23,7 +23,7 @@ from tracker.calendar.services import (active_token, feed_qr_svg, feed_urls, iss
 from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
-from tracker.core.web import date_arg, today
+from tracker.core.web import attachment, date_arg, today
 from tracker.extensions import db
 from tracker.tasks.filters import Filters, filter_args, parse_filters
 from tracker.tasks.models import DISPLAY_STATES, STATUS_FILTERS
@@ -157,9 +157,7 @@ def export():
     filters, options = parse_query(request.args, today(now))
     user = current_user._get_current_object()
     response = calendar_response(user, filters, options, now, key=("export", user.id))
-    response.headers.set("Content-Disposition", "attachment",
-                         filename=download_name(filters, options))
-    return response
+    return attachment(response, download_name(filters, options), fallback="tasks")
 
 
 def parse_query(args: MultiDict, day: date) -> tuple[FeedFilters, ical.FeedOptions]:

@@ -14,6 +14,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from tracker.core.errors import TrackerError
+from tracker.core.text import check_text
 from tracker.core.timeutil import utcnow
 from tracker.extensions import db
 
@@ -30,6 +31,7 @@ def handle_errors(f):
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         try:
+            _check_parameters(kwargs)
             return f(*args, **kwargs)
         except TrackerError as exc:
             db.session.rollback()
@@ -45,6 +47,16 @@ def handle_errors(f):
             raise CLIError(_database_message(exc)) from None
 
     return wrapper
+
+
+def _check_parameters(values: dict) -> None:
+    # What is typed on the command line goes the way of a form: no control characters
+    # (line breaks and tabs aside); one-line names are checked again where they are used.
+    for name, value in values.items():
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(item, str):
+                check_text(item, name.upper() if name in ("name", "email") else
+                           "--" + name.replace("_", "-"), multiline=True)
 
 
 def _first_line(exc: sqlalchemy.exc.DBAPIError) -> str:

@@ -1,23 +1,42 @@
 """Web plumbing shared by the areas: locale, safe redirects, errors, headers."""
 
+import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import sqlalchemy.exc
 from flask import abort, current_app, has_request_context, render_template, request, session
 from flask_babel import format_date, format_datetime, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import TrackerError
+from tracker.core.text import bad_character, check_text
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
 from tracker.extensions import db, login_manager
 
 
+#: The largest row id: the ids are INTEGER columns, 32 bits on PostgreSQL (SQLite's are
+#: wider, but a number past this one names no row there either).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a row id in a URL, 1 to MAX_ID. Anything else matches no route (404);
+    a larger number would reach the database and fail there (500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
 def init_app(app):
     """Cookies, login, error pages, security headers and template helpers."""
+    # Before any blueprint's routes are added: they use it.
+    app.url_map.converters["id"] = IdConverter
     if app.config["BASE_URL"].startswith("https://"):
         # Served over HTTPS: cookies never travel in clear text.
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
@@ -32,6 +51,7 @@ def init_app(app):
     app.register_error_handler(CSRFError, lambda e: _error_page(e, 400))
     app.register_error_handler(TrackerError, _refused)
     app.register_error_handler(sqlalchemy.exc.OperationalError, _busy)
+    app.before_request(_refuse_control_characters)
     app.after_request(_security_headers)
     app.teardown_request(_rollback_on_error)
     # Each area adds the labels of its own values (its blueprint's app_context_processor).
@@ -110,6 +130,37 @@ def date_arg(name: str) -> date | None:
     return day
 
 
+def content_disposition(filename: str, fallback: str = "download") -> str:
+    """``attachment`` with ``filename``, as RFC 6266 writes it: an ASCII ``filename=`` for
+    old clients and, when the name is not plain ASCII, ``filename*=UTF-8''...`` (RFC 8187).
+
+    Header values travel as Latin-1; a Chinese name put there as it is makes gunicorn
+    refuse the response (500) and the development server hang.
+    """
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, ""
+    ascii_stem = _ascii_name(stem).strip("._-") or fallback
+    ascii_ext = _ascii_name(ext)
+    simple = ascii_stem + (f".{ascii_ext}" if ascii_ext else "")
+    value = f'attachment; filename="{simple}"'
+    if simple != filename:
+        value += "; filename*=UTF-8''" + quote(filename, safe="!#$&+-.^_`|~")
+    return value
+
+
+def _ascii_name(text: str) -> str:
+    # Accents dropped (é -> e); any other character outside a safe set becomes "_".
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"_{2,}", "_", re.sub(r"[^A-Za-z0-9 ._()+-]", "_", text))
+
+
+def attachment(response, filename: str, fallback: str = "download"):
+    """``response`` as a download named ``filename`` (``content_disposition``)."""
+    response.headers["Content-Disposition"] = content_disposition(filename, fallback)
+    return response
+
+
 def safe_next(target: str | None) -> str | None:
     """``target`` if it is a path on this site, else None (no open redirects)."""
     if not target or any(ch in target for ch in "\\\r\n\t") or not target.startswith("/"):
@@ -145,6 +196,24 @@ def _refused(error: TrackerError):
     # A service refused the input: nothing of the request is kept.
     db.session.rollback()
     return render_template("errors/error.html", code=400, description=str(error)), 400
+
+
+def _refuse_control_characters():
+    # Every value a request brings (query string, form fields, names of uploaded files,
+    # the parts of its path) is checked once, here, before any view reads it: a control
+    # character (line breaks and tabs aside) is refused with a message (400), never
+    # stored; PostgreSQL would fail on a NUL (a 500).
+    values = [*request.args.items(multi=True), *request.form.items(multi=True),
+              *((name, f.filename or "") for name, f in request.files.items(multi=True)),
+              *((name, v) for name, v in (request.view_args or {}).items()
+                if isinstance(v, str))]
+    for name, value in values:
+        # The message only when one is refused: translating it looks up the user's
+        # language, which a calendar feed's request must not (no session, no cookie).
+        if bad_character(name, multiline=True) is not None:
+            check_text(name, _("A field name"), multiline=True)
+        if bad_character(value, multiline=True) is not None:
+            check_text(value, _("The field %(name)s", name=name), multiline=True)
 
 
 def _security_headers(response):

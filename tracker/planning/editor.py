@@ -89,7 +89,7 @@ def _blank_row(field) -> None:
         field.append_entry()
 
 
-@bp.route("/<int:version_id>/plan", methods=["GET", "POST"])
+@bp.route("/<id:version_id>/plan", methods=["GET", "POST"])
 @coordinator_only
 def edit_plan(version_id):
     """The plan's metadata, its defaults and the rubric's title."""
@@ -107,7 +107,7 @@ def edit_plan(version_id):
     return _page("planning/edit_plan.html", version, data, form)
 
 
-@bp.route("/<int:version_id>/phases", methods=["GET", "POST"])
+@bp.route("/<id:version_id>/phases", methods=["GET", "POST"])
 @coordinator_only
 def edit_phases(version_id):
     """The phases (总体安排): add, edit, remove."""
@@ -128,7 +128,7 @@ def edit_phases(version_id):
                  template_row=PhaseForm(prefix="phases-__index__-"))
 
 
-@bp.route("/<int:version_id>/duties", methods=["GET", "POST"])
+@bp.route("/<id:version_id>/duties", methods=["GET", "POST"])
 @coordinator_only
 def duties(version_id):
     """The duties, with when each falls; the form adds one."""
@@ -151,7 +151,7 @@ def duties(version_id):
     return _page("planning/duties.html", version, data, form, rows=rows)
 
 
-@bp.route("/<int:version_id>/duties/<code>", methods=["GET", "POST"])
+@bp.route("/<id:version_id>/duties/<code>", methods=["GET", "POST"])
 @coordinator_only
 def edit_duty(version_id, code):
     """A duty: what it asks of which units, the evidence, the rows it serves, reminders,
@@ -186,7 +186,7 @@ def edit_duty(version_id, code):
                  flag_row_form=FlagForm(prefix="flags-__index__-"))
 
 
-@bp.post("/<int:version_id>/duties/<code>/delete")
+@bp.post("/<id:version_id>/duties/<code>/delete")
 @coordinator_only
 def delete_duty(version_id, code):
     """Remove a duty, and the rubric's references to it."""
@@ -203,7 +203,7 @@ def delete_duty(version_id, code):
                  url_for("planning.duties", version_id=version.id))
 
 
-@bp.get("/<int:version_id>/schedule")
+@bp.get("/<id:version_id>/schedule")
 @coordinator_only
 def schedule_preview(version_id):
     """What the schedule form writes, and the dates it gives in the version's year (JSON,
@@ -223,7 +223,7 @@ def schedule_preview(version_id):
                    dates=[day.isoformat() for day in days], year=version.year)
 
 
-@bp.route("/<int:version_id>/rubric", methods=["GET", "POST"])
+@bp.route("/<id:version_id>/rubric", methods=["GET", "POST"])
 @coordinator_only
 def edit_rubric(version_id):
     """The rubric's groups, items and rows: codes, titles, points that add up; rows
@@ -268,7 +268,7 @@ def _closing(nodes: list) -> dict[str, list]:
     return closing
 
 
-@bp.route("/<int:version_id>/rubric/<code>", methods=["GET", "POST"])
+@bp.route("/<id:version_id>/rubric/<code>", methods=["GET", "POST"])
 @coordinator_only
 def edit_row(version_id, code):
     """A rubric row: its requirement (工作要求), deduction (扣分标准), points, the kinds

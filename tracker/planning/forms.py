@@ -13,14 +13,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import get_month_names
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, FieldList, Form, FormField, HiddenField,
                      IntegerField, RadioField, SelectField, SelectMultipleField, StringField,
                      TextAreaField)
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from tracker.core.forms import choices
+from tracker.core.forms import TrackerForm, choices
 from tracker.phases.planfile import ASSESSED_KINDS, EVIDENCE_KINDS, UNIT_KINDS
 from tracker.planning import editing
 from tracker.planning.schedule import (KINDS, LAST, TIMES_A_YEAR, Schedule, ScheduleError,
@@ -210,7 +209,7 @@ def rows_data(old: list[dict], values) -> list[dict]:
     return [dict(values(table), index=str(i)) for i, table in enumerate(old)]
 
 
-class EditorForm(FlaskForm):
+class EditorForm(TrackerForm):
     """A form of the editor: ``stale`` is set where the draft changed since the page
     was opened (another window saved it), so that nothing is overwritten unseen."""
 

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
-from tracker.core.web import today
+from tracker.core.web import attachment, today
 from tracker.extensions import db
 from tracker.phases.docximport import draft_toml, read_document
 from tracker.phases.models import VersionState
@@ -118,7 +118,7 @@ def import_document():
                  url_for("planning.draft", version_id=draft.id))
 
 
-@bp.get("/<int:version_id>")
+@bp.get("/<id:version_id>")
 @coordinator_only
 def draft(version_id):
     """A version: its plan file, whether it loads (the loader's messages), and actions."""
@@ -137,7 +137,7 @@ def draft(version_id):
         effective=services.default_effective_from(version, today()))
 
 
-@bp.post("/<int:version_id>/source")
+@bp.post("/<id:version_id>/source")
 @coordinator_only
 def save_source(version_id):
     """Save the draft's plan file as text (for those who write TOML)."""
@@ -151,7 +151,7 @@ def save_source(version_id):
     return _done(_("Draft saved."), target)
 
 
-@bp.post("/<int:version_id>/delete")
+@bp.post("/<id:version_id>/delete")
 @coordinator_only
 def delete(version_id):
     """Drop a draft."""
@@ -163,7 +163,7 @@ def delete(version_id):
     return _done(_("Draft deleted."), url_for("planning.index"))
 
 
-@bp.post("/<int:version_id>/new-version")
+@bp.post("/<id:version_id>/new-version")
 @coordinator_only
 def new_version(version_id):
     """A draft of a new version of a published plan."""
@@ -173,7 +173,7 @@ def new_version(version_id):
                  url_for("planning.draft", version_id=draft.id))
 
 
-@bp.post("/<int:version_id>/rollover")
+@bp.post("/<id:version_id>/rollover")
 @coordinator_only
 def rollover(version_id):
     """Next year's draft from this published plan."""
@@ -195,7 +195,7 @@ def _publish_options(version):
     return effective, replace
 
 
-@bp.get("/<int:version_id>/preview")
+@bp.get("/<id:version_id>/preview")
 @coordinator_only
 def preview(version_id):
     """What publishing changes for each unit: new, moved, renamed, cancelled tasks."""
@@ -212,7 +212,7 @@ def preview(version_id):
                            conflict=services.conflict(version))
 
 
-@bp.post("/<int:version_id>/publish")
+@bp.post("/<id:version_id>/publish")
 @coordinator_only
 def publish(version_id):
     """Publish the draft: its year's tasks follow it."""
@@ -229,15 +229,14 @@ def publish(version_id):
                           year=version.year), url_for("planning.index"))
 
 
-@bp.get("/<int:version_id>/plan.toml")
+@bp.get("/<id:version_id>/plan.toml")
 @coordinator_only
 def download(version_id):
     """The version's plan file."""
     version = _version(version_id)
     response = Response(version.source, content_type="application/toml; charset=utf-8")
-    response.headers.set("Content-Disposition", "attachment",
-                         filename=f"{version.name or 'plan'}-{version.year}-v{version.number}.toml")
-    return response
+    return attachment(response, f"{version.name or 'plan'}-{version.year}-v{version.number}.toml",
+                      fallback="plan")
 
 
 # The editor's routes are on this blueprint too.

@@ -1,17 +1,16 @@
 """The group robot form."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length
 
-from tracker.core.forms import choices
+from tracker.core.forms import TrackerForm, choices
 
 VENDOR_LABELS = {"wecom": _l("WeCom (企业微信)"), "dingtalk": _l("DingTalk (钉钉)"),
                  "feishu": _l("Feishu (飞书)")}
 
 
-class RobotForm(FlaskForm):
+class RobotForm(TrackerForm):
     vendor = RadioField(_l("The group's app"), choices=choices(VENDOR_LABELS.items()),
                         validators=[DataRequired(_l("Choose the app the group is in."))])
     #: Blank keeps the stored address: the page never sends it back to the browser.

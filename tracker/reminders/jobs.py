@@ -136,21 +136,26 @@ def run_dispatch(app, lock: SchedulerLock | None = None) -> None:
 
 
 def run_prune(app, lock: SchedulerLock | None = None) -> None:
-    """The daily job: drop the text of mails sent long ago (REMINDERS_KEEP_SENT_DAYS)."""
+    """The daily job: drop the text of mails sent long ago (REMINDERS_KEEP_SENT_DAYS),
+    and old sign-in records and guess counts (LOGIN_RECORDS_KEEP_DAYS)."""
+    from tracker.auth import throttle
     from tracker.reminders.services import prune_sent
 
     with app.app_context():
         if lock is not None and not lock.try_acquire():
             return
         try:
-            pruned = prune_sent(utcnow(), app.config["REMINDERS_KEEP_SENT_DAYS"])
+            now = utcnow()
+            pruned = prune_sent(now, app.config["REMINDERS_KEEP_SENT_DAYS"])
+            logins = throttle.prune(now, app.config["LOGIN_RECORDS_KEEP_DAYS"])
             db.session.commit()
         except Exception:  # like a failed pass: tomorrow's run tries again
             log.exception("pruning the outbox failed")
             return
         finally:
             db.session.remove()
-        log.info("reminders: the text of %d sent mails pruned", pruned)
+        log.info("reminders: the text of %d sent mails pruned; %d old sign-in records",
+                 pruned, logins)
 
 
 def run_evidence_cleanup(app, lock: SchedulerLock | None = None) -> None:

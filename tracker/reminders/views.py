@@ -83,7 +83,7 @@ def failed():
     return render_template("reminders/failed.html", messages=failed_messages())
 
 
-@bp.post("/failed/<int:outbox_id>/resend")
+@bp.post("/failed/<id:outbox_id>/resend")
 @admin_required
 def resend_failed(outbox_id):
     """Queue a failed mail again (same Message-ID, the recipient's current address)."""
@@ -121,7 +121,7 @@ def _render_robot(unit, form=None, status=200):
                            vendor_labels=VENDOR_LABELS), status
 
 
-@bp.route("/units/<int:unit_id>/robot", methods=["GET", "POST"])
+@bp.route("/units/<id:unit_id>/robot", methods=["GET", "POST"])
 @login_required
 def robot(unit_id):
     """The unit's group robot: which app, its webhook address and secret (shown masked)."""
@@ -145,7 +145,7 @@ def robot(unit_id):
     return redirect(url_for("reminders.robot", unit_id=unit.id))
 
 
-@bp.post("/units/<int:unit_id>/robot/test")
+@bp.post("/units/<id:unit_id>/robot/test")
 @login_required
 def test_robot(unit_id):
     """Post a test message to the unit's group robot now, and say what it answered."""
@@ -165,7 +165,7 @@ def test_robot(unit_id):
     return redirect(url_for("reminders.robot", unit_id=unit.id))
 
 
-@bp.post("/units/<int:unit_id>/robot/delete")
+@bp.post("/units/<id:unit_id>/robot/delete")
 @login_required
 def remove_robot(unit_id):
     """Take the unit's group robot away."""
@@ -192,7 +192,7 @@ def index():
                            pages=pages)
 
 
-@inbox_bp.post("/<int:notification_id>/read")
+@inbox_bp.post("/<id:notification_id>/read")
 @login_required
 def read(notification_id):
     """Mark one notice read."""

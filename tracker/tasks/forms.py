@@ -1,17 +1,16 @@
 """Forms on the task page and for ad-hoc tasks."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import (DateField, IntegerField, RadioField, SelectMultipleField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from tracker.core.forms import choices
+from tracker.core.forms import TrackerForm, choices
 
 
-class WorkForm(FlaskForm):
+class WorkForm(TrackerForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)])
     statement = TextAreaField(_l("Written statement"), validators=[Optional()])
     #: For a duty recorded by occurrence: when it was held, who came, its marks.
@@ -22,25 +21,25 @@ class WorkForm(FlaskForm):
                                 option_widget=CheckboxInput())
 
 
-class UploadForm(FlaskForm):
+class UploadForm(TrackerForm):
     file = MultipleFileField(_l("Evidence files"), validators=[FileRequired()])
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(TrackerForm):
     verdict = RadioField(_l("Verdict"), choices=choices([("accept", _l("Accept")),
                                                  ("return", _l("Return for rework"))]),
                          validators=[DataRequired()])
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=5000)])
 
 
-class MoveForm(FlaskForm):
+class MoveForm(TrackerForm):
     due_date = DateField(_l("New due date"), validators=[DataRequired()])
     scope = RadioField(_l("Which tasks"), choices=choices([("task", _l("This unit's task")),
                                             ("all", _l("This occurrence for every unit"))]),
                        default="task")
 
 
-class NewTaskForm(FlaskForm):
+class NewTaskForm(TrackerForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     description = TextAreaField(_l("What is asked"), validators=[Optional(), Length(max=5000)])
     due_date = DateField(_l("Due date"), validators=[DataRequired()])

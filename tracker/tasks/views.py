@@ -15,7 +15,7 @@ from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.forms import choices
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
-from tracker.core.web import admin_required, int_arg, localized, safe_next, today
+from tracker.core.web import admin_required, attachment, int_arg, localized, safe_next, today
 from tracker.extensions import db
 from tracker.phases.models import Duty, Plan
 from tracker.phases.services import plan_for_year
@@ -149,7 +149,7 @@ def _back(task: Task):
     return redirect(url_for("tasks.show", task_id=task.id))
 
 
-@bp.get("/tasks/<int:task_id>")
+@bp.get("/tasks/<id:task_id>")
 @login_required
 def show(task_id):
     """What is due, what it serves, the evidence so far, the review and the history."""
@@ -183,7 +183,7 @@ def _render(task, status=200, **forms):
     ), status
 
 
-@bp.post("/tasks/<int:task_id>/work")
+@bp.post("/tasks/<id:task_id>/work")
 @login_required
 def work(task_id):
     """Save the note and statement, or submit the task for review."""
@@ -212,7 +212,7 @@ def work(task_id):
     return _back(task)
 
 
-@bp.post("/tasks/<int:task_id>/evidence")
+@bp.post("/tasks/<id:task_id>/evidence")
 @login_required
 def upload(task_id):
     """Attach evidence files, one or several (each type checked by content, size
@@ -258,7 +258,7 @@ def _load_evidence(task: Task, evidence_id: int) -> EvidenceFile:
     return evidence
 
 
-@bp.get("/tasks/<int:task_id>/evidence/<int:evidence_id>")
+@bp.get("/tasks/<id:task_id>/evidence/<id:evidence_id>")
 @login_required
 def download(task_id, evidence_id):
     """Download an evidence file, as an attachment, if the user may see the task."""
@@ -267,13 +267,13 @@ def download(task_id, evidence_id):
     path = files.path_of(files.folder(), evidence.stored_name)
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype=evidence.content_type, as_attachment=True,
-                         download_name=evidence.original_name, max_age=0)
+    response = attachment(send_file(path, mimetype=evidence.content_type, max_age=0),
+                          evidence.original_name, fallback="evidence")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
-@bp.get("/tasks/<int:task_id>/evidence/<int:evidence_id>/preview")
+@bp.get("/tasks/<id:task_id>/evidence/<id:evidence_id>/preview")
 @login_required
 def preview(task_id, evidence_id):
     """A picture as the page shows it: a JPEG no larger than a screen needs (browsers
@@ -298,7 +298,7 @@ def preview(task_id, evidence_id):
     return response
 
 
-@bp.post("/tasks/<int:task_id>/evidence/<int:evidence_id>/delete")
+@bp.post("/tasks/<id:task_id>/evidence/<id:evidence_id>/delete")
 @login_required
 def delete_evidence(task_id, evidence_id):
     """Remove a file from a task not yet submitted."""
@@ -312,7 +312,7 @@ def delete_evidence(task_id, evidence_id):
     return _back(task)
 
 
-@bp.post("/tasks/<int:task_id>/review")
+@bp.post("/tasks/<id:task_id>/review")
 @admin_required
 def review_task(task_id):
     """Accept the submitted work, or return it with a comment."""
@@ -332,7 +332,7 @@ def review_task(task_id):
     return _back(task)
 
 
-@bp.post("/tasks/<int:task_id>/move")
+@bp.post("/tasks/<id:task_id>/move")
 @admin_required
 def move(task_id):
     """Move the due date of this task, or of this occurrence for every unit."""

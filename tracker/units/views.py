@@ -49,7 +49,7 @@ def units():
         400 if form.errors else 200)
 
 
-@bp.route("/<int:unit_id>", methods=["GET", "POST"])
+@bp.route("/<id:unit_id>", methods=["GET", "POST"])
 @admin_required
 def edit(unit_id):
     """Rename a unit, change its kind, or deactivate it; below, what other areas add."""
