@@ -100,6 +100,32 @@ class FeedOptions:
 DEFAULT_OPTIONS = FeedOptions()
 
 
+@dataclass(frozen=True, slots=True)
+class DutyDayEntry:
+    """One duty on one day across the town (the coordinator's feed): texts already in the
+    feed owner's language."""
+
+    #: The duty's id, or for tasks made outside the plan ``adhoc-`` and a hash of the title.
+    key: str
+    due: date
+    summary: str
+    description: str
+    #: The town's task list narrowed to this duty and day.
+    url: str
+    #: The newest change of any task of the duty on that day (or moved away from it).
+    updated_at: datetime
+    #: Raised each time the duty's tasks were renamed.
+    sequence: int = 0
+    phase_title: str = ""
+    #: Whether some unit still owes work (the alarm is only for those).
+    pending: bool = False
+
+
+def duty_day_uid(key: str, due: date, host: str) -> str:
+    """The UID of a duty-and-day event: the same while the duty has tasks on that day."""
+    return f"duty-{key}-{due:%Y%m%d}@{host}"
+
+
 def task_uid(task_id: int, host: str) -> str:
     """The UID of a task's component: the same for the whole life of the task."""
     return f"task-{task_id}@{host}"
@@ -226,6 +252,43 @@ def phase_component(phase: PhaseEntry, options: FeedOptions = DEFAULT_OPTIONS) -
         event.add("description", phase.description)
     event.add("categories", [phase.title])
     return event
+
+
+def duty_day_component(entry: DutyDayEntry, options: FeedOptions = DEFAULT_OPTIONS) -> Event:
+    """A duty on a day for the whole town, as an all-day event."""
+    changed = _utc(entry.updated_at)
+    event = Event()
+    event.add("uid", duty_day_uid(entry.key, entry.due, options.host))
+    event.add("dtstamp", changed)
+    event.add("last-modified", changed)
+    event.add("sequence", entry.sequence)
+    event.add("dtstart", entry.due)
+    event.add("dtend", entry.due + timedelta(days=1))
+    event.add("transp", "TRANSPARENT")
+    event.add("summary", entry.summary)
+    event.add("description", entry.description)
+    if entry.phase_title:
+        event.add("categories", [entry.phase_title])
+    event.add("url", entry.url)
+    event.add("status", "CONFIRMED")
+    if options.alarm and entry.pending:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("trigger", -options.alarm_before)
+        alarm.add("description", entry.summary)
+        event.add_component(alarm)
+    return event
+
+
+def build_town_calendar(groups: list[DutyDayEntry], phases: list[PhaseEntry],
+                        info: CalendarInfo, options: FeedOptions = DEFAULT_OPTIONS) -> bytes:
+    """The town's calendar as .ics bytes: phases, then one event per duty and day."""
+    head, tail = calendar_shell(info)
+    parts = [head]
+    parts.extend(phase_component(phase, options).to_ical() for phase in phases)
+    parts.extend(duty_day_component(group, options).to_ical() for group in groups)
+    parts.append(tail)
+    return b"".join(parts)
 
 
 def calendar_shell(info: CalendarInfo) -> tuple[bytes, bytes]:

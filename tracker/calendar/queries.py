@@ -9,15 +9,16 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, gettext as _
 
 from tracker.calendar import ical
 from tracker.extensions import db
 from tracker.phases.models import Duty, Phase, Plan
-from tracker.tasks.models import FINISHED, Task, TaskEvent, TaskEventKind, TaskStatus
+from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import Unit
 
 #: Raised whenever the .ics output changes for the same data, so that ETags
@@ -45,6 +46,9 @@ class FeedFilters:
     year: int | None = None
     #: The first year shown when no ``year`` is given (None: every year).
     since: int | None = None
+    #: ``duties``: the whole town's calendar has one event per duty and day (the
+    #: coordinator's feed); ``units``: one event per task, always.
+    detail: str = "units"
 
 
 @dataclass
@@ -73,8 +77,9 @@ def calendar_name(unit_name: str | None = None) -> str:
     return f"工作任务 · {unit_name}" if unit_name else "工作任务 · 全部单位"
 
 
-def task_conditions(scope, filters: FeedFilters, today: date) -> list:
-    """WHERE clauses on Task for a scope (``tracker.tasks.scope.task_scope``) and filters."""
+def task_conditions(scope, filters: FeedFilters, today: date, statuses: bool = True) -> list:
+    """WHERE clauses on Task for a scope (``tracker.tasks.scope.task_scope``) and filters
+    (without the status filters when not ``statuses``)."""
     conditions = [scope]
     if filters.year is not None:
         conditions.append(Task.year == filters.year)
@@ -85,6 +90,8 @@ def task_conditions(scope, filters: FeedFilters, today: date) -> list:
         conditions.append(Task.unit_id.in_(sa.select(Unit.id).where(Unit.name == unit_name)))
     if filters.phase:
         conditions.append(Task.phase_id.in_(sa.select(Phase.id).where(Phase.code == filters.phase)))
+    if not statuses:
+        return conditions
     if filters.status == "overdue":
         conditions.append(Task.overdue_clause(today))
     elif filters.status:
@@ -169,6 +176,166 @@ def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedDa
             updated_at, int(sequence or 0), phase_code, phase_title, evidence, title_en,
             description or duty_description, submitted_at if status in FINISHED else None))
 
+    phase_entries = _phase_entries(plan_years, plans, phases, filters)
+    zones = {plans[pid].timezone for pid in plan_ids}
+    return FeedData(tasks=tasks, phases=phase_entries,
+                    timezone=zones.pop() if len(zones) == 1 else None)
+
+
+#: At most this many of the units still owing work are named in a duty-and-day event.
+OPEN_UNITS_LISTED = 30
+
+
+def town_data(scope, filters: FeedFilters, today: date, base_url: str,
+              locale: str) -> tuple[list[ical.DutyDayEntry], list[ical.PhaseEntry], str | None]:
+    """The town's calendar: one entry per duty and day (units done of units due, the units
+    still owing work), the phases and the plans' timezone, in ``locale``.
+
+    Four queries whatever the number of tasks: the tasks (with their history
+    aggregated), the units, the plans, the duties and phases of those plans,
+    and the moves (a task moved away changes the day it left).
+    """
+    # Every status is read: a task cancelled or moved away still dates the change of
+    # the event it left (DTSTAMP, LAST-MODIFIED); the status filters are applied below.
+    conditions = task_conditions(scope, filters, today, statuses=False)
+    renamed = sa.and_(TaskEvent.kind != TaskEventKind.CREATED,
+                      TaskEvent.changes["title"].as_string().is_not(None))
+    history = (
+        sa.select(TaskEvent.task_id.label("task_id"),
+                  sa.func.sum(sa.case((renamed, 1), else_=0)).label("renames"),
+                  sa.func.max(TaskEvent.at).label("last_event_at"))
+        .join(Task, Task.id == TaskEvent.task_id)
+        .where(*conditions)
+        .group_by(TaskEvent.task_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Task.plan_id, Task.year, Task.duty_id, Task.due_date, Task.unit_id,
+                  Task.title, Task.title_en, Task.phase_id, Task.status, Task.updated_at,
+                  history.c.renames, history.c.last_event_at)
+        .outerjoin(history, history.c.task_id == Task.id)
+        .where(*conditions)
+        .order_by(Task.due_date, Task.duty_id, Task.unit_id)
+    ).all()
+    if not rows:
+        return [], [], None
+    plan_ids = {r.plan_id for r in rows}
+    units = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
+    plans = {p.id: p for p in db.session.execute(
+        sa.select(Plan.id, Plan.name, Plan.timezone, Plan.updated_at)
+        .where(Plan.id.in_(plan_ids))).all()}
+    phases = db.session.scalars(
+        sa.select(Phase).where(Phase.plan_id.in_(plan_ids))
+        .order_by(Phase.plan_id, Phase.position)).all()
+    duty_codes = dict(db.session.execute(
+        sa.select(Duty.id, Duty.code).where(Duty.plan_id.in_(plan_ids))).all())
+    moves = db.session.execute(
+        sa.select(Task.duty_id, TaskEvent.at, TaskEvent.changes)
+        .join(Task, Task.id == TaskEvent.task_id)
+        .where(*conditions, TaskEvent.kind != TaskEventKind.CREATED,
+               TaskEvent.changes["due_date"].as_string().is_not(None))
+    ).all()
+
+    status_filter, done_too = filters.status, filters.done
+    english = locale.startswith("en")
+    phase_titles = {p.id: (p.title_en or p.title) if english else p.title for p in phases}
+    groups: dict[tuple[date, int | None, str], dict] = {}
+    plan_years = set()
+    for (plan_id, year, duty_id, due, unit_id, title, title_en, phase_id, status, updated_at,
+         renames, last_event_at) in rows:
+        key = (due, duty_id, "" if duty_id is not None else title)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
+                "title": None, "phase": phase_titles.get(phase_id, ""), "total": 0,
+                "done": 0, "open": [], "overdue": 0, "updated": updated_at, "renames": 0}
+        if last_event_at is not None and last_event_at > updated_at:
+            updated_at = last_event_at
+        if updated_at > group["updated"]:
+            group["updated"] = updated_at
+        if renames and renames > group["renames"]:
+            group["renames"] = int(renames)
+        overdue = status in PENDING and due < today
+        if status_filter == "overdue":
+            shown = overdue
+        elif status_filter:
+            shown = status == status_filter
+        else:
+            shown = status != TaskStatus.CANCELLED
+        if not shown or (not done_too and status in FINISHED):
+            continue
+        plan_years.add((plan_id, year))
+        if group["title"] is None:
+            group["title"] = (title_en or title) if english else title
+        group["total"] += 1
+        if status in FINISHED:
+            group["done"] += 1
+        elif status in PENDING:
+            group["open"].append(units[unit_id])
+            group["overdue"] += overdue
+    for duty_id, at, changes in moves:
+        try:
+            left = date.fromisoformat(changes["due_date"][0])
+        except (TypeError, ValueError, IndexError, KeyError):
+            continue
+        group = groups.get((left, duty_id, ""))
+        if group is not None and at > group["updated"]:
+            group["updated"] = at
+
+    base = base_url.rstrip("/")
+    entries = []
+    with force_locale(locale):
+        for (due, duty_id, title), group in groups.items():
+            if not group["total"]:
+                continue
+            key = (str(duty_id) if duty_id is not None else
+                   "adhoc-" + hashlib.sha256(title.encode("utf-8")).hexdigest()[:16])
+            entries.append(_duty_day_entry(due, key, group, duty_codes.get(duty_id), base))
+    zones = {plans[pid].timezone for pid in plan_ids}
+    return (entries, _phase_entries(plan_years, plans, phases, filters),
+            zones.pop() if len(zones) == 1 else None)
+
+
+def _duty_day_entry(due: date, key: str, group: dict, code: str | None,
+                    base: str) -> ical.DutyDayEntry:
+    title, total, done, still_open = group["title"], group["total"], group["done"], group["open"]
+    summary = _("%(title)s · %(done)d/%(total)d done", title=title, done=done, total=total)
+    if done == total:
+        summary = f"{ical.MARK_DONE} {summary}"
+    elif group["overdue"]:
+        summary = f"{ical.MARK_OVERDUE} {summary}"
+    query = {"due": due.isoformat()}
+    if code:
+        query["duty"] = code
+    url = f"{base}/tasks?{urlencode(query)}"
+    lines = [title, "", _("Due: %(day)s", day=due.isoformat())]
+    if group["phase"]:
+        lines.append(_("Phase: %(phase)s", phase=group["phase"]))
+    lines.append(_("Done: %(done)d of %(total)d units", done=done, total=total))
+    if group["overdue"]:
+        lines.append(_("Overdue: %(count)d units", count=group["overdue"]))
+    if still_open:
+        lines += ["", _("Still owing work (%(count)d):", count=len(still_open))]
+        lines += [f"· {name}" for name in still_open[:OPEN_UNITS_LISTED]]
+        if len(still_open) > OPEN_UNITS_LISTED:
+            lines.append(_("… and %(count)d more", count=len(still_open) - OPEN_UNITS_LISTED))
+    lines += ["", _("Open: %(url)s", url=url)]
+    return ical.DutyDayEntry(
+        key=key, due=due, summary=summary, description="\n".join(lines), url=url,
+        updated_at=group["updated"], sequence=group["renames"], phase_title=group["phase"],
+        pending=bool(still_open))
+
+
+def export_town_ics(scope, filters: FeedFilters, options: ical.FeedOptions, name: str,
+                    today: date, locale: str) -> bytes:
+    """The .ics bytes of the town's calendar (one event per duty and day), in ``locale``."""
+    groups, phases, zone = town_data(scope, filters, today, current_app.config["BASE_URL"],
+                                     locale)
+    info = ical.CalendarInfo(name=name, timezone=zone or current_app.config["TIMEZONE"])
+    return ical.build_town_calendar(groups, phases, info, options)
+
+
+def _phase_entries(plan_years, plans, phases, filters: FeedFilters) -> list[ical.PhaseEntry]:
     phase_entries = []
     for plan_id, year in sorted(plan_years):
         plan = plans[plan_id]
@@ -183,9 +350,7 @@ def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedDa
             phase_entries.append(ical.PhaseEntry(
                 key=f"{plan.name}-{year}-{phase.code}", code=phase.code, title=phase.title,
                 start=start, end=end, updated_at=plan.updated_at, description=phase.description))
-    zones = {plans[pid].timezone for pid in plan_ids}
-    return FeedData(tasks=tasks, phases=phase_entries,
-                    timezone=zones.pop() if len(zones) == 1 else None)
+    return phase_entries
 
 
 def _evidence_lines(evidence: list) -> tuple[str, ...]:

@@ -5,7 +5,8 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from babel.dates import format_skeleton
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+                   request, url_for)
 from flask_babel import format_date, get_locale, gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -17,7 +18,7 @@ from tracker.auth.views import render_settings
 from tracker.calendar import ical
 from tracker.calendar.grid import month_grid, shift_month, week_bands, week_of
 from tracker.calendar.queries import (VERSIONS, FeedFilters, calendar_name, calendar_version,
-                                      export_ics, feed_options)
+                                      export_ics, export_town_ics, feed_options)
 from tracker.calendar.services import (active_token, feed_qr_svg, feed_urls, issue_token,
                                        revoke_token, user_for_token)
 from tracker.core import signals
@@ -36,6 +37,10 @@ bp = Blueprint("calendar", __name__)
 CALENDAR_MIMETYPE = "text/calendar; charset=utf-8"
 VIEWS = ("month", "week", "agenda")
 AGENDA_DAYS = 42
+#: A feed's ``detail``: the whole town as one event per duty and day (the default), or
+#: one event per task.
+DETAIL_DUTIES, DETAIL_UNITS = "duties", "units"
+DETAILS = (DETAIL_DUTIES, DETAIL_UNITS)
 
 
 @bp.get("/")
@@ -184,9 +189,12 @@ def parse_query(args: MultiDict, day: date) -> tuple[FeedFilters, ical.FeedOptio
             raise TrackerError(f"year {year!r} is out of range ({MIN_YEAR}-{MAX_YEAR}, "
                                "or all)")
         year = int(year)
+    detail = args.get("detail") or DETAIL_DUTIES
+    if detail not in DETAILS:
+        raise TrackerError(f"unknown detail {detail!r} (expected {' or '.join(DETAILS)})")
     filters = FeedFilters(unit=args.get("unit") or None, phase=args.get("phase") or None,
                           status=status, done=_flag(args, "done", True), year=year,
-                          since=since)
+                          since=since, detail=detail)
     return filters, feed_options(kind=kind, alarm=_flag(args, "alarm", False))
 
 
@@ -205,14 +213,17 @@ def calendar_response(user: User, filters: FeedFilters, options: ical.FeedOption
     day = today(now)
     scope = task_scope(user)
     name = _name_for(user, filters)
+    town = is_town_calendar(user, filters, options)
+    locale = feed_locale(user) if town else None
     # The user's role and unit are part of the version: a user moved to
     # another unit gets the new unit's calendar at once.
     etag = calendar_version(scope, filters, options, name, day,
-                            key=key + (user.role.value, user.unit_id))
+                            key=key + (user.role.value, user.unit_id, town, locale))
     last_modified = VERSIONS.since(key + (filters, options), etag, now)
     if is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
-        response = Response(export_ics(scope, filters, options, name, day),
-                            content_type=CALENDAR_MIMETYPE)
+        body = (export_town_ics(scope, filters, options, name, day, locale) if town
+                else export_ics(scope, filters, options, name, day))
+        response = Response(body, content_type=CALENDAR_MIMETYPE)
     else:
         response = Response(status=304, content_type=CALENDAR_MIMETYPE)
     response.set_etag(etag)
@@ -222,6 +233,19 @@ def calendar_response(user: User, filters: FeedFilters, options: ical.FeedOption
     response.cache_control.no_cache = True
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def is_town_calendar(user: User, filters: FeedFilters, options: ical.FeedOptions) -> bool:
+    """Whether this calendar is the whole town's as one event per duty and day: the
+    coordinator's, not narrowed to a unit, as events, unless ``detail=units``."""
+    return (filters.detail == DETAIL_DUTIES and user.role == Role.ADMIN and not filters.unit
+            and options.kind == ical.KIND_EVENT)
+
+
+def feed_locale(user: User) -> str:
+    """The language of a feed's texts: its owner's choice, else the default language."""
+    config = current_app.config
+    return user.locale if user.locale in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]
 
 
 def download_name(filters: FeedFilters, options: ical.FeedOptions) -> str:
