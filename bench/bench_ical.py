@@ -8,6 +8,11 @@ Calendar holding every component, ``to_ical()``) in the same run:
 (c) a request when nothing changed, through the Flask test client with
     If-None-Match: a 304 that builds nothing, in at most 20 ms.
 
+The coordinator's default feed, one event per duty and day (the town feed):
+(d) its size: at most 300 KiB;
+(e) its cold build: at most 0.2x the naive build of one event per task;
+(f) its 304, as (c).
+
     python3 dev.py bench          # or: .venv/bin/python bench/bench_ical.py
 """
 
@@ -56,8 +61,8 @@ def main():
     from tracker.auth.models import Role
     from tracker.auth.services import create_user
     from tracker.calendar import ical
-    from tracker.calendar.queries import (FeedFilters, calendar_name, export_ics, feed_data,
-                                          feed_options)
+    from tracker.calendar.queries import (FeedFilters, calendar_name, export_ics,
+                                          export_town_ics, feed_data, feed_options)
     from tracker.calendar.services import issue_token
     from tracker.core.timeutil import local_today, utcnow
     from tracker.extensions import db
@@ -110,7 +115,7 @@ def main():
 
             # (c): through the app, as a calendar app polls.
             client = app.test_client()
-            path = f"/feeds/{secret}.ics"
+            path = f"/feeds/{secret}.ics?detail=units"
             first = client.get(path)
             assert first.status_code == 200
             etag = first.headers["ETag"]
@@ -121,6 +126,27 @@ def main():
                 assert response.status_code == 304 and not response.data
                 request_times.append(seconds)
             request_ms = statistics.median(request_times) * 1000
+
+            # (d)-(f): the town feed, one event per duty and day (the coordinator's default).
+            town_filters = FeedFilters(detail="duties")
+            town_times = []
+            for _ in range(RUNS):
+                town, seconds = timed(lambda: export_town_ics(
+                    scope, town_filters, options, name, today, "zh_CN"))
+                town_times.append(seconds)
+            town_s = statistics.median(town_times)
+            town_events = town.count(b"BEGIN:VEVENT")
+            town_path = f"/feeds/{secret}.ics"
+            first = client.get(town_path)
+            assert first.status_code == 200 and first.data.count(b"BEGIN:VEVENT") == town_events
+            etag = first.headers["ETag"]
+            town_request_times = []
+            for _ in range(REQUEST_RUNS):
+                response, seconds = timed(lambda: client.get(
+                    town_path, headers={"If-None-Match": etag}))
+                assert response.status_code == 304 and not response.data
+                town_request_times.append(seconds)
+            town_request_ms = statistics.median(town_request_times) * 1000
             db.engine.dispose()
 
     print(f"Coordinator's feed, {UNITS} units + coordinator, one year: {events} events "
@@ -133,6 +159,12 @@ def main():
          "value": round(naive_s / changed_s, 1), "target": ">= 5", "met": naive_s >= 5 * changed_s},
         {"figure": f"(c) unchanged feed, 304 request (ms, median of {REQUEST_RUNS})",
          "value": round(request_ms, 1), "target": "<= 20", "met": request_ms <= 20},
+        {"figure": f"(d) town feed size (KiB, {town_events} events)",
+         "value": round(len(town) / 1024, 1), "target": "<= 300", "met": len(town) <= 300 * 1024},
+        {"figure": "(e) town feed cold build / naive build", "value": round(town_s / naive_s, 3),
+         "target": "<= 0.2", "met": town_s <= 0.2 * naive_s},
+        {"figure": f"(f) unchanged town feed, 304 request (ms, median of {REQUEST_RUNS})",
+         "value": round(town_request_ms, 1), "target": "<= 20", "met": town_request_ms <= 20},
     ])
 
 
