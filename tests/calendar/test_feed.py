@@ -264,9 +264,13 @@ def test_the_feed_reads_a_fixed_number_of_statements(app, client, plan_town, fee
     for task in tasks_in_scope(admin)[:20]:
         move_due(task, admin, task.due_date - timedelta(days=1), utcnow())
     db.session.commit()
+    # The changed tasks' components: one SELECT of the stored ones, one INSERT of the
+    # rebuilt ones, however many changed; then as before.
+    rebuilt = statements_for(admin_path)
     after = statements_for(admin_path)
     # The manager sees a third of the tasks; one more statement reads their unit's name.
     assert before == after == statements_for(manager_path) - 1 <= 12, (before, after)
+    assert rebuilt == before + 2, (before, rebuilt)
 
 
 def test_the_download_needs_a_signed_in_user(client, plan_town, login):

@@ -226,4 +226,5 @@ def test_the_town_feed_reads_the_same_statements_for_more_data(
         move_due(task, plan_town.users.admin, task.due_date + timedelta(days=2), utcnow())
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count(Task.id))) > 3 * 96
+    get_ok(client, path)  # the new and changed tasks' components are stored (per task)
     assert statements() == small <= 12, small

@@ -6,6 +6,7 @@ the same bytes (DTSTAMP and LAST-MODIFIED come from the task's last change, not
 from the clock), so that feeds can answer 304 and calendar apps skip the work.
 """
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -309,22 +310,49 @@ def calendar_shell(info: CalendarInfo) -> tuple[bytes, bytes]:
 
 def build_calendar(tasks: list[TaskEntry], phases: list[PhaseEntry], info: CalendarInfo,
                    today: date, options: FeedOptions = DEFAULT_OPTIONS,
-                   cache: "ComponentCache | None" = None) -> bytes:
+                   cache: "ComponentCache | None" = None,
+                   bodies: "list[bytes] | None" = None) -> bytes:
     """The calendar as .ics bytes: phases, then one component per task, in the order given.
 
     The bytes equal icalendar's serialisation of one Calendar holding every
     component; with a ``cache`` a task's component is serialised again only
-    when the task (or whether it is overdue) changed.
+    when the task (or whether it is overdue) changed. ``bodies``, when given, are the
+    tasks' serialised components already (``task_body`` of each, in order).
     """
     head, tail = calendar_shell(info)
     parts = [head]
     parts.extend(phase_component(phase, options).to_ical() for phase in phases)
-    if cache is None:
+    if bodies is not None:
+        parts.extend(bodies)
+    elif cache is None:
         parts.extend(_task_component(t, is_overdue(t, today), options).to_ical() for t in tasks)
     else:
         parts.extend(cache.component(t, is_overdue(t, today), options) for t in tasks)
     parts.append(tail)
     return b"".join(parts)
+
+
+#: Raised whenever a task's component is written differently for the same data, so that
+#: stored components of an older release are not served.
+COMPONENT_FORMAT = 1
+
+
+def task_body(entry: TaskEntry, overdue: bool, options: FeedOptions) -> bytes:
+    """A task's serialised component."""
+    return _task_component(entry, overdue, options).to_ical()
+
+
+def options_variant(options: FeedOptions) -> str:
+    """The options as a short string: which stored component of a task this is."""
+    seconds = int(options.alarm_before.total_seconds())
+    return f"{options.kind}-{int(options.alarm)}-{seconds}-{options.host}"[:200]
+
+
+def component_version(entry: TaskEntry, overdue: bool) -> str:
+    """A digest of everything a task's component is made of besides the options (which
+    the variant names): every field of the entry, whether it is overdue, the format."""
+    seed = repr((COMPONENT_FORMAT, overdue, entry)).encode("utf-8")
+    return hashlib.blake2b(seed, digest_size=16).hexdigest()
 
 
 class ComponentCache:
@@ -344,6 +372,23 @@ class ComponentCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def get(self, entry: TaskEntry, overdue: bool, options: FeedOptions) -> bytes | None:
+        """The cached component of ``entry`` as it is now, or None."""
+        item = self._items.get((entry.id, options))
+        if item is not None and item[0] == (entry, overdue):
+            self.hits += 1
+            return item[1]
+        self.misses += 1
+        return None
+
+    def put(self, entry: TaskEntry, overdue: bool, options: FeedOptions, data: bytes) -> None:
+        """Keep ``data`` as the component of ``entry`` as it is now."""
+        key = (entry.id, options)
+        with self._lock:
+            if key not in self._items and len(self._items) >= self.max_items:
+                del self._items[next(iter(self._items))]
+            self._items[key] = ((entry, overdue), data)
 
     def component(self, entry: TaskEntry, overdue: bool, options: FeedOptions) -> bytes:
         """The serialised component of ``entry``, built only if not cached as it is."""

@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext as _
 
 from tracker.calendar import ical
+from tracker.calendar.models import FeedComponent
 from tracker.extensions import db
 from tracker.phases.models import Duty, Phase, Plan
 from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
@@ -371,11 +372,90 @@ def _day(year: int, month_day: str) -> date | None:
 
 
 def export_ics(scope, filters: FeedFilters, options: ical.FeedOptions, name: str, today: date,
-               cache: ical.ComponentCache | None = COMPONENTS) -> bytes:
-    """The .ics bytes of what ``scope`` and ``filters`` select, as seen on ``today``."""
+               cache: ical.ComponentCache | None = COMPONENTS, store: bool = True) -> bytes:
+    """The .ics bytes of what ``scope`` and ``filters`` select, as seen on ``today``.
+
+    Each task's component comes from ``cache`` (this process), else from the stored
+    components (``feed_components``, shared by every process and kept across restarts)
+    when its version still matches, else it is built, and then kept in both. Without a
+    cache, or without ``store``, nothing is read from or written to the database but the
+    tasks. Stored components are written in the caller's transaction: commit it.
+    """
     data = feed_data(scope, filters, today, current_app.config["BASE_URL"])
     info = ical.CalendarInfo(name=name, timezone=data.timezone or current_app.config["TIMEZONE"])
-    return ical.build_calendar(data.tasks, data.phases, info, today, options, cache)
+    if cache is None or not store:
+        return ical.build_calendar(data.tasks, data.phases, info, today, options, cache)
+    bodies = component_bodies(data.tasks, today, options, cache,
+                              task_conditions(scope, filters, today))
+    return ical.build_calendar(data.tasks, data.phases, info, today, options, bodies=bodies)
+
+
+#: Up to this many components missing from the process's cache are looked up by task id;
+#: more, and the stored components of the whole feed are read (one statement either way).
+STORE_BY_ID = 500
+
+
+def component_bodies(tasks: list[ical.TaskEntry], today: date, options: ical.FeedOptions,
+                     cache: ical.ComponentCache, conditions: list) -> list[bytes]:
+    """The serialised component of each task, in order: cached, stored, or built (and then
+    stored). One SELECT when some are not cached, one INSERT when some are built."""
+    bodies: list[bytes | None] = [None] * len(tasks)
+    missing = []
+    for i, entry in enumerate(tasks):
+        overdue = ical.is_overdue(entry, today)
+        body = cache.get(entry, overdue, options)
+        if body is None:
+            missing.append((i, entry, overdue))
+        else:
+            bodies[i] = body
+    if not missing:
+        return bodies
+    variant = ical.options_variant(options)
+    query = (sa.select(FeedComponent.task_id, FeedComponent.version, FeedComponent.body)
+             .where(FeedComponent.variant == variant))
+    if len(missing) <= STORE_BY_ID:
+        query = query.where(FeedComponent.task_id.in_([entry.id for _, entry, _ in missing]))
+    else:
+        query = query.join(Task, Task.id == FeedComponent.task_id).where(*conditions)
+    stored = {task_id: (version, body) for task_id, version, body in db.session.execute(query)}
+    writes = []
+    for i, entry, overdue in missing:
+        version = ical.component_version(entry, overdue)
+        row = stored.get(entry.id)
+        if row is not None and row[0] == version:
+            body = bytes(row[1])
+        else:
+            body = ical.task_body(entry, overdue, options)
+            writes.append({"task_id": entry.id, "variant": variant, "version": version,
+                           "body": body})
+        cache.put(entry, overdue, options, body)
+        bodies[i] = body
+    if writes:
+        _store_components(writes)
+    return bodies
+
+
+def _store_components(rows: list[dict]) -> None:
+    # An upsert: another worker may be storing the same task's component just now.
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the two databases tracker supports
+        return
+    statement = insert(FeedComponent.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["task_id", "variant"],
+        set_={"version": statement.excluded.version, "body": statement.excluded.body})
+    # In the order of the primary key, so that two workers' upserts cannot deadlock.
+    rows.sort(key=lambda row: row["task_id"])
+    try:
+        db.session.execute(statement, rows)
+    except sa.exc.SQLAlchemyError as exc:
+        # Only a cache: the feed is built; the next one builds these again.
+        db.session.rollback()
+        current_app.logger.warning("calendar components not stored: %s", exc)
 
 
 def calendar_version(scope, filters: FeedFilters, options: ical.FeedOptions, name: str,

@@ -223,6 +223,8 @@ def calendar_response(user: User, filters: FeedFilters, options: ical.FeedOption
     if is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
         body = (export_town_ics(scope, filters, options, name, day, locale) if town
                 else export_ics(scope, filters, options, name, day))
+        # The task components stored while building (feed_components).
+        db.session.commit()
         response = Response(body, content_type=CALENDAR_MIMETYPE)
     else:
         response = Response(status=304, content_type=CALENDAR_MIMETYPE)
