@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy.exc
 from flask import abort, current_app, has_request_context, render_template, request, session
-from flask_babel import format_date, format_datetime, gettext as _, lazy_gettext as _l
+from flask_babel import format_date, format_datetime, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
@@ -74,9 +74,17 @@ def localized(obj, attr: str = "title") -> str:
     an object, or a dict such as a plan's evidence item)."""
     get = obj.get if isinstance(obj, dict) else lambda key, default=None: getattr(obj, key,
                                                                                   default)
-    if str(select_locale()).startswith("en"):
+    if _locale().startswith("en"):
         return get(f"{attr}_en", "") or get(attr)
     return get(attr)
+
+
+def _locale() -> str:
+    # In a request, the locale chosen once for it (Flask-Babel keeps it): ``localized``
+    # runs for every title on a page, and choosing reads the user each time.
+    if has_request_context():
+        return str(get_locale())
+    return select_locale()
 
 
 def today(now: datetime | None = None) -> date:
