@@ -489,6 +489,29 @@ def calendar_version(scope, filters: FeedFilters, options: ical.FeedOptions, nam
     return hashlib.sha256(repr(seed).encode("utf-8")).hexdigest()[:40]
 
 
+def page_version(where: list, start: date, end: date) -> tuple:
+    """What a unit member's calendar page for [start, end] is made of, from aggregates in
+    one statement: the tasks ``where`` selects due in the range (count, ids, last change)
+    and their history (count, newest), the plans (phases, duties: their last change, and
+    the years loaded) and the working-day overrides. Like ``calendar_version`` it relies on
+    every change to a task setting its updated_at or writing a TaskEvent."""
+    # One statement built from few parts: building it costs more than running it.
+    return tuple(db.session.execute(
+        sa.select(sa.func.count(sa.distinct(Task.id)), sa.func.sum(sa.distinct(Task.id)),
+                  sa.func.max(Task.updated_at), sa.func.count(TaskEvent.id),
+                  sa.func.max(TaskEvent.at), *_GLOBAL_STAMPS)
+        .select_from(Task).outerjoin(TaskEvent, TaskEvent.task_id == Task.id)
+        .where(*where, Task.due_date.between(start, end))
+    ).one())
+
+
+#: The plans (count, last change), the years loaded and the working-day overrides.
+_GLOBAL_STAMPS = [sa.literal_column(f"({sql})") for sql in (
+    "SELECT count(*) FROM plans", "SELECT max(updated_at) FROM plans",
+    "SELECT count(*) FROM plan_years", "SELECT max(loaded_at) FROM plan_years",
+    "SELECT count(*) FROM workday_overrides", "SELECT max(set_at) FROM workday_overrides")]
+
+
 class VersionClock:
     """When this process first saw each feed as it now is: the feed's Last-Modified.
 

@@ -1,5 +1,6 @@
 """Web plumbing shared by the areas: locale, safe redirects, errors, headers."""
 
+import threading
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
@@ -10,6 +11,7 @@ from flask import abort, current_app, has_request_context, render_template, requ
 from flask_babel import format_date, format_datetime, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
@@ -180,3 +182,44 @@ def _rollback_on_error(exc):
     # The request commits once on success; anything left uncommitted is dropped.
     if exc is not None:
         db.session.rollback()
+
+
+class BlockCache:
+    """Rendered page parts kept by key in this process (oldest dropped first).
+
+    The key must name everything the part is made of; see ``render_block``.
+    """
+
+    def __init__(self, max_items: int = 500):
+        self.max_items = max_items
+        self.hits = self.misses = 0
+        self._items: dict[tuple, Markup] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Markup | None:
+        html = self._items.get(key)
+        if html is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return html
+
+    def put(self, key: tuple, html: Markup) -> None:
+        with self._lock:
+            if key not in self._items and len(self._items) >= self.max_items:
+                del self._items[next(iter(self._items))]
+            self._items[key] = html
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+        self.hits = self.misses = 0
+
+
+def render_block(template_name: str, block: str, **context) -> Markup:
+    """One block of a template rendered as ``render_template`` would render it inside the
+    page (the same context processors), for a page to keep and reuse that part."""
+    app = current_app._get_current_object()
+    app.update_template_context(context)
+    template = app.jinja_env.get_or_select_template(template_name)
+    return Markup("".join(template.blocks[block](template.new_context(context))))
