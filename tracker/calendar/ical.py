@@ -287,9 +287,26 @@ def build_town_calendar(groups: list[DutyDayEntry], phases: list[PhaseEntry],
     head, tail = calendar_shell(info)
     parts = [head]
     parts.extend(phase_component(phase, options).to_ical() for phase in phases)
-    parts.extend(duty_day_component(group, options).to_ical() for group in groups)
+    parts.extend(_duty_day_bytes(group, options) for group in groups)
     parts.append(tail)
     return b"".join(parts)
+
+
+#: Serialised duty-and-day events by (entry, options): an entry holds everything its
+#: event is made of, so an equal one serialises to the same bytes.
+_DUTY_DAYS: dict[tuple[DutyDayEntry, FeedOptions], bytes] = {}
+_DUTY_DAYS_MAX = 20_000
+
+
+def _duty_day_bytes(entry: DutyDayEntry, options: FeedOptions) -> bytes:
+    key = (entry, options)
+    data = _DUTY_DAYS.get(key)
+    if data is None:
+        data = duty_day_component(entry, options).to_ical()
+        if len(_DUTY_DAYS) >= _DUTY_DAYS_MAX:
+            _DUTY_DAYS.pop(next(iter(_DUTY_DAYS)), None)
+        _DUTY_DAYS[key] = data
+    return data
 
 
 def calendar_shell(info: CalendarInfo) -> tuple[bytes, bytes]:

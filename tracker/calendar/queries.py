@@ -192,9 +192,9 @@ def town_data(scope, filters: FeedFilters, today: date, base_url: str,
     """The town's calendar: one entry per duty and day (units done of units due, the units
     still owing work), the phases and the plans' timezone, in ``locale``.
 
-    Four queries whatever the number of tasks: the tasks (with their history
-    aggregated), the units, the plans, the duties and phases of those plans,
-    and the moves (a task moved away changes the day it left).
+    A fixed number of queries whatever the number of tasks: the change stamps per duty
+    and day (with the tasks' history), the tasks, the units, the plans, the duties and
+    phases of those plans, and the moves (a task moved away changes the day it left).
     """
     # Every status is read: a task cancelled or moved away still dates the change of
     # the event it left (DTSTAMP, LAST-MODIFIED); the status filters are applied below.
@@ -210,16 +210,39 @@ def town_data(scope, filters: FeedFilters, today: date, base_url: str,
         .group_by(TaskEvent.task_id)
         .subquery()
     )
-    rows = db.session.execute(
-        sa.select(Task.plan_id, Task.year, Task.duty_id, Task.due_date, Task.unit_id,
-                  Task.title, Task.title_en, Task.phase_id, Task.status, Task.updated_at,
-                  history.c.renames, history.c.last_event_at)
+    # The change stamps per duty, day and title, aggregated by the database; the tasks
+    # themselves without stamps (a town's year is some 14,000 rows: no instants to read).
+    stamps = db.session.execute(
+        sa.select(Task.due_date, Task.duty_id, Task.title, sa.func.max(Task.updated_at),
+                  sa.func.max(history.c.last_event_at), sa.func.max(history.c.renames))
         .outerjoin(history, history.c.task_id == Task.id)
         .where(*conditions)
-        .order_by(Task.due_date, Task.duty_id, Task.unit_id)
+        .group_by(Task.due_date, Task.duty_id, Task.title)
+    ).all()
+    columns = (Task.plan_id, Task.year, Task.duty_id, Task.due_date, Task.title,
+               Task.title_en, Task.phase_id, Task.status)
+    rows = db.session.execute(
+        sa.select(*columns, sa.func.count()).where(*conditions).group_by(*columns)
+        .order_by(Task.due_date, Task.duty_id, Task.title)
     ).all()
     if not rows:
         return [], [], None
+    # The units still owing work, the first few of each duty and day (by unit id).
+    owing = [Task.status.in_(sorted(PENDING))]
+    if filters.status == "overdue":
+        owing.append(Task.due_date < today)
+    elif filters.status:
+        owing.append(Task.status == TaskStatus(filters.status))
+    place = sa.func.row_number().over(
+        partition_by=(Task.due_date, Task.duty_id, Task.title), order_by=Task.unit_id)
+    listed = (sa.select(Task.due_date, Task.duty_id, Task.title, Task.unit_id,
+                        place.label("place"))
+              .where(*conditions, *owing).subquery())
+    open_units = db.session.execute(
+        sa.select(listed.c.due_date, listed.c.duty_id, listed.c.title, listed.c.unit_id)
+        .where(listed.c.place <= OPEN_UNITS_LISTED)
+        .order_by(listed.c.due_date, listed.c.duty_id, listed.c.title, listed.c.unit_id)
+    ).all()
     plan_ids = {r.plan_id for r in rows}
     units = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
     plans = {p.id: p for p in db.session.execute(
@@ -242,20 +265,14 @@ def town_data(scope, filters: FeedFilters, today: date, base_url: str,
     phase_titles = {p.id: (p.title_en or p.title) if english else p.title for p in phases}
     groups: dict[tuple[date, int | None, str], dict] = {}
     plan_years = set()
-    for (plan_id, year, duty_id, due, unit_id, title, title_en, phase_id, status, updated_at,
-         renames, last_event_at) in rows:
+    for plan_id, year, duty_id, due, title, title_en, phase_id, status, count in rows:
         key = (due, duty_id, "" if duty_id is not None else title)
         group = groups.get(key)
         if group is None:
             group = groups[key] = {
                 "title": None, "phase": phase_titles.get(phase_id, ""), "total": 0,
-                "done": 0, "open": [], "overdue": 0, "updated": updated_at, "renames": 0}
-        if last_event_at is not None and last_event_at > updated_at:
-            updated_at = last_event_at
-        if updated_at > group["updated"]:
-            group["updated"] = updated_at
-        if renames and renames > group["renames"]:
-            group["renames"] = int(renames)
+                "done": 0, "open": [], "owing": 0, "overdue": 0, "updated": None,
+                "renames": 0}
         overdue = status in PENDING and due < today
         if status_filter == "overdue":
             shown = overdue
@@ -268,12 +285,25 @@ def town_data(scope, filters: FeedFilters, today: date, base_url: str,
         plan_years.add((plan_id, year))
         if group["title"] is None:
             group["title"] = (title_en or title) if english else title
-        group["total"] += 1
+        group["total"] += count
         if status in FINISHED:
-            group["done"] += 1
+            group["done"] += count
         elif status in PENDING:
+            group["owing"] += count
+            group["overdue"] += count if overdue else 0
+    for due, duty_id, title, unit_id in open_units:
+        group = groups[(due, duty_id, "" if duty_id is not None else title)]
+        # Several titles of one duty on a day (numbered occurrences) list at most as many.
+        if len(group["open"]) < OPEN_UNITS_LISTED:
             group["open"].append(units[unit_id])
-            group["overdue"] += overdue
+    for due, duty_id, title, updated_at, last_event_at, renames in stamps:
+        group = groups[(due, duty_id, "" if duty_id is not None else title)]
+        if last_event_at is not None and last_event_at > updated_at:
+            updated_at = last_event_at
+        if group["updated"] is None or updated_at > group["updated"]:
+            group["updated"] = updated_at
+        if renames and renames > group["renames"]:
+            group["renames"] = int(renames)
     for duty_id, at, changes in moves:
         try:
             left = date.fromisoformat(changes["due_date"][0])
@@ -300,6 +330,7 @@ def town_data(scope, filters: FeedFilters, today: date, base_url: str,
 def _duty_day_entry(due: date, key: str, group: dict, code: str | None,
                     base: str) -> ical.DutyDayEntry:
     title, total, done, still_open = group["title"], group["total"], group["done"], group["open"]
+    owing = group["owing"]
     summary = _("%(title)s · %(done)d/%(total)d done", title=title, done=done, total=total)
     if done == total:
         summary = f"{ical.MARK_DONE} {summary}"
@@ -315,16 +346,16 @@ def _duty_day_entry(due: date, key: str, group: dict, code: str | None,
     lines.append(_("Done: %(done)d of %(total)d units", done=done, total=total))
     if group["overdue"]:
         lines.append(_("Overdue: %(count)d units", count=group["overdue"]))
-    if still_open:
-        lines += ["", _("Still owing work (%(count)d):", count=len(still_open))]
-        lines += [f"· {name}" for name in still_open[:OPEN_UNITS_LISTED]]
-        if len(still_open) > OPEN_UNITS_LISTED:
-            lines.append(_("… and %(count)d more", count=len(still_open) - OPEN_UNITS_LISTED))
+    if owing:
+        lines += ["", _("Still owing work (%(count)d):", count=owing)]
+        lines += [f"· {name}" for name in still_open]
+        if owing > len(still_open):
+            lines.append(_("… and %(count)d more", count=owing - len(still_open)))
     lines += ["", _("Open: %(url)s", url=url)]
     return ical.DutyDayEntry(
         key=key, due=due, summary=summary, description="\n".join(lines), url=url,
         updated_at=group["updated"], sequence=group["renames"], phase_title=group["phase"],
-        pending=bool(still_open))
+        pending=bool(owing))
 
 
 def export_town_ics(scope, filters: FeedFilters, options: ical.FeedOptions, name: str,
