@@ -4,6 +4,7 @@
     python3 dev.py run     # virtualenv, install, demo town, serve on 127.0.0.1:5000
     python3 dev.py test    # virtualenv, install with test extras, the layers check, the suite
     python3 dev.py bench   # run the benchmarks under bench/ and print one table
+    python3 dev.py bench --db postgresql   # the same on PostgreSQL (127.0.0.1:5432)
 
 Extra arguments go to the underlying command (``tracker run`` or pytest).
 ``python3 dev.py test --at "2027-01-04 02:00"`` runs the suite with the clock set to that
@@ -84,8 +85,16 @@ def test(args):
 
 
 def bench(args):
-    """Run every benchmark (or those named), then print one table of all figures."""
+    """Run every benchmark (or those named), then print one table of all figures.
+
+    ``--db postgresql`` runs them on scratch databases of the PostgreSQL server on
+    127.0.0.1:5432 (user postgres; ``TRACKER_BENCH_PG`` for another server URL)."""
     ensure_env("[test]")
+    if args[:1] == ["--db"]:
+        if len(args) < 2 or args[1] not in ("sqlite", "postgresql"):
+            sys.exit("[dev] --db takes sqlite or postgresql")
+        os.environ["TRACKER_BENCH_DB"] = args[1]
+        args = args[2:]
     scripts = sorted((ROOT / "bench").glob("bench_*.py"))
     if args:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in args]

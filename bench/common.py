@@ -10,15 +10,62 @@ import sqlalchemy as sa
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+#: The database the benchmarks run on: ``sqlite`` (a file) or ``postgresql`` (a scratch
+#: database on 127.0.0.1:5432, user postgres), from ``python3 dev.py bench --db ...``.
+DB = os.environ.get("TRACKER_BENCH_DB", "sqlite")
+if DB not in ("sqlite", "postgresql"):
+    raise SystemExit(f"TRACKER_BENCH_DB must be sqlite or postgresql, not {DB!r}")
+PG_SERVER = os.environ.get("TRACKER_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
-def bench_app(tmp: str):
-    """An app on a fresh SQLite file in ``tmp``, schema created."""
+
+def _pg_admin():
+    return sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+
+
+def pg_database(name: str, fresh: bool = True) -> tuple[str, bool]:
+    """The URL of scratch database ``name`` on the bench PostgreSQL server, made empty when
+    ``fresh`` (else made only if missing); and whether it was made now."""
+    engine = _pg_admin()
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                 {"n": name}) is not None
+            if exists and fresh:
+                conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            made = fresh or not exists
+            if made:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return f"{PG_SERVER}/{name}", made
+
+
+def pg_rename(old: str, new: str) -> None:
+    engine = _pg_admin()
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)'))
+            conn.execute(sa.text(f'ALTER DATABASE "{old}" RENAME TO "{new}"'))
+    finally:
+        engine.dispose()
+
+
+def database_url(tmp: str, name: str = "bench") -> str:
+    """A fresh, empty database for one benchmark: a SQLite file in ``tmp``, or a scratch
+    PostgreSQL database ``tracker_bench_<name>``."""
+    if DB == "postgresql":
+        return pg_database(f"tracker_bench_{name}")[0]
+    return f"sqlite:///{Path(tmp) / (name + '.sqlite3')}"
+
+
+def bench_app(tmp: str, name: str = "bench"):
+    """An app on a fresh database (``database_url``), schema created."""
     os.environ["TRACKER_INSTANCE_PATH"] = str(Path(tmp) / "instance")
     from tracker import create_app
     from tracker.extensions import db
 
     app = create_app({"SECRET_KEY": "bench", "TIMEZONE": "Asia/Shanghai",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"})
+                      "SQLALCHEMY_DATABASE_URI": database_url(tmp, name)})
     with app.app_context():
         db.create_all()
     return app
@@ -54,15 +101,22 @@ def temp_dir():
     return tempfile.TemporaryDirectory(prefix="tracker-bench-")
 
 
+def result_path(name: str, db: str = DB) -> Path:
+    """Where a benchmark's figures are written: ``name.json`` for SQLite,
+    ``name.postgresql.json`` for PostgreSQL."""
+    return RESULTS / (f"{name}.json" if db == "sqlite" else f"{name}.{db}.json")
+
+
 def report(name: str, rows: list[dict]) -> None:
     """Print rows (figure, value, target, met) and write them as JSON."""
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2))
+    print(f"  (database: {DB})")
+    result_path(name).write_text(json.dumps(rows, ensure_ascii=False, indent=2))
     width = max(len(r["figure"]) for r in rows)
     for r in rows:
         mark = "met" if r["met"] else "NOT MET"
         print(f"  {r['figure']:<{width}}  {r['value']:>12}  target {r['target']:<14} {mark}")
-    print(f"  (JSON in {RESULTS / (name + '.json')})")
+    print(f"  (JSON in {result_path(name)})")
 
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -72,26 +126,49 @@ BENCH_YEARS = 5
 
 def bench_town(year: int):
     """The bench town: 300 units, the bundled plan for ``year`` and the 4 years before,
-    past work mostly accepted. Built once into bench/.cache/ and reused; returns the app."""
+    past work mostly accepted. Built once into bench/.cache/ (SQLite) or the database
+    ``tracker_bench_town_<year>`` (PostgreSQL) and reused; returns the app."""
+    os.environ["TRACKER_INSTANCE_PATH"] = str(CACHE / "instance")
+    CACHE.mkdir(exist_ok=True)
+    from tracker import create_app
+
+    def app_on(url):
+        return create_app({"SECRET_KEY": "bench", "TIMEZONE": "Asia/Shanghai",
+                           "SQLALCHEMY_DATABASE_URI": url})
+
+    if DB == "postgresql":
+        name = f"tracker_bench_town_{year}"
+        engine = _pg_admin()
+        try:
+            with engine.connect() as conn:
+                built = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                    {"n": name}) is not None
+        finally:
+            engine.dispose()
+        url = f"{PG_SERVER}/{name}"
+        if built:
+            return app_on(url)
+        building, _ = pg_database(name + "_building")
+        app = app_on(building)
+        with app.app_context():
+            _build_town(year)
+            app.extensions["sqlalchemy"].engine.dispose()
+        pg_rename(name + "_building", name)
+        return app_on(url)
+
     path = CACHE / f"town-{year}.sqlite3"
     fresh = not path.exists()
-    CACHE.mkdir(exist_ok=True)
     building = path.with_suffix(".building")
     if fresh:
         building.unlink(missing_ok=True)
     target = building if fresh else path
-    os.environ["TRACKER_INSTANCE_PATH"] = str(CACHE / "instance")
-    from tracker import create_app
-
-    app = create_app({"SECRET_KEY": "bench", "TIMEZONE": "Asia/Shanghai",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}"})
+    app = app_on(f"sqlite:///{target}")
     if fresh:
         with app.app_context():
             _build_town(year)
             app.extensions["sqlalchemy"].engine.dispose()
         building.rename(path)
-        app = create_app({"SECRET_KEY": "bench", "TIMEZONE": "Asia/Shanghai",
-                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+        app = app_on(f"sqlite:///{path}")
     return app
 
 

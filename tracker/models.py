@@ -2,7 +2,7 @@
 
 from tracker.assessment.models import Assessment, AssessmentRow, Deduction
 from tracker.auth.models import LoginAttempt, LoginThrottle, Role, User
-from tracker.calendar.models import FeedToken
+from tracker.calendar.models import FeedComponent, FeedToken
 from tracker.phases.models import (Duty, DutyDate, Phase, Plan, PlanVersion, PlanYear,
                                    RubricNode, duty_rubric)
 from tracker.reminders.models import (Notification, OutboxMessage, ReminderLedgerEntry,
@@ -13,7 +13,8 @@ from tracker.workdays.models import WorkdayOverride
 
 __all__ = [
     "Assessment", "AssessmentRow", "Deduction", "LoginThrottle",
-    "EvidenceFile", "FeedToken", "LoginAttempt", "Duty", "DutyDate", "Phase", "PlanVersion", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
+    "EvidenceFile", "FeedComponent", "FeedToken", "LoginAttempt", "Duty", "DutyDate", "Phase",
+    "PlanVersion", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
     "TaskEventKind", "TaskStatus", "Unit", "UnitKind", "User", "duty_rubric",
     "Notification", "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference",
     "SchedulerHeartbeat", "UnitChannel", "WorkdayOverride",

@@ -198,3 +198,26 @@ def test_the_rubric_is_stored_as_a_tree(town):
     assert nodes["1-1-1"].parent.code == "1-1" and nodes["1-1"].parent.code == "1"
     assert nodes["5-1"].parent.code == "5" and not nodes["5-1"].numbered
     assert sum(n.points for n in nodes.values() if n.parent is None) == 100
+
+
+def test_new_tasks_are_stored_alike_on_every_database(app, town):
+    """New tasks go in as one executemany, or on PostgreSQL as a COPY that bypasses
+    SQLAlchemy: every column must read back as the ORM would have written it."""
+    now = datetime(2026, 1, 5, 2, 30, 15, tzinfo=timezone.utc)
+    load_plan(read_plan("shuyuan-2020"), 2026, now)
+    db.session.commit()
+    db.session.expire_all()
+    tasks = db.session.scalars(sa.select(Task).order_by(Task.id)).all()
+    assert tasks
+    for task in tasks:
+        assert task.status is TaskStatus.OPEN and task.due_manual is False
+        assert task.created_at == task.updated_at == now
+        assert task.created_at.tzinfo is not None
+        assert task.note == task.statement == task.review_comment == ""
+        assert task.description == "" and task.flags == []
+        assert task.title and task.year == 2026 and task.plan_id and task.duty_id
+    with_phase = [t for t in tasks if t.phase_id is not None]
+    assert with_phase and any(t.title_en for t in tasks)
+    # The stored instant is naive UTC, as UTCDateTime stores it.
+    raw = db.session.execute(sa.text("SELECT created_at FROM tasks LIMIT 1")).scalar()
+    assert str(raw).startswith("2026-01-05 02:30:15")

@@ -6,6 +6,7 @@ the same bytes (DTSTAMP and LAST-MODIFIED come from the task's last change, not
 from the clock), so that feeds can answer 304 and calendar apps skip the work.
 """
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -98,6 +99,32 @@ class FeedOptions:
 
 
 DEFAULT_OPTIONS = FeedOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class DutyDayEntry:
+    """One duty on one day across the town (the coordinator's feed): texts already in the
+    feed owner's language."""
+
+    #: The duty's id, or for tasks made outside the plan ``adhoc-`` and a hash of the title.
+    key: str
+    due: date
+    summary: str
+    description: str
+    #: The town's task list narrowed to this duty and day.
+    url: str
+    #: The newest change of any task of the duty on that day (or moved away from it).
+    updated_at: datetime
+    #: Raised each time the duty's tasks were renamed.
+    sequence: int = 0
+    phase_title: str = ""
+    #: Whether some unit still owes work (the alarm is only for those).
+    pending: bool = False
+
+
+def duty_day_uid(key: str, due: date, host: str) -> str:
+    """The UID of a duty-and-day event: the same while the duty has tasks on that day."""
+    return f"duty-{key}-{due:%Y%m%d}@{host}"
 
 
 def task_uid(task_id: int, host: str) -> str:
@@ -228,6 +255,60 @@ def phase_component(phase: PhaseEntry, options: FeedOptions = DEFAULT_OPTIONS) -
     return event
 
 
+def duty_day_component(entry: DutyDayEntry, options: FeedOptions = DEFAULT_OPTIONS) -> Event:
+    """A duty on a day for the whole town, as an all-day event."""
+    changed = _utc(entry.updated_at)
+    event = Event()
+    event.add("uid", duty_day_uid(entry.key, entry.due, options.host))
+    event.add("dtstamp", changed)
+    event.add("last-modified", changed)
+    event.add("sequence", entry.sequence)
+    event.add("dtstart", entry.due)
+    event.add("dtend", entry.due + timedelta(days=1))
+    event.add("transp", "TRANSPARENT")
+    event.add("summary", entry.summary)
+    event.add("description", entry.description)
+    if entry.phase_title:
+        event.add("categories", [entry.phase_title])
+    event.add("url", entry.url)
+    event.add("status", "CONFIRMED")
+    if options.alarm and entry.pending:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("trigger", -options.alarm_before)
+        alarm.add("description", entry.summary)
+        event.add_component(alarm)
+    return event
+
+
+def build_town_calendar(groups: list[DutyDayEntry], phases: list[PhaseEntry],
+                        info: CalendarInfo, options: FeedOptions = DEFAULT_OPTIONS) -> bytes:
+    """The town's calendar as .ics bytes: phases, then one event per duty and day."""
+    head, tail = calendar_shell(info)
+    parts = [head]
+    parts.extend(phase_component(phase, options).to_ical() for phase in phases)
+    parts.extend(_duty_day_bytes(group, options) for group in groups)
+    parts.append(tail)
+    return b"".join(parts)
+
+
+#: Serialised duty-and-day events by (entry, options): an entry holds everything its
+#: event is made of, so an equal one serialises to the same bytes.
+_DUTY_DAYS: dict[tuple[DutyDayEntry, FeedOptions], bytes] = {}
+_DUTY_DAYS_MAX = 20_000
+
+
+def _duty_day_bytes(entry: DutyDayEntry, options: FeedOptions) -> bytes:
+    key = (entry, options)
+    data = _DUTY_DAYS.get(key)
+    if data is None:
+        data = duty_day_component(entry, options).to_ical()
+        if len(_DUTY_DAYS) >= _DUTY_DAYS_MAX:
+            _DUTY_DAYS.pop(next(iter(_DUTY_DAYS)), None)
+        _DUTY_DAYS[key] = data
+    return data
+
+
 def calendar_shell(info: CalendarInfo) -> tuple[bytes, bytes]:
     """The calendar's serialised head (BEGIN and its properties) and tail (END)."""
     calendar = Calendar()
@@ -246,22 +327,49 @@ def calendar_shell(info: CalendarInfo) -> tuple[bytes, bytes]:
 
 def build_calendar(tasks: list[TaskEntry], phases: list[PhaseEntry], info: CalendarInfo,
                    today: date, options: FeedOptions = DEFAULT_OPTIONS,
-                   cache: "ComponentCache | None" = None) -> bytes:
+                   cache: "ComponentCache | None" = None,
+                   bodies: "list[bytes] | None" = None) -> bytes:
     """The calendar as .ics bytes: phases, then one component per task, in the order given.
 
     The bytes equal icalendar's serialisation of one Calendar holding every
     component; with a ``cache`` a task's component is serialised again only
-    when the task (or whether it is overdue) changed.
+    when the task (or whether it is overdue) changed. ``bodies``, when given, are the
+    tasks' serialised components already (``task_body`` of each, in order).
     """
     head, tail = calendar_shell(info)
     parts = [head]
     parts.extend(phase_component(phase, options).to_ical() for phase in phases)
-    if cache is None:
+    if bodies is not None:
+        parts.extend(bodies)
+    elif cache is None:
         parts.extend(_task_component(t, is_overdue(t, today), options).to_ical() for t in tasks)
     else:
         parts.extend(cache.component(t, is_overdue(t, today), options) for t in tasks)
     parts.append(tail)
     return b"".join(parts)
+
+
+#: Raised whenever a task's component is written differently for the same data, so that
+#: stored components of an older release are not served.
+COMPONENT_FORMAT = 1
+
+
+def task_body(entry: TaskEntry, overdue: bool, options: FeedOptions) -> bytes:
+    """A task's serialised component."""
+    return _task_component(entry, overdue, options).to_ical()
+
+
+def options_variant(options: FeedOptions) -> str:
+    """The options as a short string: which stored component of a task this is."""
+    seconds = int(options.alarm_before.total_seconds())
+    return f"{options.kind}-{int(options.alarm)}-{seconds}-{options.host}"[:200]
+
+
+def component_version(entry: TaskEntry, overdue: bool) -> str:
+    """A digest of everything a task's component is made of besides the options (which
+    the variant names): every field of the entry, whether it is overdue, the format."""
+    seed = repr((COMPONENT_FORMAT, overdue, entry)).encode("utf-8")
+    return hashlib.blake2b(seed, digest_size=16).hexdigest()
 
 
 class ComponentCache:
@@ -281,6 +389,23 @@ class ComponentCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def get(self, entry: TaskEntry, overdue: bool, options: FeedOptions) -> bytes | None:
+        """The cached component of ``entry`` as it is now, or None."""
+        item = self._items.get((entry.id, options))
+        if item is not None and item[0] == (entry, overdue):
+            self.hits += 1
+            return item[1]
+        self.misses += 1
+        return None
+
+    def put(self, entry: TaskEntry, overdue: bool, options: FeedOptions, data: bytes) -> None:
+        """Keep ``data`` as the component of ``entry`` as it is now."""
+        key = (entry.id, options)
+        with self._lock:
+            if key not in self._items and len(self._items) >= self.max_items:
+                del self._items[next(iter(self._items))]
+            self._items[key] = ((entry, overdue), data)
 
     def component(self, entry: TaskEntry, overdue: bool, options: FeedOptions) -> bytes:
         """The serialised component of ``entry``, built only if not cached as it is."""

@@ -41,3 +41,21 @@ class FeedToken(db.Model):
 
     def __repr__(self):
         return f"<FeedToken {self.id} user={self.user_id} {'active' if self.active else 'revoked'}>"
+
+
+class FeedComponent(db.Model):
+    """A task's serialised calendar component, kept with the version it was built from, so
+    that a feed built in a new process (or another worker) reuses it instead of building it
+    again. A stale row is never served: its version is compared with the version of the
+    task's data as the feed reads it."""
+
+    __tablename__ = "feed_components"
+
+    task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    #: The builder options it was made with (kind, alarm, host), e.g. ``event-0-54000-host``.
+    variant: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    #: A digest of everything the component is made of (``tracker.calendar.ical``).
+    version: Mapped[str] = mapped_column(sa.String(64))
+    #: The VEVENT or VTODO as icalendar serialises it (CRLF lines, folded).
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)

@@ -9,15 +9,17 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, gettext as _
 
 from tracker.calendar import ical
+from tracker.calendar.models import FeedComponent
 from tracker.extensions import db
 from tracker.phases.models import Duty, Phase, Plan
-from tracker.tasks.models import FINISHED, Task, TaskEvent, TaskEventKind, TaskStatus
+from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import Unit
 
 #: Raised whenever the .ics output changes for the same data, so that ETags
@@ -45,6 +47,9 @@ class FeedFilters:
     year: int | None = None
     #: The first year shown when no ``year`` is given (None: every year).
     since: int | None = None
+    #: ``duties``: the whole town's calendar has one event per duty and day (the
+    #: coordinator's feed); ``units``: one event per task, always.
+    detail: str = "units"
 
 
 @dataclass
@@ -73,8 +78,9 @@ def calendar_name(unit_name: str | None = None) -> str:
     return f"工作任务 · {unit_name}" if unit_name else "工作任务 · 全部单位"
 
 
-def task_conditions(scope, filters: FeedFilters, today: date) -> list:
-    """WHERE clauses on Task for a scope (``tracker.tasks.scope.task_scope``) and filters."""
+def task_conditions(scope, filters: FeedFilters, today: date, statuses: bool = True) -> list:
+    """WHERE clauses on Task for a scope (``tracker.tasks.scope.task_scope``) and filters
+    (without the status filters when not ``statuses``)."""
     conditions = [scope]
     if filters.year is not None:
         conditions.append(Task.year == filters.year)
@@ -85,6 +91,8 @@ def task_conditions(scope, filters: FeedFilters, today: date) -> list:
         conditions.append(Task.unit_id.in_(sa.select(Unit.id).where(Unit.name == unit_name)))
     if filters.phase:
         conditions.append(Task.phase_id.in_(sa.select(Phase.id).where(Phase.code == filters.phase)))
+    if not statuses:
+        return conditions
     if filters.status == "overdue":
         conditions.append(Task.overdue_clause(today))
     elif filters.status:
@@ -169,6 +177,197 @@ def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedDa
             updated_at, int(sequence or 0), phase_code, phase_title, evidence, title_en,
             description or duty_description, submitted_at if status in FINISHED else None))
 
+    phase_entries = _phase_entries(plan_years, plans, phases, filters)
+    zones = {plans[pid].timezone for pid in plan_ids}
+    return FeedData(tasks=tasks, phases=phase_entries,
+                    timezone=zones.pop() if len(zones) == 1 else None)
+
+
+#: At most this many of the units still owing work are named in a duty-and-day event.
+OPEN_UNITS_LISTED = 30
+
+
+def town_data(scope, filters: FeedFilters, today: date, base_url: str,
+              locale: str) -> tuple[list[ical.DutyDayEntry], list[ical.PhaseEntry], str | None]:
+    """The town's calendar: one entry per duty and day (units done of units due, the units
+    still owing work), the phases and the plans' timezone, in ``locale``.
+
+    A fixed number of queries whatever the number of tasks: the change stamps per duty
+    and day (with the tasks' history), the tasks, the units, the plans, the duties and
+    phases of those plans, and the moves (a task moved away changes the day it left).
+    """
+    # Every status is read: a task cancelled or moved away still dates the change of
+    # the event it left (DTSTAMP, LAST-MODIFIED); the status filters are applied below.
+    conditions = task_conditions(scope, filters, today, statuses=False)
+    renamed = sa.and_(TaskEvent.kind != TaskEventKind.CREATED,
+                      TaskEvent.changes["title"].as_string().is_not(None))
+    history = (
+        sa.select(TaskEvent.task_id.label("task_id"),
+                  sa.func.sum(sa.case((renamed, 1), else_=0)).label("renames"),
+                  sa.func.max(TaskEvent.at).label("last_event_at"))
+        .join(Task, Task.id == TaskEvent.task_id)
+        .where(*conditions)
+        .group_by(TaskEvent.task_id)
+        .subquery()
+    )
+    # The change stamps per duty, day and title, aggregated by the database; the tasks
+    # themselves without stamps (a town's year is some 14,000 rows: no instants to read).
+    stamps = db.session.execute(
+        sa.select(Task.due_date, Task.duty_id, Task.title, sa.func.max(Task.updated_at),
+                  sa.func.max(history.c.last_event_at), sa.func.max(history.c.renames))
+        .outerjoin(history, history.c.task_id == Task.id)
+        .where(*conditions)
+        .group_by(Task.due_date, Task.duty_id, Task.title)
+    ).all()
+    columns = (Task.plan_id, Task.year, Task.duty_id, Task.due_date, Task.title,
+               Task.title_en, Task.phase_id, Task.status)
+    rows = db.session.execute(
+        sa.select(*columns, sa.func.count()).where(*conditions).group_by(*columns)
+        .order_by(Task.due_date, Task.duty_id, Task.title)
+    ).all()
+    if not rows:
+        return [], [], None
+    # The units still owing work, the first few of each duty and day (by unit id).
+    owing = [Task.status.in_(sorted(PENDING))]
+    if filters.status == "overdue":
+        owing.append(Task.due_date < today)
+    elif filters.status:
+        owing.append(Task.status == TaskStatus(filters.status))
+    place = sa.func.row_number().over(
+        partition_by=(Task.due_date, Task.duty_id, Task.title), order_by=Task.unit_id)
+    listed = (sa.select(Task.due_date, Task.duty_id, Task.title, Task.unit_id,
+                        place.label("place"))
+              .where(*conditions, *owing).subquery())
+    open_units = db.session.execute(
+        sa.select(listed.c.due_date, listed.c.duty_id, listed.c.title, listed.c.unit_id)
+        .where(listed.c.place <= OPEN_UNITS_LISTED)
+        .order_by(listed.c.due_date, listed.c.duty_id, listed.c.title, listed.c.unit_id)
+    ).all()
+    plan_ids = {r.plan_id for r in rows}
+    units = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
+    plans = {p.id: p for p in db.session.execute(
+        sa.select(Plan.id, Plan.name, Plan.timezone, Plan.updated_at)
+        .where(Plan.id.in_(plan_ids))).all()}
+    phases = db.session.scalars(
+        sa.select(Phase).where(Phase.plan_id.in_(plan_ids))
+        .order_by(Phase.plan_id, Phase.position)).all()
+    duty_codes = dict(db.session.execute(
+        sa.select(Duty.id, Duty.code).where(Duty.plan_id.in_(plan_ids))).all())
+    moves = db.session.execute(
+        sa.select(Task.duty_id, TaskEvent.at, TaskEvent.changes)
+        .join(Task, Task.id == TaskEvent.task_id)
+        .where(*conditions, TaskEvent.kind != TaskEventKind.CREATED,
+               TaskEvent.changes["due_date"].as_string().is_not(None))
+    ).all()
+
+    status_filter, done_too = filters.status, filters.done
+    english = locale.startswith("en")
+    phase_titles = {p.id: (p.title_en or p.title) if english else p.title for p in phases}
+    groups: dict[tuple[date, int | None, str], dict] = {}
+    plan_years = set()
+    for plan_id, year, duty_id, due, title, title_en, phase_id, status, count in rows:
+        key = (due, duty_id, "" if duty_id is not None else title)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
+                "title": None, "phase": phase_titles.get(phase_id, ""), "total": 0,
+                "done": 0, "open": [], "owing": 0, "overdue": 0, "updated": None,
+                "renames": 0}
+        overdue = status in PENDING and due < today
+        if status_filter == "overdue":
+            shown = overdue
+        elif status_filter:
+            shown = status == status_filter
+        else:
+            shown = status != TaskStatus.CANCELLED
+        if not shown or (not done_too and status in FINISHED):
+            continue
+        plan_years.add((plan_id, year))
+        if group["title"] is None:
+            group["title"] = (title_en or title) if english else title
+        group["total"] += count
+        if status in FINISHED:
+            group["done"] += count
+        elif status in PENDING:
+            group["owing"] += count
+            group["overdue"] += count if overdue else 0
+    for due, duty_id, title, unit_id in open_units:
+        group = groups[(due, duty_id, "" if duty_id is not None else title)]
+        # Several titles of one duty on a day (numbered occurrences) list at most as many.
+        if len(group["open"]) < OPEN_UNITS_LISTED:
+            group["open"].append(units[unit_id])
+    for due, duty_id, title, updated_at, last_event_at, renames in stamps:
+        group = groups[(due, duty_id, "" if duty_id is not None else title)]
+        if last_event_at is not None and last_event_at > updated_at:
+            updated_at = last_event_at
+        if group["updated"] is None or updated_at > group["updated"]:
+            group["updated"] = updated_at
+        if renames and renames > group["renames"]:
+            group["renames"] = int(renames)
+    for duty_id, at, changes in moves:
+        try:
+            left = date.fromisoformat(changes["due_date"][0])
+        except (TypeError, ValueError, IndexError, KeyError):
+            continue
+        group = groups.get((left, duty_id, ""))
+        if group is not None and at > group["updated"]:
+            group["updated"] = at
+
+    base = base_url.rstrip("/")
+    entries = []
+    with force_locale(locale):
+        for (due, duty_id, title), group in groups.items():
+            if not group["total"]:
+                continue
+            key = (str(duty_id) if duty_id is not None else
+                   "adhoc-" + hashlib.sha256(title.encode("utf-8")).hexdigest()[:16])
+            entries.append(_duty_day_entry(due, key, group, duty_codes.get(duty_id), base))
+    zones = {plans[pid].timezone for pid in plan_ids}
+    return (entries, _phase_entries(plan_years, plans, phases, filters),
+            zones.pop() if len(zones) == 1 else None)
+
+
+def _duty_day_entry(due: date, key: str, group: dict, code: str | None,
+                    base: str) -> ical.DutyDayEntry:
+    title, total, done, still_open = group["title"], group["total"], group["done"], group["open"]
+    owing = group["owing"]
+    summary = _("%(title)s · %(done)d/%(total)d done", title=title, done=done, total=total)
+    if done == total:
+        summary = f"{ical.MARK_DONE} {summary}"
+    elif group["overdue"]:
+        summary = f"{ical.MARK_OVERDUE} {summary}"
+    query = {"due": due.isoformat()}
+    if code:
+        query["duty"] = code
+    url = f"{base}/tasks?{urlencode(query)}"
+    lines = [title, "", _("Due: %(day)s", day=due.isoformat())]
+    if group["phase"]:
+        lines.append(_("Phase: %(phase)s", phase=group["phase"]))
+    lines.append(_("Done: %(done)d of %(total)d units", done=done, total=total))
+    if group["overdue"]:
+        lines.append(_("Overdue: %(count)d units", count=group["overdue"]))
+    if owing:
+        lines += ["", _("Still owing work (%(count)d):", count=owing)]
+        lines += [f"· {name}" for name in still_open]
+        if owing > len(still_open):
+            lines.append(_("… and %(count)d more", count=owing - len(still_open)))
+    lines += ["", _("Open: %(url)s", url=url)]
+    return ical.DutyDayEntry(
+        key=key, due=due, summary=summary, description="\n".join(lines), url=url,
+        updated_at=group["updated"], sequence=group["renames"], phase_title=group["phase"],
+        pending=bool(owing))
+
+
+def export_town_ics(scope, filters: FeedFilters, options: ical.FeedOptions, name: str,
+                    today: date, locale: str) -> bytes:
+    """The .ics bytes of the town's calendar (one event per duty and day), in ``locale``."""
+    groups, phases, zone = town_data(scope, filters, today, current_app.config["BASE_URL"],
+                                     locale)
+    info = ical.CalendarInfo(name=name, timezone=zone or current_app.config["TIMEZONE"])
+    return ical.build_town_calendar(groups, phases, info, options)
+
+
+def _phase_entries(plan_years, plans, phases, filters: FeedFilters) -> list[ical.PhaseEntry]:
     phase_entries = []
     for plan_id, year in sorted(plan_years):
         plan = plans[plan_id]
@@ -183,9 +382,7 @@ def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedDa
             phase_entries.append(ical.PhaseEntry(
                 key=f"{plan.name}-{year}-{phase.code}", code=phase.code, title=phase.title,
                 start=start, end=end, updated_at=plan.updated_at, description=phase.description))
-    zones = {plans[pid].timezone for pid in plan_ids}
-    return FeedData(tasks=tasks, phases=phase_entries,
-                    timezone=zones.pop() if len(zones) == 1 else None)
+    return phase_entries
 
 
 def _evidence_lines(evidence: list) -> tuple[str, ...]:
@@ -206,11 +403,90 @@ def _day(year: int, month_day: str) -> date | None:
 
 
 def export_ics(scope, filters: FeedFilters, options: ical.FeedOptions, name: str, today: date,
-               cache: ical.ComponentCache | None = COMPONENTS) -> bytes:
-    """The .ics bytes of what ``scope`` and ``filters`` select, as seen on ``today``."""
+               cache: ical.ComponentCache | None = COMPONENTS, store: bool = True) -> bytes:
+    """The .ics bytes of what ``scope`` and ``filters`` select, as seen on ``today``.
+
+    Each task's component comes from ``cache`` (this process), else from the stored
+    components (``feed_components``, shared by every process and kept across restarts)
+    when its version still matches, else it is built, and then kept in both. Without a
+    cache, or without ``store``, nothing is read from or written to the database but the
+    tasks. Stored components are written in the caller's transaction: commit it.
+    """
     data = feed_data(scope, filters, today, current_app.config["BASE_URL"])
     info = ical.CalendarInfo(name=name, timezone=data.timezone or current_app.config["TIMEZONE"])
-    return ical.build_calendar(data.tasks, data.phases, info, today, options, cache)
+    if cache is None or not store:
+        return ical.build_calendar(data.tasks, data.phases, info, today, options, cache)
+    bodies = component_bodies(data.tasks, today, options, cache,
+                              task_conditions(scope, filters, today))
+    return ical.build_calendar(data.tasks, data.phases, info, today, options, bodies=bodies)
+
+
+#: Up to this many components missing from the process's cache are looked up by task id;
+#: more, and the stored components of the whole feed are read (one statement either way).
+STORE_BY_ID = 500
+
+
+def component_bodies(tasks: list[ical.TaskEntry], today: date, options: ical.FeedOptions,
+                     cache: ical.ComponentCache, conditions: list) -> list[bytes]:
+    """The serialised component of each task, in order: cached, stored, or built (and then
+    stored). One SELECT when some are not cached, one INSERT when some are built."""
+    bodies: list[bytes | None] = [None] * len(tasks)
+    missing = []
+    for i, entry in enumerate(tasks):
+        overdue = ical.is_overdue(entry, today)
+        body = cache.get(entry, overdue, options)
+        if body is None:
+            missing.append((i, entry, overdue))
+        else:
+            bodies[i] = body
+    if not missing:
+        return bodies
+    variant = ical.options_variant(options)
+    query = (sa.select(FeedComponent.task_id, FeedComponent.version, FeedComponent.body)
+             .where(FeedComponent.variant == variant))
+    if len(missing) <= STORE_BY_ID:
+        query = query.where(FeedComponent.task_id.in_([entry.id for _, entry, _ in missing]))
+    else:
+        query = query.join(Task, Task.id == FeedComponent.task_id).where(*conditions)
+    stored = {task_id: (version, body) for task_id, version, body in db.session.execute(query)}
+    writes = []
+    for i, entry, overdue in missing:
+        version = ical.component_version(entry, overdue)
+        row = stored.get(entry.id)
+        if row is not None and row[0] == version:
+            body = bytes(row[1])
+        else:
+            body = ical.task_body(entry, overdue, options)
+            writes.append({"task_id": entry.id, "variant": variant, "version": version,
+                           "body": body})
+        cache.put(entry, overdue, options, body)
+        bodies[i] = body
+    if writes:
+        _store_components(writes)
+    return bodies
+
+
+def _store_components(rows: list[dict]) -> None:
+    # An upsert: another worker may be storing the same task's component just now.
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the two databases tracker supports
+        return
+    statement = insert(FeedComponent.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["task_id", "variant"],
+        set_={"version": statement.excluded.version, "body": statement.excluded.body})
+    # In the order of the primary key, so that two workers' upserts cannot deadlock.
+    rows.sort(key=lambda row: row["task_id"])
+    try:
+        db.session.execute(statement, rows)
+    except sa.exc.SQLAlchemyError as exc:
+        # Only a cache: the feed is built; the next one builds these again.
+        db.session.rollback()
+        current_app.logger.warning("calendar components not stored: %s", exc)
 
 
 def calendar_version(scope, filters: FeedFilters, options: ical.FeedOptions, name: str,
@@ -242,6 +518,29 @@ def calendar_version(scope, filters: FeedFilters, options: ical.FeedOptions, nam
             config["TIMEZONE"], tuple(tasks), tuple(history), [tuple(u) for u in units],
             [tuple(p) for p in plans])
     return hashlib.sha256(repr(seed).encode("utf-8")).hexdigest()[:40]
+
+
+def page_version(where: list, start: date, end: date) -> tuple:
+    """What a unit member's calendar page for [start, end] is made of, from aggregates in
+    one statement: the tasks ``where`` selects due in the range (count, ids, last change)
+    and their history (count, newest), the plans (phases, duties: their last change, and
+    the years loaded) and the working-day overrides. Like ``calendar_version`` it relies on
+    every change to a task setting its updated_at or writing a TaskEvent."""
+    # One statement built from few parts: building it costs more than running it.
+    return tuple(db.session.execute(
+        sa.select(sa.func.count(sa.distinct(Task.id)), sa.func.sum(sa.distinct(Task.id)),
+                  sa.func.max(Task.updated_at), sa.func.count(TaskEvent.id),
+                  sa.func.max(TaskEvent.at), *_GLOBAL_STAMPS)
+        .select_from(Task).outerjoin(TaskEvent, TaskEvent.task_id == Task.id)
+        .where(*where, Task.due_date.between(start, end))
+    ).one())
+
+
+#: The plans (count, last change), the years loaded and the working-day overrides.
+_GLOBAL_STAMPS = [sa.literal_column(f"({sql})") for sql in (
+    "SELECT count(*) FROM plans", "SELECT max(updated_at) FROM plans",
+    "SELECT count(*) FROM plan_years", "SELECT max(loaded_at) FROM plan_years",
+    "SELECT count(*) FROM workday_overrides", "SELECT max(set_at) FROM workday_overrides")]
 
 
 class VersionClock:

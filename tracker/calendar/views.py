@@ -5,7 +5,8 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from babel.dates import format_skeleton
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+                   request, url_for)
 from flask_babel import format_date, get_locale, gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -17,17 +18,18 @@ from tracker.auth.views import render_settings
 from tracker.calendar import ical
 from tracker.calendar.grid import month_grid, shift_month, week_bands, week_of
 from tracker.calendar.queries import (VERSIONS, FeedFilters, calendar_name, calendar_version,
-                                      export_ics, feed_options)
+                                      export_ics, export_town_ics, feed_options, page_version)
 from tracker.calendar.services import (active_token, feed_qr_svg, feed_urls, issue_token,
                                        revoke_token, user_for_token)
 from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
-from tracker.core.web import attachment, date_arg, today
+from tracker.core.web import BlockCache, attachment, date_arg, render_block, today
 from tracker.extensions import db
 from tracker.tasks.filters import Filters, filter_args, parse_filters
 from tracker.tasks.models import DISPLAY_STATES, STATUS_FILTERS
-from tracker.tasks.queries import filter_options, groups_between, phase_ranges, tasks_between
+from tracker.tasks.queries import (filter_options, groups_between, phase_ranges, scoped,
+                                  tasks_between)
 from tracker.tasks.scope import task_scope
 from tracker.workdays.services import work_calendar
 
@@ -36,6 +38,15 @@ bp = Blueprint("calendar", __name__)
 CALENDAR_MIMETYPE = "text/calendar; charset=utf-8"
 VIEWS = ("month", "week", "agenda")
 AGENDA_DAYS = 42
+#: A feed's ``detail``: the whole town as one event per duty and day (the default), or
+#: one event per task.
+DETAIL_DUTIES, DETAIL_UNITS = "duties", "units"
+DETAILS = (DETAIL_DUTIES, DETAIL_UNITS)
+
+
+#: The content of unit members' calendar pages, by everything it is made of (see
+#: ``_content_key``): a page seen again unchanged is not read and rendered again.
+PAGES = BlockCache()
 
 
 @bp.get("/")
@@ -50,16 +61,43 @@ def index():
     filters = parse_filters()
     if view == "month":
         weeks = month_grid(anchor.year, anchor.month)
+    elif view == "week":
+        weeks = [week_of(anchor)]
+    else:
+        weeks = [[anchor + timedelta(days=i) for i in range(AGENDA_DAYS)]]
+    if current_user.is_admin:
+        # The coordinator's pages show units (names, the filter's list), which carry no
+        # stamp to key a kept page on: built each time.
+        return render_template("calendar/calendar.html",
+                               **_page(view, anchor, weeks, filters, now_day))
+    key = _content_key(view, anchor, weeks, filters, now_day)
+    content = PAGES.get(key)
+    if content is None:
+        content = render_block("calendar/calendar.html", "content",
+                               **_page(view, anchor, weeks, filters, now_day))
+        PAGES.put(key, content)
+    return render_template("calendar/page.html", content=content)
+
+
+def _content_key(view, anchor, weeks, filters, now_day) -> tuple:
+    """Everything a unit member's calendar page content is made of: who (role, unit), the
+    language, the day, what was asked (view, date, filters) and the data's version."""
+    user = current_user
+    start, end = weeks[0][0], weeks[-1][-1]
+    return (user.role.value, user.unit_id, str(get_locale()), now_day, view, anchor,
+            repr(filters), page_version(scoped(user, filters, now_day), start, end))
+
+
+def _page(view, anchor, weeks, filters, now_day) -> dict:
+    """The calendar template's context."""
+    if view == "month":
         previous, following = shift_month(anchor, -1), shift_month(anchor, 1)
         # "2026年11月" in Chinese, "November 2026" in English: the locale's own pattern.
         heading = format_skeleton("yMMMM", anchor, locale=get_locale())
     elif view == "week":
-        weeks = [week_of(anchor)]
         previous, following = anchor - timedelta(days=7), anchor + timedelta(days=7)
         heading = f"{format_date(weeks[0][0])} – {format_date(weeks[0][-1])}"
     else:
-        start = anchor
-        weeks = [[start + timedelta(days=i) for i in range(AGENDA_DAYS)]]
         previous = anchor - timedelta(days=AGENDA_DAYS)
         following = anchor + timedelta(days=AGENDA_DAYS)
         heading = f"{format_date(weeks[0][0])} – {format_date(weeks[0][-1])}"
@@ -78,8 +116,8 @@ def index():
     days_off = {d.day: d for d in work_calendar().special_days(start, end)}
     bands = [week_bands(week, phases) for week in weeks] if view != "agenda" else []
     units, duties, phase_options = filter_options(with_units=current_user.is_admin)
-    return render_template(
-        "calendar/calendar.html", ics_args=_ics_args(filters, anchor, units), view=view,
+    return dict(
+        ics_args=_ics_args(filters, anchor, units), view=view,
         weeks=weeks, bands=bands, by_day=by_day, town=town, anchor=anchor, heading=heading,
         previous=previous, following=following, filters=filters, args=filter_args(filters),
         units=units, duties=duties, phase_options=phase_options, phases=phases,
@@ -182,9 +220,12 @@ def parse_query(args: MultiDict, day: date) -> tuple[FeedFilters, ical.FeedOptio
             raise TrackerError(f"year {year!r} is out of range ({MIN_YEAR}-{MAX_YEAR}, "
                                "or all)")
         year = int(year)
+    detail = args.get("detail") or DETAIL_DUTIES
+    if detail not in DETAILS:
+        raise TrackerError(f"unknown detail {detail!r} (expected {' or '.join(DETAILS)})")
     filters = FeedFilters(unit=args.get("unit") or None, phase=args.get("phase") or None,
                           status=status, done=_flag(args, "done", True), year=year,
-                          since=since)
+                          since=since, detail=detail)
     return filters, feed_options(kind=kind, alarm=_flag(args, "alarm", False))
 
 
@@ -203,14 +244,19 @@ def calendar_response(user: User, filters: FeedFilters, options: ical.FeedOption
     day = today(now)
     scope = task_scope(user)
     name = _name_for(user, filters)
+    town = is_town_calendar(user, filters, options)
+    locale = feed_locale(user) if town else None
     # The user's role and unit are part of the version: a user moved to
     # another unit gets the new unit's calendar at once.
     etag = calendar_version(scope, filters, options, name, day,
-                            key=key + (user.role.value, user.unit_id))
+                            key=key + (user.role.value, user.unit_id, town, locale))
     last_modified = VERSIONS.since(key + (filters, options), etag, now)
     if is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
-        response = Response(export_ics(scope, filters, options, name, day),
-                            content_type=CALENDAR_MIMETYPE)
+        body = (export_town_ics(scope, filters, options, name, day, locale) if town
+                else export_ics(scope, filters, options, name, day))
+        # The task components stored while building (feed_components).
+        db.session.commit()
+        response = Response(body, content_type=CALENDAR_MIMETYPE)
     else:
         response = Response(status=304, content_type=CALENDAR_MIMETYPE)
     response.set_etag(etag)
@@ -220,6 +266,19 @@ def calendar_response(user: User, filters: FeedFilters, options: ical.FeedOption
     response.cache_control.no_cache = True
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def is_town_calendar(user: User, filters: FeedFilters, options: ical.FeedOptions) -> bool:
+    """Whether this calendar is the whole town's as one event per duty and day: the
+    coordinator's, not narrowed to a unit, as events, unless ``detail=units``."""
+    return (filters.detail == DETAIL_DUTIES and user.role == Role.ADMIN and not filters.unit
+            and options.kind == ical.KIND_EVENT)
+
+
+def feed_locale(user: User) -> str:
+    """The language of a feed's texts: its owner's choice, else the default language."""
+    config = current_app.config
+    return user.locale if user.locale in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]
 
 
 def download_name(filters: FeedFilters, options: ical.FeedOptions) -> str:

@@ -1,6 +1,7 @@
 """Web plumbing shared by the areas: locale, safe redirects, errors, headers."""
 
 import re
+import threading
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
@@ -9,9 +10,10 @@ from urllib.parse import quote, urlsplit
 
 import sqlalchemy.exc
 from flask import abort, current_app, has_request_context, render_template, request, session
-from flask_babel import format_date, format_datetime, gettext as _, lazy_gettext as _l
+from flask_babel import format_date, format_datetime, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import TrackerError
@@ -94,9 +96,17 @@ def localized(obj, attr: str = "title") -> str:
     an object, or a dict such as a plan's evidence item)."""
     get = obj.get if isinstance(obj, dict) else lambda key, default=None: getattr(obj, key,
                                                                                   default)
-    if str(select_locale()).startswith("en"):
+    if _locale().startswith("en"):
         return get(f"{attr}_en", "") or get(attr)
     return get(attr)
+
+
+def _locale() -> str:
+    # In a request, the locale chosen once for it (Flask-Babel keeps it): ``localized``
+    # runs for every title on a page, and choosing reads the user each time.
+    if has_request_context():
+        return str(get_locale())
+    return select_locale()
 
 
 def today(now: datetime | None = None) -> date:
@@ -241,3 +251,44 @@ def _rollback_on_error(exc):
     # The request commits once on success; anything left uncommitted is dropped.
     if exc is not None:
         db.session.rollback()
+
+
+class BlockCache:
+    """Rendered page parts kept by key in this process (oldest dropped first).
+
+    The key must name everything the part is made of; see ``render_block``.
+    """
+
+    def __init__(self, max_items: int = 500):
+        self.max_items = max_items
+        self.hits = self.misses = 0
+        self._items: dict[tuple, Markup] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Markup | None:
+        html = self._items.get(key)
+        if html is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return html
+
+    def put(self, key: tuple, html: Markup) -> None:
+        with self._lock:
+            if key not in self._items and len(self._items) >= self.max_items:
+                del self._items[next(iter(self._items))]
+            self._items[key] = html
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+        self.hits = self.misses = 0
+
+
+def render_block(template_name: str, block: str, **context) -> Markup:
+    """One block of a template rendered as ``render_template`` would render it inside the
+    page (the same context processors), for a page to keep and reuse that part."""
+    app = current_app._get_current_object()
+    app.update_template_context(context)
+    template = app.jinja_env.get_or_select_template(template_name)
+    return Markup("".join(template.blocks[block](template.new_context(context))))

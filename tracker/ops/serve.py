@@ -1,5 +1,6 @@
 """``tracker serve``: the app under gunicorn, for production."""
 
+import gc
 import multiprocessing
 
 import click
@@ -25,7 +26,13 @@ class TrackerServer(BaseApplication):
     def load(self):
         from tracker import create_app
 
-        return create_app()
+        app = create_app()
+        # What the app has loaded lives as long as the workers: out of the collector's
+        # way (a full collection walks every object, in every request it falls on), and
+        # left unwritten by it, so the forked workers keep sharing those pages.
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 def _post_fork(server, worker):

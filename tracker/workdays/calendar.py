@@ -7,6 +7,7 @@ year before); a year it does not know yet keeps only weekends off. The coordinat
 overrides (a day off or on, with a name) win over both.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -49,7 +50,10 @@ class Day:
         return {"date": self.day.isoformat(), "working": self.working, "name": self.name}
 
 
+@functools.lru_cache(maxsize=4096)
 def _scheduled(day: date) -> Day | None:
+    # The State Council's schedule is fixed data: a day's entry is asked for on every
+    # calendar page (the library checks each date against its whole range).
     if not schedule_known(day.year):
         return None
     try:
