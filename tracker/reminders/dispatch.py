@@ -486,13 +486,27 @@ _MARK_SENT = (sa.update(OUTBOX)
 
 
 def claim(engine, now: datetime, limit: int, lease: timedelta) -> list[_Claimed]:
-    """Take up to ``limit`` mails that are due to be sent, so that no other pass sends them."""
+    """Take up to ``limit`` mails that are due to be sent, so that no other pass sends them:
+    those of a pass that died first, then the queued ones, longest due first."""
+    columns = (OUTBOX.c.id, OUTBOX.c.recipient, OUTBOX.c.subject, OUTBOX.c.message_id,
+               OUTBOX.c.message, OUTBOX.c.attempts)
+    mail = OUTBOX.c.channel == Channel.MAIL
     with write_session(engine) as session:
+        # Two statements rather than one with sendable()'s OR: each walks its index in the
+        # order asked and stops at the limit (with the OR, every claim read and sorted all
+        # the queued mails: quadratic in a large pass).
         rows = session.execute(
-            sa.select(OUTBOX.c.id, OUTBOX.c.recipient, OUTBOX.c.subject, OUTBOX.c.message_id,
-                      OUTBOX.c.message, OUTBOX.c.attempts)
-            .where(sendable(now, lease, Channel.MAIL)).order_by(OUTBOX.c.id).limit(limit)
-            .with_for_update(skip_locked=True)).all()
+            sa.select(*columns)
+            .where(mail, OUTBOX.c.status == OutboxStatus.SENDING,
+                   OUTBOX.c.claimed_at < now - lease)
+            .order_by(OUTBOX.c.id).limit(limit).with_for_update(skip_locked=True)).all()
+        if len(rows) < limit:
+            rows += session.execute(
+                sa.select(*columns)
+                .where(mail, OUTBOX.c.status == OutboxStatus.QUEUED,
+                       OUTBOX.c.next_attempt_at <= now)
+                .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(limit - len(rows))
+                .with_for_update(skip_locked=True)).all()
         if rows:
             session.execute(sa.update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows]))
                             .values(status=OutboxStatus.SENDING, claimed_at=now))
