@@ -127,22 +127,30 @@ BENCH_YEARS = 5
 def bench_town(year: int):
     """The bench town: 300 units, the bundled plan for ``year`` and the 4 years before,
     past work mostly accepted. Built once into bench/.cache/ (SQLite) or the database
-    ``tracker_bench_town_<year>`` (PostgreSQL) and reused; returns the app."""
+    ``tracker_bench_town_<year>_<schema>`` (PostgreSQL) and reused while the schema is the
+    same (a town of an older schema is dropped); returns the app."""
     os.environ["TRACKER_INSTANCE_PATH"] = str(CACHE / "instance")
     CACHE.mkdir(exist_ok=True)
     from tracker import create_app
+
+    schema = _schema_digest()
 
     def app_on(url):
         return create_app({"SECRET_KEY": "bench", "TIMEZONE": "Asia/Shanghai",
                            "SQLALCHEMY_DATABASE_URI": url})
 
     if DB == "postgresql":
-        name = f"tracker_bench_town_{year}"
+        name = f"tracker_bench_town_{year}_{schema}"
         engine = _pg_admin()
         try:
             with engine.connect() as conn:
-                built = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                    {"n": name}) is not None
+                towns = conn.scalars(sa.text("SELECT datname FROM pg_database WHERE datname "
+                                             "LIKE :prefix"),
+                                     {"prefix": f"tracker_bench_town_{year}%"}).all()
+                for old in towns:
+                    if old != name:
+                        conn.execute(sa.text(f'DROP DATABASE "{old}" WITH (FORCE)'))
+            built = name in towns
         finally:
             engine.dispose()
         url = f"{PG_SERVER}/{name}"
@@ -156,7 +164,10 @@ def bench_town(year: int):
         pg_rename(name + "_building", name)
         return app_on(url)
 
-    path = CACHE / f"town-{year}.sqlite3"
+    path = CACHE / f"town-{year}-{schema}.sqlite3"
+    for old in CACHE.glob(f"town-{year}*.sqlite3"):
+        if old != path:
+            old.unlink()
     fresh = not path.exists()
     building = path.with_suffix(".building")
     if fresh:
@@ -170,6 +181,24 @@ def bench_town(year: int):
         building.rename(path)
         app = app_on(f"sqlite:///{path}")
     return app
+
+
+def _schema_digest() -> str:
+    """A short digest of the schema the models declare: a kept town of another schema is
+    built again."""
+    import hashlib
+
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    import tracker.models  # noqa: F401  (every table in the metadata)
+    from tracker.extensions import db
+
+    dialect = postgresql.dialect()
+    ddl = [str(CreateTable(t).compile(dialect=dialect)) for t in db.metadata.sorted_tables]
+    ddl += sorted(str(CreateIndex(i).compile(dialect=dialect))
+                  for t in db.metadata.sorted_tables for i in t.indexes)
+    return hashlib.sha256("\n".join(ddl).encode()).hexdigest()[:10]
 
 
 def _build_town(year: int) -> None:
