@@ -438,6 +438,10 @@ class _Claimed:
 def deliver(engine, now: datetime, config, instance_path: str, report: DispatchReport) -> None:
     """Send queued mails over one connection until none is left or the server is away."""
     with engine.connect() as marks, no_flush_per_commit(marks):
+        if marks.dialect.name == "postgresql":
+            # Each mark is a transaction of its own: sent as one statement, one round trip
+            # (not the statement, then COMMIT).
+            marks.execution_options(isolation_level="AUTOCOMMIT")
         _deliver(engine, marks, now, config, instance_path, report)
 
 
