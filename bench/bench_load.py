@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -76,6 +77,30 @@ def prepare(year):
         db.session.commit()
         url = app.config["SQLALCHEMY_DATABASE_URI"]
     return people, url
+
+
+@contextmanager
+def served(url: str, workers: int):
+    """``tracker serve`` on ``url``'s database with ``workers`` workers, on a free loopback
+    port; yields its base URL once it answers, and stops it after."""
+    port = free_port()
+    env = {**os.environ, "TRACKER_SQLALCHEMY_DATABASE_URI": url,
+           "TRACKER_INSTANCE_PATH": str(CACHE / "instance"), "TRACKER_SECRET_KEY": "bench"}
+    server = subprocess.Popen([str(Path(sys.executable).with_name("tracker")), "serve",
+                               "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/login", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def free_port():
@@ -162,7 +187,6 @@ def user_loop(base, email, token, tasks, year, deadline, samples, errors, seed):
 
 def main():
     import multiprocessing
-    import urllib.parse  # noqa: F401
 
     year = datetime.now(timezone.utc).year
     people, url = prepare(year)
@@ -174,20 +198,7 @@ def main():
 
 
 def load_run(people, url, year, workers) -> list[dict]:
-    port = free_port()
-    env = {**os.environ, "TRACKER_SQLALCHEMY_DATABASE_URI": url,
-           "TRACKER_INSTANCE_PATH": str(CACHE / "instance"), "TRACKER_SECRET_KEY": "bench"}
-    server = subprocess.Popen([str(Path(sys.executable).with_name("tracker")), "serve",
-                               "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/login", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with served(url, workers) as base:
         samples, errors = {}, []
         deadline = time.monotonic() + DURATION
         threads = [threading.Thread(target=user_loop, args=(base, email, token, tasks, year,
@@ -197,9 +208,6 @@ def load_run(people, url, year, workers) -> list[dict]:
             t.start()
         for t in threads:
             t.join()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     n = len(people)
     total = sum(len(v) for v in samples.values())
     print(f"Load run: {n} users, {workers} workers, {DURATION} s, {total} requests, "

@@ -9,7 +9,6 @@ for as long. Target: the page's throughput at least 0.5x that of ``/healthz``.
 
 import multiprocessing
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -20,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load import PASSWORD, Client, free_port, prepare  # noqa: E402
-from common import CACHE, report  # noqa: E402
+from bench_load import PASSWORD, Client, prepare, served  # noqa: E402
+from common import report  # noqa: E402
 
 SECONDS = float(os.environ.get("TRACKER_PAGE_COST_SECONDS", "15"))
 CLIENTS = 4
@@ -50,21 +49,8 @@ def main():
     year = datetime.now(timezone.utc).year
     people, url = prepare(year)
     email = people[0][0]  # a unit's manager
-    port = free_port()
     workers = 2 * multiprocessing.cpu_count() + 1
-    env = {**os.environ, "TRACKER_SQLALCHEMY_DATABASE_URI": url,
-           "TRACKER_INSTANCE_PATH": str(CACHE / "instance"), "TRACKER_SECRET_KEY": "bench"}
-    server = subprocess.Popen([str(Path(sys.executable).with_name("tracker")), "serve",
-                               "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/login", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with served(url, workers) as base:
         clients = []
         for _ in range(CLIENTS):
             client = Client(base)
@@ -78,9 +64,6 @@ def main():
         hammer(clients, "/healthz", 1)
         pages, page_errors = hammer(clients, "/", SECONDS)
         health, health_errors = hammer(clients, "/healthz", SECONDS)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     page_rate, health_rate = pages / SECONDS, health / SECONDS
     ratio = page_rate / health_rate
     print(f"{CLIENTS} clients, {workers} workers, {SECONDS:.0f} s each: a unit's calendar page "
