@@ -116,6 +116,22 @@ def _changes_date_or_title():
     )
 
 
+def _history(conditions: list, counted: str, events) -> sa.Subquery:
+    """Per task that ``conditions`` select: how many of its history ``events`` there are
+    (as ``counted``) and its last event's instant (``last_event_at``)."""
+    # Joined, not "task_id IN (tasks in scope)": the database then starts from
+    # the history, which is often far smaller than the tasks.
+    return (
+        sa.select(TaskEvent.task_id.label("task_id"),
+                  sa.func.sum(sa.case((events, 1), else_=0)).label(counted),
+                  sa.func.max(TaskEvent.at).label("last_event_at"))
+        .join(Task, Task.id == TaskEvent.task_id)
+        .where(*conditions)
+        .group_by(TaskEvent.task_id)
+        .subquery()
+    )
+
+
 def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedData:
     """The tasks (with SEQUENCE from their history) and phases a calendar shows.
 
@@ -124,17 +140,7 @@ def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedDa
     number of tasks.
     """
     conditions = task_conditions(scope, filters, today)
-    # Joined, not "task_id IN (tasks in scope)": the database then starts from
-    # the history, which is often far smaller than the tasks.
-    history = (
-        sa.select(TaskEvent.task_id.label("task_id"),
-                  sa.func.sum(sa.case((_changes_date_or_title(), 1), else_=0)).label("sequence"),
-                  sa.func.max(TaskEvent.at).label("last_event_at"))
-        .join(Task, Task.id == TaskEvent.task_id)
-        .where(*conditions)
-        .group_by(TaskEvent.task_id)
-        .subquery()
-    )
+    history = _history(conditions, "sequence", _changes_date_or_title())
     rows = db.session.execute(
         sa.select(Task.id, Task.plan_id, Task.year, Task.unit_id, Task.duty_id, Task.phase_id,
                   Task.title, Task.title_en, Task.description, Task.due_date, Task.status,
@@ -201,15 +207,7 @@ def town_data(scope, filters: FeedFilters, today: date, base_url: str,
     conditions = task_conditions(scope, filters, today, statuses=False)
     renamed = sa.and_(TaskEvent.kind != TaskEventKind.CREATED,
                       TaskEvent.changes["title"].as_string().is_not(None))
-    history = (
-        sa.select(TaskEvent.task_id.label("task_id"),
-                  sa.func.sum(sa.case((renamed, 1), else_=0)).label("renames"),
-                  sa.func.max(TaskEvent.at).label("last_event_at"))
-        .join(Task, Task.id == TaskEvent.task_id)
-        .where(*conditions)
-        .group_by(TaskEvent.task_id)
-        .subquery()
-    )
+    history = _history(conditions, "renames", renamed)
     # The change stamps per duty, day and title, aggregated by the database; the tasks
     # themselves without stamps (a town's year is some 14,000 rows: no instants to read).
     stamps = db.session.execute(
