@@ -4,6 +4,7 @@ nothing saved, and nothing the form has no field for is lost."""
 
 import calendar
 import copy
+import io
 import tomllib
 
 import pytest
@@ -452,7 +453,7 @@ def test_an_imported_draft_is_filled_in_with_the_editor(admin, town, draft):
 
     document = build(ROWS, front=FRONT)
     response = admin.post("/plans/import", data={
-        "year": str(town.year + 2), "document": (__import__("io").BytesIO(document),
+        "year": str(town.year + 2), "document": (io.BytesIO(document),
                                                  "方案.docx")},
         content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)

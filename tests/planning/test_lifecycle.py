@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from tracker.extensions import db
 from tracker.phases.models import Duty, PlanVersion, VersionState
-from tracker.phases.planfile import bundled_plans, read_plan
+from tracker.phases.planfile import bundled_plans, parse_plan, read_plan
 from tracker.reminders.dispatch import dispatch
 from tracker.reminders.models import OutboxMessage
 from tracker.tasks.models import Task, TaskStatus
@@ -95,9 +95,7 @@ def test_the_export_loads_back_unchanged_and_rolls_over(town, runner, tmp_path):
     assert f"shuyuan-{town.year + 1}" in out
     draft = db.session.scalar(sa.select(PlanVersion).where(PlanVersion.year == town.year + 1))
     assert draft.state == VersionState.DRAFT and draft.name == f"shuyuan-{town.year + 1}"
-    assert read_plan(str(exported)).duties == \
-        __import__("tracker.phases.planfile", fromlist=["x"]).parse_plan(
-            draft.source.encode(), "draft").duties
+    assert read_plan(str(exported)).duties == parse_plan(draft.source.encode(), "draft").duties
     refused(runner.invoke(args=["plan", "rollover", "--year", "2031", "--to", "2032"]),
             "2031 has no published plan")
     # A draft loads nothing.
