@@ -132,6 +132,19 @@ def _history(conditions: list, counted: str, events) -> sa.Subquery:
     )
 
 
+def _units_plans_phases(plan_ids: set) -> tuple[dict, dict, list]:
+    """What a feed's events name beside their tasks: unit names by id, the plans (name,
+    timezone, last change) by id and their phases in order; three statements."""
+    units = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
+    plans = {p.id: p for p in db.session.execute(
+        sa.select(Plan.id, Plan.name, Plan.timezone, Plan.updated_at)
+        .where(Plan.id.in_(plan_ids))).all()}
+    phases = db.session.scalars(
+        sa.select(Phase).where(Phase.plan_id.in_(plan_ids))
+        .order_by(Phase.plan_id, Phase.position)).all()
+    return units, plans, phases
+
+
 def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedData:
     """The tasks (with SEQUENCE from their history) and phases a calendar shows.
 
@@ -154,13 +167,7 @@ def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedDa
         return FeedData()
 
     plan_ids = {r.plan_id for r in rows}
-    units = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
-    plans = {p.id: p for p in db.session.execute(
-        sa.select(Plan.id, Plan.name, Plan.timezone, Plan.updated_at)
-        .where(Plan.id.in_(plan_ids))).all()}
-    phases = db.session.scalars(
-        sa.select(Phase).where(Phase.plan_id.in_(plan_ids))
-        .order_by(Phase.plan_id, Phase.position)).all()
+    units, plans, phases = _units_plans_phases(plan_ids)
     phase_names = {p.id: (p.code, p.title) for p in phases}
     duties = {d.id: (_evidence_lines(d.evidence), d.description) for d in db.session.execute(
         sa.select(Duty.id, Duty.evidence, Duty.description).where(Duty.plan_id.in_(plan_ids)))}
@@ -242,13 +249,7 @@ def town_data(scope, filters: FeedFilters, today: date, base_url: str,
         .order_by(listed.c.due_date, listed.c.duty_id, listed.c.title, listed.c.unit_id)
     ).all()
     plan_ids = {r.plan_id for r in rows}
-    units = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
-    plans = {p.id: p for p in db.session.execute(
-        sa.select(Plan.id, Plan.name, Plan.timezone, Plan.updated_at)
-        .where(Plan.id.in_(plan_ids))).all()}
-    phases = db.session.scalars(
-        sa.select(Phase).where(Phase.plan_id.in_(plan_ids))
-        .order_by(Phase.plan_id, Phase.position)).all()
+    units, plans, phases = _units_plans_phases(plan_ids)
     duty_codes = dict(db.session.execute(
         sa.select(Duty.id, Duty.code).where(Duty.plan_id.in_(plan_ids))).all())
     moves = db.session.execute(
