@@ -149,12 +149,7 @@ def resend(outbox_id: int, now: datetime) -> OutboxMessage:
         message.recipient = message.user.email
         message.subject = msg.subject[:300]
         message.message = msg.data
-    message.status = OutboxStatus.QUEUED
-    message.attempts = 0
-    message.next_attempt_at = now
-    message.claimed_at = None
-    db.session.flush()
-    return message
+    return _requeue(message, now)
 
 
 def _resend_robot(message: OutboxMessage, now: datetime) -> OutboxMessage:
@@ -164,6 +159,11 @@ def _resend_robot(message: OutboxMessage, now: datetime) -> OutboxMessage:
                              "robot page, then send the message again."))
     rebuild_robot_message(message, message.unit, channel.vendor, now)
     message.robot = channel.robot
+    return _requeue(message, now)
+
+
+def _requeue(message: OutboxMessage, now: datetime) -> OutboxMessage:
+    """Back in the queue, to be sent at once, its tries counted afresh."""
     message.status = OutboxStatus.QUEUED
     message.attempts = 0
     message.next_attempt_at = now
