@@ -11,10 +11,12 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def sign_in(page, base, email):
+    """Sign in through the form (the page may be a phone's: the form's own button, not one
+    in the header)."""
     page.goto(f"{base}/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button.primary")
+    page.click("main button.primary")
     page.wait_for_url(f"{base}/")
 
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from tests import samples
 from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE
-from tests.browser.test_flow import PASSWORD, PDF
+from tests.browser.test_flow import PDF, sign_in
 from tests.web.test_routes import LOGIN, ROUTES
 from tracker.assessment import services as assessment
 from tracker.core.errors import TrackerError
@@ -38,15 +38,6 @@ NOT_PAGES = {"static", "calendar.feed", "calendar.export", "tasks.download", "ta
              "health.healthz", "pwa.manifest", "pwa.service_worker"}
 #: axe-core impacts that fail a page.
 BLOCKING = ("serious", "critical")
-
-
-def sign_in(page, base, email):
-    """Sign in through the form (the page may be a phone's)."""
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button.primary")
-    page.wait_for_url(f"{base}/")
 
 
 def audit(page, axe_source) -> list[dict]:

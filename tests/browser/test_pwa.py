@@ -7,7 +7,7 @@ import time
 import sqlalchemy as sa
 from PIL import Image
 
-from tests.browser.test_phone import sign_in
+from tests.browser.test_flow import sign_in
 from tracker.core.web import today
 from tracker.extensions import db
 from tracker.tasks.models import Task

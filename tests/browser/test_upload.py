@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from tests import samples
 from tests.browser.test_flow import PDF
-from tests.browser.test_phone import sign_in
+from tests.browser.test_flow import sign_in
 from tests.hostile import first_task
 from tracker.extensions import db
 from tracker.tasks.models import EvidenceFile
