@@ -42,6 +42,10 @@ class Plan(db.Model):
     #: What a due date on a day off does, unless the duty says: ``previous``, ``next`` or
     #: ``keep`` (tracker.workdays.calendar.RULES).
     non_working_day: Mapped[str] = mapped_column(sa.String(16), default="keep")
+    #: Working days for catch-up work (补报) after a mid-year start: the plan's choice.
+    catch_up_days: Mapped[int] = mapped_column(default=10, server_default="10")
+    #: The groups units are ranked within (分类考核): ``[{title, title_en, kinds}]``.
+    ranking: Mapped[list | None] = mapped_column(sa.JSON)
     #: SHA-256 of the plan file last loaded, to tell a changed plan from the same one.
     source_sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

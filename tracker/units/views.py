@@ -68,10 +68,16 @@ def edit(unit_id):
             form.name.errors = [str(exc)]
         else:
             became_active = form.active.data and not unit.active
-            unit.name, unit.kind, unit.active = name, parse_kind(form.kind.data), form.active.data
+            kind = parse_kind(form.kind.data)
+            kind_changed = kind != unit.kind
+            unit.name, unit.kind, unit.active = name, kind, form.active.data
             db.session.flush()
             if became_active:
                 units_added([unit])
+            elif kind_changed and unit.active:
+                # The new kind's duties are made; the old kind's open work not yet due
+                # is cancelled (the record of the rest stays).
+                signals.units_changed.send([unit], now=utcnow())
             db.session.commit()
             flash(_("Unit %(name)s saved.", name=unit.name), "success")
             return redirect(url_for("units.units"))
