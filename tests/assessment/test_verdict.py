@@ -304,3 +304,34 @@ def test_points_stay_decimal_in_the_scores(units):
     row = next(r for r in verdict(units["village"], date(YEAR, 12, 31)).rows.values()
                if r.node.code == "2-3-2")
     assert row.final == Decimal("1.5")
+
+
+def test_exempt_on_the_units_page(units, app, client, login, create_user):
+    app.config["WTF_CSRF_ENABLED"] = False
+    load_plan(read_plan("shuyuan-2020"), YEAR, at(date(YEAR, 1, 5)))
+    admin = create_user("admin@example.org", "admin", units["coordinator"])
+    db.session.commit()
+    login(client, admin)
+    village = units["village"]
+    page = f"/admin/units/{village.id}"
+    bad = client.post(f"{page}/rows", data={"year": YEAR, "code": "9-9-9", "mode": "exempt",
+                                             "reason": "x"}, headers={"Accept-Language": "en"})
+    assert bad.status_code == 400 and "no rubric row 9-9-9" in bad.text
+    done = client.post(f"{page}/rows", data={"year": YEAR, "code": "2-8-2", "mode": "exempt",
+                                              "reason": "本村无宗教场所"})
+    assert done.status_code == 302
+    assert "本村无宗教场所" in client.get(page).text
+    row = next(r for r in verdict(village, date(YEAR, 12, 31)).rows.values()
+               if r.node.code == "2-8-2")
+    assert not row.applicable and row.na_reason == "本村无宗教场所"
+    sheet = client.get(f"/assessment/{YEAR}/units/{village.id}").text
+    assert "本村无宗教场所" in sheet
+    # Another user of the town may not.
+    manager = create_user("li@example.org", "manager", village)
+    db.session.commit()
+    login(client, manager)
+    refused_ = client.post(f"{page}/rows", data={"year": YEAR, "code": "2-8-1",
+                                                 "mode": "exempt", "reason": "x"})
+    assert refused_.status_code in (403, 404)  # the coordinator's gate (one answer: #26)
+    assert next(r for r in verdict(village, date(YEAR, 12, 31)).rows.values()
+                if r.node.code == "2-8-1").applicable
