@@ -83,7 +83,8 @@ def test_plan_show_json_shape(runner, app):
     assert study["occurrence"]["flags"][0]["code"] == "ideology"
     row = next(n for n in nodes if n["code"] == "1-4-1")
     assert row["applies_to"] == ["village", "community", "branch"]
-    assert row["evidence"] == ["study-session"] and row["requires"][0]["at_least"] == 6
+    assert row["evidence"] == ["study-session", "branch-study-session"]
+    assert row["requires"][0]["at_least"] == 6
     assert data["not_applicable"] == "rescale"
     assert study["reminders"] == {"before": [7, 1, 0], "overdue_every": 7}
     assert data["document_number"] == "书委〔2020〕29号"
@@ -285,7 +286,7 @@ def test_the_console_script(tmp_path):
     done = run("init-db")
     assert done.returncode == 0, done.stderr
     shown = run("plan", "show", "shuyuan-2020", "--format", "json")
-    assert shown.returncode == 0 and len(json.loads(shown.stdout)["duties"]) == 48
+    assert shown.returncode == 0 and len(json.loads(shown.stdout)["duties"]) == 50
     bad = run("plan", "load", "shuyuan-2020", "--year", "1999")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "1999 is not in the range" in bad.stderr

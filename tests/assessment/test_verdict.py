@@ -335,3 +335,27 @@ def test_exempt_on_the_units_page(units, app, client, login, create_user):
     assert refused_.status_code in (403, 404)  # the coordinator's gate (one answer: #26)
     assert next(r for r in verdict(village, date(YEAR, 12, 31)).rows.values()
                 if r.node.code == "2-8-1").applicable
+
+
+def test_an_enterprise_and_its_own_party_branch_report_the_party_rows_once(units, runner):
+    """镇资产经营公司 names its 党支部: 1-2-1 (党组织制定的文件) is asked of the branch only,
+    and both sheets say where the evidence lives."""
+    out = runner.invoke(args=["unit", "add", "资产公司党支部", "--kind", "branch"])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(args=["unit", "add", "镇资产经营有限公司", "--kind", "enterprise",
+                              "--party-org", "资产公司党支部"])
+    assert out.exit_code == 0, out.output
+    refused(runner.invoke(args=["unit", "add", "某公司", "--kind", "enterprise", "--party-org",
+                                "党政办公室"]), "is not a party organisation")
+    load_plan(read_plan("shuyuan-2020"), YEAR, at(date(YEAR, 1, 5)))
+    db.session.commit()
+    company = db.session.scalar(sa.select(Unit).where(Unit.name == "镇资产经营有限公司"))
+    branch = db.session.scalar(sa.select(Unit).where(Unit.name == "资产公司党支部"))
+    assert not tasks_of(company, "work-plan") and tasks_of(branch, "work-plan")
+    assert tasks_of(company, "duty-split")  # 1-2-2 is every unit's own
+    accept(tasks_of(branch, "work-plan"))
+    scored = results(plan_for_year(YEAR), YEAR, [company, branch], date(YEAR, 12, 31))
+    mine = next(r for r in scored[company.id].rows.values() if r.node.code == "1-2-1")
+    theirs = next(r for r in scored[branch.id].rows.values() if r.node.code == "1-2-1")
+    assert mine.final == 2 and mine.evidence_at == "资产公司党支部"
+    assert theirs.final == 2 and theirs.also_for == ["镇资产经营有限公司"]

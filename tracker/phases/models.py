@@ -183,6 +183,9 @@ class RubricNode(db.Model):
     #: A leaf row: the minimums of its 工作要求, counted from accepted work
     #: (``[{duties, at_least, label, label_en, deduct, flag?}]``).
     requires: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: A leaf row that is a party organisation's own: asked once, of the organisation a
+    #: unit names as its own (``Unit.party_org``).
+    party_org: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     is_leaf: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)

@@ -89,6 +89,9 @@ class RubricNodeSpec:
     #: ``[{duties, at_least, label, label_en, deduct, flag?}]`` (``at_least`` a number, or
     #: ``"all"``: every task of those duties the unit has this year).
     requires: list[dict] = field(default_factory=list)
+    #: A leaf row that is a party organisation's own (党组织制定的文件…): a unit that names
+    #: its party organisation has it asked of that organisation, once.
+    party_org: bool = False
 
     @property
     def is_leaf(self) -> bool:
@@ -108,7 +111,7 @@ class RubricNodeSpec:
             data.update(requirement=self.requirement, deduction=self.deduction,
                         numbered=self.numbered, applies_to=self.applies_to,
                         evidence=self.evidence, evidence_match=self.evidence_match,
-                        requires=self.requires)
+                        requires=self.requires, party_org=self.party_org)
         return data
 
 
@@ -445,7 +448,7 @@ class _Validator:
         if kind == "row":
             self.only(item, {"code", "title", "title_en", "points", "requirement", "deduction",
                              "numbered", "code_space", "applies_to", "evidence",
-                             "evidence_match", "requires"}, entry)
+                             "evidence_match", "requires", "party_org"}, entry)
             match = item.get("evidence_match", "all")
             if match not in ("all", "any"):
                 self.fail(entry, "'evidence_match' must be \"all\" (each duty named in "
@@ -472,6 +475,7 @@ class _Validator:
                 evidence=list(evidence),
                 evidence_match=match,
                 requires=[dict(r) for r in requires],
+                party_org=self.boolean(item, "party_org", entry, False),
             )
         child_key = "items" if kind == "group" and "items" in item else "rows"
         self.only(item, {"code", "title", "title_en", "points", "code_space", child_key}, entry)
