@@ -7,6 +7,7 @@ inside a savepoint that is rolled back), and published (loaded for its year). A 
 version changes only by a new version, through the same preview.
 """
 
+import difflib
 import hashlib
 import re
 import tomllib
@@ -124,7 +125,55 @@ def dump(data: dict) -> str:
 def revision(version: PlanVersion) -> str:
     """A short fingerprint of the version's plan file: a form made on another revision
     would overwrite changes its page never showed."""
-    return hashlib.sha256(version.source.encode("utf-8")).hexdigest()[:16]
+    return revision_of(version.source)
+
+
+def revision_of(source: str) -> str:
+    """The revision of a plan file's text."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+class StaleDraft(TrackerError):
+    """The draft changed since the page that acts on it was made (another window saved
+    it): acting would overwrite, or publish, a change nobody saw there."""
+
+
+def lock_version(version: PlanVersion) -> PlanVersion:
+    """The version's row locked until the transaction ends (PostgreSQL; SQLite has one
+    writer at a time) and read again: a save or publish that waited for another sees what
+    that one committed."""
+    return db.session.scalars(
+        sa.select(PlanVersion).where(PlanVersion.id == version.id).with_for_update()
+        .execution_options(populate_existing=True)).one()
+
+
+def check_revision(draft: PlanVersion, named: str | None) -> None:
+    """StaleDraft unless ``named`` is the draft's current revision."""
+    if not named:
+        raise StaleDraft(_("Preview the draft before publishing it: what is published is "
+                           "what the preview showed."))
+    if named != revision(draft):
+        raise StaleDraft(_("The draft was changed after this preview (in another window?): "
+                           "what changed is below, and what publishing it changes now. "
+                           "Publish again from this page to publish it as it is."))
+
+
+def plan_diff(before: str, after: str, context: int = 2,
+              limit: int = 400) -> list[tuple[str, str]]:
+    """The lines that differ between two plan files, with ``context`` lines around them:
+    ``(kind, line)`` with kind ``" "``, ``"-"``, ``"+"`` or ``"@"`` (a gap); at most
+    ``limit`` lines (then a last ``("…", "")``)."""
+    lines = []
+    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), n=context,
+                                     lineterm=""):
+        if line.startswith(("---", "+++")):
+            continue
+        kind = "@" if line.startswith("@@") else line[:1]
+        lines.append((kind, "" if kind == "@" else line[1:]))
+        if len(lines) >= limit:
+            lines.append(("…", ""))
+            break
+    return lines
 
 
 def draft_data(draft: PlanVersion) -> dict:
@@ -150,9 +199,17 @@ def save_draft_data(draft: PlanVersion, data: dict, now: datetime) -> None:
     save_draft_source(draft, dump(data), now)
 
 
-def save_draft_source(draft: PlanVersion, source: str, now: datetime) -> None:
-    """Store the draft's plan file as text."""
+def save_draft_source(draft: PlanVersion, source: str, now: datetime,
+                      made_on: str | None = None) -> None:
+    """Store the draft's plan file as text; with ``made_on`` (the revision the text was
+    edited from), StaleDraft where the draft has changed since."""
+    if made_on is not None:
+        lock_version(draft)
     ensure_draft(draft)
+    if made_on is not None and made_on != revision(draft):
+        raise StaleDraft(_("The draft was changed since this page was opened (in another "
+                           "window?). Your text is below, not saved: check it against the "
+                           "draft and save again to keep it."))
     if len(source) > MAX_SOURCE:
         raise TrackerError(_("The plan file is larger than %(kb)d KB.", kb=MAX_SOURCE // 1000))
     draft.source = source
@@ -241,10 +298,15 @@ def preview(draft: PlanVersion, now: datetime, effective_from: date | None = Non
 
 
 def publish(draft: PlanVersion, actor, now: datetime, effective_from: date | None = None,
-            replace: bool = False) -> LoadResult:
+            replace: bool = False, *, previewed: str) -> LoadResult:
     """Load the draft for its year: its tasks become the units', and it the year's
-    published version (the one before superseded)."""
+    published version (the one before superseded). ``previewed`` is the revision the
+    preview showed (StaleDraft if the draft has changed since). The draft's row is
+    locked first, so that a second publish of it at the same moment waits and is then
+    refused as published."""
+    lock_version(draft)
     ensure_draft(draft)
+    check_revision(draft, previewed)
     spec = check_draft(draft)
     return load_plan(spec, draft.year, now, effective_from=effective_from, replace=replace,
                      actor=actor, version=draft)
