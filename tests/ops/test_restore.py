@@ -413,3 +413,50 @@ def test_backups_and_restored_files_are_private(site, tmp_path, instance_path):
     assert stat.S_IMODE((instance_path / "tracker.sqlite3").stat().st_mode) == 0o600
     for path in (instance_path / "evidence").rglob("*"):
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_restore_and_a_dispatch_run_from_cron_exclude_each_other(site, tmp_path, instance_path):
+    """R13: a restore during a `tracker reminders dispatch` (cron) would put back the
+    outbox from before the mails it is sending, and they would go again; so a restore is
+    refused while a dispatch runs, and a dispatch while a restore runs."""
+    import socket
+
+    from tracker.core import inuse
+
+    app, runner, archive = site
+    for args in (["plan", "load", "shuyuan-2020", "--year", "2026"],
+                 ["user", "add", "clerk@example.org", "--role", "manager", "--unit", "甲村党支部"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+    db.session.remove()
+    # A mail server that takes the connection and says nothing: the dispatch is sending.
+    server = socket.create_server(("127.0.0.1", 0))
+    env = {**os.environ, "TRACKER_INSTANCE_PATH": str(instance_path),
+           "TRACKER_SECRET_KEY": "test", "TRACKER_MAIL_SERVER": "127.0.0.1",
+           "TRACKER_MAIL_PORT": str(server.getsockname()[1]), "TRACKER_MAIL_TIMEOUT": "60"}
+    dispatch = subprocess.Popen([TRACKER, "reminders", "dispatch", "--now",
+                                 "2026-04-30T09:30:00+08:00"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        server.settimeout(60)
+        connection, _ = server.accept()
+        result = runner.invoke(args=["restore", str(archive), "--yes"])
+        assert result.exit_code == 2 and "stop it, then restore" in result.stderr, result.output
+        assert units() == ["甲村党支部"] and leftovers(instance_path) == []
+        connection.close()
+    finally:
+        out, err = dispatch.communicate(timeout=60)
+        server.close()
+    assert dispatch.returncode == 0, err
+    # The dispatch's own record of the pass is in the database in place.
+    db.session.remove()
+    assert db.session.scalar(sa.text("SELECT count(*) FROM reminder_outbox")) > 0
+    # And the other way round: a dispatch while a restore holds the lock.
+    lock = inuse.exclusive(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        result = runner.invoke(args=["reminders", "dispatch", "--now",
+                                     "2026-04-30T09:40:00+08:00"])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("Error: a restore is running"), result.stderr
+    finally:
+        lock.close()
