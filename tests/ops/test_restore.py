@@ -460,3 +460,13 @@ def test_restore_and_a_dispatch_run_from_cron_exclude_each_other(site, tmp_path,
         assert result.stderr.startswith("Error: a restore is running"), result.stderr
     finally:
         lock.close()
+
+
+def test_paths_nested_too_deep_are_refused(site, tmp_path, instance_path):
+    """R15: an evidence file 1,500 folders deep was a RecursionError traceback."""
+    app, runner, archive = site
+    real = members_of(archive)
+    deep = "evidence/" + "a/" * 1500 + "x.pdf"
+    refused(runner, write_archive(tmp_path / "deep.tar.gz", [
+        ("manifest.json", manifest()), ("tracker.sqlite3", real["tracker.sqlite3"]),
+        (deep, b"%PDF")]), "folders deep", instance_path)

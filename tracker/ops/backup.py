@@ -35,6 +35,9 @@ STAGE_PREFIX = ".tracker-restore-"
 #: In a stage folder: the swap has begun; the old data is kept aside under ``before/``.
 SWAPPING = "SWAPPING"
 MAX_MANIFEST_BYTES = 64 * 1024
+#: The deepest path an archive may hold (tracker writes evidence/<year>/<file>): deeper
+#: ones are refused before any folder is made (making them recurses, once per folder).
+MAX_DEPTH = 16
 #: Tables every known schema revision has: a database without them is not tracker's.
 CORE_TABLES = {"alembic_version", "units", "users", "plans", "duties", "tasks",
                "evidence_files"}
@@ -223,6 +226,10 @@ def _safe_path(member, archive_path: Path) -> PurePosixPath:
             or any(part in ("..", "") for part in member.name.rstrip("/").split("/"))
             or path.is_absolute() or not path.parts):
         raise TrackerError(f"{archive_path}: unexpected entry {member.name!r}")
+    if len(path.parts) > MAX_DEPTH:
+        raise TrackerError(f"{archive_path}: an entry is {len(path.parts) - 1} folders deep "
+                           f"(at most {MAX_DEPTH - 1}): {member.name[:80]!r}"
+                           f"{'…' if len(member.name) > 80 else ''}")
     return path
 
 
