@@ -470,3 +470,61 @@ def test_paths_nested_too_deep_are_refused(site, tmp_path, instance_path):
     refused(runner, write_archive(tmp_path / "deep.tar.gz", [
         ("manifest.json", manifest()), ("tracker.sqlite3", real["tracker.sqlite3"]),
         (deep, b"%PDF")]), "folders deep", instance_path)
+
+
+def _altered(tmp_path, real: bytes, sql: str) -> bytes:
+    """The backup's database with ``sql`` run in it."""
+    path = tmp_path / f"altered-{abs(hash(sql))}.sqlite3"
+    path.write_bytes(real)
+    conn = sqlite3.connect(path)
+    conn.executescript(sql)
+    conn.close()
+    return path.read_bytes()
+
+
+def test_schema_objects_the_app_did_not_make_are_refused(site, tmp_path, instance_path):
+    """R7: a trigger planted in the archive's database made a viewer the coordinator at the
+    next anonymous sign-in. The staged database must have the migrations' schema: no
+    trigger, view, table or index they did not make, none of theirs missing."""
+    app, runner, archive = site
+    real = members_of(archive)["tracker.sqlite3"]
+    cases = [
+        ("CREATE TRIGGER promote AFTER INSERT ON login_attempts BEGIN "
+         "UPDATE users SET role = 'admin'; END;", "trigger promote is not tracker's"),
+        ("CREATE VIEW everyone AS SELECT email FROM users;", "view everyone"),
+        ("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);", "table notes"),
+        ("CREATE INDEX ix_sneaky ON users (email, role);", "index ix_sneaky"),
+        ("DROP INDEX ix_tasks_year_due_date;", "index ix_tasks_year_due_date is missing"),
+    ]
+    for i, (sql, message) in enumerate(cases):
+        refused(runner, write_archive(tmp_path / f"objects{i}.tar.gz", [
+            ("manifest.json", manifest()), ("tracker.sqlite3", _altered(tmp_path, real, sql))]),
+            message, instance_path)
+
+
+def test_tables_of_tracker_s_names_with_other_columns_are_refused(site, tmp_path,
+                                                                  instance_path):
+    """R8: tables named as tracker's but without its columns were restored (exit 0), the
+    town wiped and the instance unusable."""
+    app, runner, archive = site
+    real = members_of(archive)["tracker.sqlite3"]
+    probe = tmp_path / "probe.sqlite3"
+    probe.write_bytes(real)
+    with sqlite3.connect(probe) as conn:
+        current = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    hollow = sqlite_bytes(tmp_path, ";".join(
+        [f"CREATE TABLE {name} (x)" for name in ("units", "users", "plans", "duties", "tasks",
+                                                 "evidence_files")]
+        + ["CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+           f"INSERT INTO alembic_version VALUES ('{current}')"]))
+    cases = [
+        (hollow, "columns of duties: duties.id is missing"),
+        (_altered(tmp_path, real, "ALTER TABLE users RENAME COLUMN role TO rank;"),
+         "columns of users: users.role is missing, users.rank is not tracker's"),
+        (_altered(tmp_path, real, "ALTER TABLE units ADD COLUMN secret TEXT;"),
+         "units.secret is not tracker's"),
+    ]
+    for i, (database, message) in enumerate(cases):
+        refused(runner, write_archive(tmp_path / f"columns{i}.tar.gz", [
+            ("manifest.json", manifest()), ("tracker.sqlite3", database)]), message,
+            instance_path)
