@@ -202,6 +202,21 @@ def test_a_plan_holds_a_bounded_number_of_duties_rows_and_phases(admin, draft, r
     assert result.exit_code == 2 and "larger than 256 KB" in result.stderr, result.output
 
 
+def test_a_plan_file_up_to_the_cap_goes_through_the_forms(admin, draft):
+    """The plan file form and the publish form (which carries the text previewed) take a
+    plan file just under the cap, in Chinese, as a browser sends it (percent-encoded, 9
+    bytes a character)."""
+    base = f"/plans/{draft.id}"
+    room = 255_000 - len(draft.source.encode())
+    source = draft.source + "\n# " + "说" * (room // 3) + "\n"
+    post(admin, f"{base}/source", form_data(page(admin, base), "source-form", source=source))
+    assert plan_of(draft) == tomllib.loads(source)
+    response = post(admin, f"{base}/publish", form_data(page(admin, f"{base}/preview"),
+                                                        "publish-form"))
+    assert response.headers["Location"] == "/plans"
+    assert state_of(draft) == VersionState.PUBLISHED
+
+
 def test_a_preview_never_holds_the_write_lock(backend, database_url, admin, draft):
     """R16: the preview rehearsed the load in the database itself and so held SQLite's one
     write lock while it ran (60 s for a heavy draft: every sign-in got 503). It takes
