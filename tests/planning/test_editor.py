@@ -533,3 +533,22 @@ def test_an_editor_page_reads_the_version_once(admin, draft, count_queries):
         with count_queries() as statements:
             page(admin, f"/plans/{draft.id}{url}")
         assert len(statements) <= (4 if url == "" else 2), (url, statements)
+
+
+def test_the_plan_file_form_made_on_an_older_draft_overwrites_nothing(admin, draft):
+    """R6: the plan file as text, opened before the editor saved a change, is refused
+    (409) with the text typed shown again; the editor's change stays."""
+    url = f"/plans/{draft.id}"
+    old_page = page(admin, url)
+    saved(admin, f"{url}/plan", title="另一个窗口")
+    old = form_data(old_page, "source-form")
+    typed = old["source"].replace('title = "', 'title = "旧窗口', 1)
+    response = post(admin, f"{url}/source", form_data(old_page, "source-form", source=typed),
+                    status=409)
+    html = response.get_data(as_text=True)
+    assert "The draft was changed since this page was opened" in html
+    assert "旧窗口" in html, "the text typed is shown again"
+    assert plan_of(draft)["plan"]["title"] == "另一个窗口"
+    # Saved again from the page shown (the current revision): it goes through.
+    post(admin, f"{url}/source", form_data(html, "source-form"))
+    assert plan_of(draft)["plan"]["title"].startswith("旧窗口")

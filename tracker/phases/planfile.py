@@ -49,6 +49,12 @@ DEFAULT_RANKING = [
 #: A leap and a common year: a year-agnostic plan must work in both.
 CHECK_YEARS = (2024, 2025)
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: What a plan may hold: checking and loading it is work in proportion (the bundled plan,
+#: 54 KB, has 47 duties, 32 rubric rows and 4 phases), and so is every editor page.
+MAX_PLAN_BYTES = 256_000
+MAX_DUTIES = 300
+MAX_ROWS = 200
+MAX_PHASES = 24
 
 
 class PlanError(TrackerError):
@@ -213,7 +219,8 @@ def read_plan(name_or_file: str) -> PlanSpec:
             f"(bundled: {names})"
         )
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(MAX_PLAN_BYTES + 1)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan file: {exc.strerror}") from None
     return parse_plan(data, str(path))
@@ -228,8 +235,35 @@ def loads_toml(text: str) -> dict:
         raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
 
 
+def _tables(parent, key: str) -> list:
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return [t for t in value if isinstance(t, dict)] if isinstance(value, list) else []
+
+
+def counts(raw: dict) -> dict[str, int]:
+    """How many duties, rubric rows and phases a plan file's data holds (as far as it is
+    one), before anything else of it is checked."""
+    groups = _tables(raw.get("rubric"), "groups")
+    rows = sum(len(_tables(g, "rows")) + sum(len(_tables(i, "rows")) for i in
+                                              _tables(g, "items")) for g in groups)
+    return {"duties": len(_tables(raw, "duties")), "rows": rows,
+            "phases": len(_tables(raw, "phases"))}
+
+
+def over_caps(raw: dict) -> str | None:
+    """What a plan holds beyond MAX_DUTIES, MAX_ROWS or MAX_PHASES, in words; else None."""
+    held = counts(raw)
+    for what, cap in (("duties", MAX_DUTIES), ("rows", MAX_ROWS), ("phases", MAX_PHASES)):
+        if held[what] > cap:
+            noun = "rubric rows" if what == "rows" else what
+            return f"the plan has {held[what]} {noun}; a plan holds at most {cap}"
+    return None
+
+
 def parse_plan(data: bytes, source: str) -> PlanSpec:
     """Parse and validate the bytes of a plan file; ``source`` names it in errors."""
+    if len(data) > MAX_PLAN_BYTES:
+        raise PlanError(f"{source}: the plan file is larger than {MAX_PLAN_BYTES // 1000} KB")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -238,6 +272,8 @@ def parse_plan(data: bytes, source: str) -> PlanSpec:
         raw = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{source}: invalid TOML: {exc}") from None
+    if message := over_caps(raw):
+        raise PlanError(f"{source}: {message}")
     spec = _Validator(source).plan(raw, hashlib.sha256(data).hexdigest())
     spec.source = text
     return spec
