@@ -1,5 +1,6 @@
 """Web plumbing shared by the areas: locale, safe redirects, errors, headers."""
 
+import logging
 import re
 import threading
 import unicodedata
@@ -17,6 +18,7 @@ from markupsafe import Markup
 from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import TrackerError
+from tracker.core.logs import redact_logger
 from tracker.core.text import bad_character, check_text
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
 from tracker.extensions import db, login_manager
@@ -44,6 +46,9 @@ def init_app(app):
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     app.config["MAX_CONTENT_LENGTH"] = max(app.config["MAX_UPLOAD_BYTES"],
                                            app.config["MAX_EVIDENCE_BYTES"]) + 1024 * 1024
+    # Flask logs a failed request's path, Werkzeug's server every request line.
+    redact_logger(app.logger)
+    redact_logger(logging.getLogger("werkzeug"))
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
