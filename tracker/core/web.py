@@ -10,7 +10,8 @@ from functools import wraps
 from urllib.parse import quote, urlsplit
 
 import sqlalchemy.exc
-from flask import abort, current_app, has_request_context, render_template, request, session
+from flask import (abort, current_app, g, has_request_context, render_template, request,
+                   session)
 from flask_babel import format_date, format_datetime, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
@@ -247,6 +248,10 @@ def _busy(error):
     # The database is locked by another writer past the busy timeout, or gone:
     # nothing of this request was kept; the client may try again.
     db.session.rollback()
+    if "_login_user" not in g:
+        # Loading the signed-in user was what failed (the server is unreachable): the
+        # page is rendered for nobody rather than asking the database again.
+        g._login_user = login_manager.anonymous_user()
     current_app.logger.warning("database unavailable: %s", error)
     page = render_template("errors/error.html", code=503, description="")
     return page, 503, {"Retry-After": "5"}
