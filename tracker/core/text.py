@@ -39,6 +39,19 @@ def printable(text: str) -> str:
                    or ch in "\u2028\u2029" else ch for ch in text)
 
 
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high`` (ASCII digits, a leading minus
+    only where ``low`` is negative), or None. Never int() on text longer than the bound
+    needs: past 4,300 digits int() raises, and a database column holds less anyway."""
+    text = text.strip()
+    digits = text[1:] if text.startswith("-") and low < 0 else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(max(abs(low),
+                                                                                abs(high)))):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 #: A cell starting with one of these is a formula to a spreadsheet program (OWASP's
 #: "CSV Injection": =, +, -, @, tab and carriage return).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

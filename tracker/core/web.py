@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import TrackerError
 from tracker.core.logs import redact_logger
-from tracker.core.text import bad_character, check_text
+from tracker.core.text import bad_character, check_text, whole_number
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
 from tracker.extensions import db, login_manager
 
@@ -126,10 +126,11 @@ def int_arg(name: str, low: int = 1, high: int = 2**31 - 1) -> int | None:
     value = request.args.get(name, "").strip()
     if not value:
         return None
-    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+    number = whole_number(value, low, high)
+    if number is None:
         abort(400, description=_("'%(name)s' must be a number from %(low)d to %(high)d.",
                                  name=name, low=low, high=high))
-    return int(value)
+    return number
 
 
 def date_arg(name: str) -> date | None:
