@@ -5,6 +5,7 @@ structure for the formats it does not know), and must agree with the file's exte
 the name on disk is generated, the uploader's name is kept only in the database.
 """
 
+import errno
 import hashlib
 import io
 import os
@@ -249,6 +250,12 @@ def store(data: bytes, checked: CheckedFile, folder: Path, year: int) -> str:
         part.unlink(missing_ok=True)
         raise
     return relative
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk (or the quota, or the size a file may have) is used up:
+    a 507 for the person uploading, not a 500."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def cleanup(folder: Path, stored_names: set[str], now: datetime,
