@@ -285,7 +285,8 @@ def download(task_id, evidence_id):
 @login_required
 def preview(task_id, evidence_id):
     """A picture as the page shows it: a JPEG no larger than a screen needs (browsers
-    other than Safari cannot show HEIC; a phone's photo is large)."""
+    other than Safari cannot show HEIC; a phone's photo is large), made on the first view
+    and kept beside the picture."""
     task = load_task(task_id)
     evidence = _load_evidence(task, evidence_id)
     path = files.path_of(files.folder(), evidence.stored_name)
@@ -295,10 +296,13 @@ def preview(task_id, evidence_id):
     if request.if_none_match.contains(tag):
         response = Response(status=304)
     else:
-        jpeg = files.preview_jpeg(path.read_bytes())
-        if jpeg is None:
+        try:
+            preview = files.preview_file(files.folder(), evidence.stored_name)
+        except files.PreviewBusy:
+            return Response("busy", 503, {"Retry-After": "5"}, mimetype="text/plain")
+        if preview is None:
             abort(404)
-        response = Response(jpeg, mimetype="image/jpeg")
+        response = Response(preview.read_bytes(), mimetype="image/jpeg")
     # A stored file never changes: the browser may keep the preview (for this user only).
     response.set_etag(tag)
     response.cache_control.private = True
@@ -315,7 +319,8 @@ def delete_evidence(task_id, evidence_id):
     evidence = _load_evidence(task, evidence_id)
     stored = remove_evidence(task, current_user, evidence, utcnow())
     db.session.commit()
-    files.path_of(files.folder(), stored).unlink(missing_ok=True)
+    for name in (stored, stored + files.PREVIEW):
+        files.path_of(files.folder(), name).unlink(missing_ok=True)
     flash(_("File removed."), "success")
     return _back(task)
 
