@@ -122,6 +122,28 @@ def test_tasks_list_formats_and_filters(runner, loaded):
         args=["tasks", "list", "--status", "accepted", "--format", "json"]))) == []
 
 
+FORMULAS = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+
+
+def test_csv_exports_neutralise_formulas(runner, loaded):
+    """A title (or unit name) a spreadsheet would run as a formula is written with a
+    leading apostrophe (OWASP, CSV injection), in `tasks list` and `unit list`."""
+    tasks = db.session.scalars(sa.select(Task).order_by(Task.id).limit(len(FORMULAS))).all()
+    for task, title in zip(tasks, FORMULAS):
+        task.title = title
+    db.session.scalars(sa.select(Unit)).first().name = "=cmd|' /C calc'!A0"
+    db.session.commit()
+    parsed = list(csv.DictReader(io.StringIO(ok(runner.invoke(
+        args=["tasks", "list", "--format", "csv"])), newline="")))
+    titles = {r["title"] for r in parsed}
+    assert {"'" + title for title in FORMULAS} <= titles
+    assert not [t for t in titles if t.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert all(r["id"].isdigit() for r in parsed)  # numbers stay numbers
+    units = list(csv.DictReader(io.StringIO(ok(runner.invoke(
+        args=["unit", "list", "--format", "csv"])))))
+    assert "'=cmd|' /C calc'!A0" in {u["name"] for u in units}
+
+
 def test_unit_add_gets_tasks_for_loaded_years(runner, loaded):
     out = ok(runner.invoke(args=["unit", "add", "新北村党支部", "--kind", "branch"]))
     assert "Added unit 新北村党支部 (branch)" in out and "for shuyuan-2020 2026" in out

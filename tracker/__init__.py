@@ -50,6 +50,11 @@ def create_app(test_config=None):
         #: window starts again. No account is ever locked.
         LOGIN_MAX_FAILURES=5,
         LOGIN_MAX_FAILURES_PER_ADDRESS=30,
+        #: An address is an IPv4 address or an IPv6 /64; guesses at any account from
+        #: one IPv6 /48 are counted together too, and guesses at one account from every
+        #: place it has not signed in from (tracker.auth.throttle).
+        LOGIN_MAX_FAILURES_PER_NETWORK=100,
+        LOGIN_MAX_FAILURES_PER_ACCOUNT=20,
         LOGIN_DELAY_SECONDS=30,
         LOGIN_FAILURE_WINDOW_MINUTES=15,
         #: What a backup may hold when `tracker restore` unpacks it: bytes in all, and

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -406,9 +406,13 @@ def parse_points(value) -> Decimal:
     """A score or deduction as typed: a number with at most one decimal."""
     try:
         number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise TrackerError(_("'%(value)s' is not a number.", value=value)) from None
-    if not number.is_finite() or number != number.quantize(Decimal("0.1")):
+    except (DecimalException, ValueError):
+        raise TrackerError(_("'%(value)s' is not a number.", value=str(value)[:20])) from None
+    if not number.is_finite() or number.adjusted() >= 6:
+        # Past any score, and past what arithmetic in the context takes (1E+999999999
+        # overflows abs() and quantize()): read by its exponent alone.
+        raise TrackerError(_("'%(value)s' is not a number.", value=str(value)[:20]))
+    if number != number.quantize(Decimal("0.1")):
         raise TrackerError(_("Give points with at most one decimal, e.g. 1.5."))
     return number
 

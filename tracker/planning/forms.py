@@ -20,6 +20,7 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.core.forms import TrackerForm, choices
+from tracker.core.text import whole_number
 from tracker.phases.planfile import ASSESSED_KINDS, EVIDENCE_KINDS, UNIT_KINDS
 from tracker.planning import editing
 from tracker.planning.schedule import (KINDS, LAST, TIMES_A_YEAR, Schedule, ScheduleError,
@@ -734,7 +735,7 @@ class RequireForm(EntryForm):
 
     def validate_at_least(self, field):
         text = (field.data or "").strip()
-        if text != "all" and not (text.isdigit() and int(text) >= 1):
+        if text != "all" and whole_number(text, 1, 2**31 - 1) is None:
             raise ValidationError(_("Give a number from 1, or “all”."))
 
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
 from tracker.core.errors import TrackerError
+from tracker.core.text import whole_number
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.core.web import attachment, today
 from tracker.extensions import db
@@ -46,10 +47,11 @@ def _version(version_id: int):
 
 
 def _year(value: str) -> int:
-    if not (value.isascii() and value.isdigit() and MIN_YEAR <= int(value) <= MAX_YEAR):
+    year = whole_number(value, MIN_YEAR, MAX_YEAR)
+    if year is None:
         raise TrackerError(_("The year must lie between %(low)d and %(high)d.", low=MIN_YEAR,
                              high=MAX_YEAR))
-    return int(value)
+    return year
 
 
 def _day(value: str) -> date | None:

@@ -36,7 +36,7 @@ def dispatch_command(now):
 
 
 @reminders_cli.command("prune")
-@click.option("--keep-days", type=click.IntRange(min=1), metavar="DAYS",
+@click.option("--keep-days", type=click.IntRange(1, 36_500), metavar="DAYS",
               help="Keep the text of mails sent within this many days "
                    "(default: REMINDERS_KEEP_SENT_DAYS).")
 @now_option("Prune as at this instant (without an offset: in the plan timezone).")
