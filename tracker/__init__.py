@@ -134,6 +134,7 @@ def register_commands(app):
     """Attach every area's commands to ``app.cli`` (so ``flask --app tracker`` has them too)."""
     from tracker.assessment.cli import assessment_cli
     from tracker.auth.cli import user_cli
+    from tracker.binder.cli import binder_cli, stats_command
     from tracker.calendar.cli import feed_cli, ics_cli
     from tracker.ops.commands import (backup_command, demo_command, init_db_command,
                                       restore_command)
@@ -146,7 +147,8 @@ def register_commands(app):
 
     for command in (init_db_command, demo_command, plan_cli, unit_cli, user_cli, tasks_cli,
                     workdays_cli, ics_cli, feed_cli, reminders_cli, scheduler_command,
-                    assessment_cli, backup_command, restore_command, serve_command, evidence_cli):
+                    assessment_cli, backup_command, restore_command, serve_command, evidence_cli,
+                    binder_cli, stats_command):
         app.cli.add_command(command)
 
 
