@@ -92,6 +92,7 @@ def create_app(test_config=None):
     from tracker.assessment.views import bp as assessment_bp
     from tracker.auth import login  # noqa: F401  (the user loader)
     from tracker.auth.views import bp as auth_bp
+    from tracker.binder.views import bp as binder_bp
     from tracker.calendar.views import bp as calendar_bp
     from tracker.core import web
     from tracker.dashboard.views import bp as dashboard_bp
@@ -106,7 +107,8 @@ def create_app(test_config=None):
     web.init_app(app)
     reminders.init_app(app)  # mail config defaults; the scheduler only where config asks
     for blueprint in (auth_bp, calendar_bp, dashboard_bp, tasks_bp, units_bp, assessment_bp,
-                      reminders_bp, inbox_bp, workdays_bp, planning_bp, health_bp, pwa_bp):
+                      reminders_bp, inbox_bp, workdays_bp, planning_bp, health_bp, pwa_bp,
+                      binder_bp):
         app.register_blueprint(blueprint)
 
     register_commands(app)
