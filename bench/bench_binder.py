@@ -28,15 +28,19 @@ NOW = datetime(2026, 11, 20, 2, tzinfo=timezone.utc)
 BIN = Path(sys.executable).parent
 
 #: Runs a command in this process and prints its wall time and peak RSS (KiB) as JSON.
+#: The peak is the kernel's VmHWM of this process image: ru_maxrss would carry the
+#: forking parent's size over the exec.
 MEASURE = """
-import json, resource, sys, time
+import json, re, sys, time
+from pathlib import Path
 from tracker.cli import main
 started = time.perf_counter()
 try:
     main(sys.argv[1:], standalone_mode=False)
 finally:
+    status = Path("/proc/self/status").read_text()
     print(json.dumps({"seconds": time.perf_counter() - started,
-                      "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}),
+                      "rss_kib": int(re.search(r"VmHWM:\\s+(\\d+)", status).group(1))}),
           file=sys.stderr)
 """
 

@@ -43,7 +43,7 @@ def test_the_binder_holds_every_row_statement_file_and_bound_evidence(filed, tmp
     assert sha[:32] in text and sha[32:] in text
     # The sessions: date held, attendance, the ideology mark.
     assert f"{town.year}-02-20" in text and "实到 9 人" in text
-    assert "本次学习有关意识形态内容" in text
+    assert "本次学习有关意识形态内容" in text.replace("\n", "")  # may wrap
     # Every font embedded.
     fonts = poppler("pdffonts", pdf, tmp_path).splitlines()[2:]
     assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts
@@ -76,3 +76,20 @@ def test_the_outline_and_contents_point_at_the_rows(filed, tmp_path):
     assert "EVIDENCE-PDF-OWN-TEXT" in reader.pages[pdf_page].extract_text()
     contents = reader.pages[1].extract_text()
     assert "目录" in contents
+
+
+def test_rows_that_do_not_apply_give_their_reason(town, create_unit, tmp_path, monkeypatch):
+    from tracker.assessment.services import RowResult
+
+    office = create_unit("党政办公室", "office")
+    binder = collect(office, town.year, utcnow())
+    skipped = [r for r in binder.rows if not r.applicable]
+    assert skipped and all(r.reason for r in skipped)
+    # A unit's own exemption (the assessment's na_reason) is the reason shown.
+    monkeypatch.setattr(RowResult, "na_reason", "EXEMPT-REASON 本单位无两委班子",
+                        raising=False)
+    binder = collect(office, town.year, utcnow())
+    text = poppler("pdftotext", build_pdf(binder), tmp_path)
+    assert "EXEMPT-REASON 本单位无两委班子" in text
+    for row in binder.rows:
+        assert row.code in text

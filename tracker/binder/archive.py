@@ -5,6 +5,7 @@ goes to a sink that is emptied after every piece, evidence is read in chunks, an
 is held at a time."""
 
 import io
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ def _split(name: str) -> tuple[str, str]:
     return (stem, "." + extension.lower()) if dot and stem else (name, "")
 
 
-def unit_entries(binder: Binder, pdf: bytes | None, prefix: str = "") -> Iterator[Entry]:
+def unit_entries(binder: Binder, pdf: Path | None, prefix: str = "") -> Iterator[Entry]:
     """The unit's files in the ZIP, under ``prefix`` (the unit's folder in the town's)."""
     folder = files.folder()
     listing, taken = [], set()
@@ -143,7 +144,7 @@ def unit_entries(binder: Binder, pdf: bytes | None, prefix: str = "") -> Iterato
         task_day=task_day).encode("utf-8"))
     yield Entry(f"{prefix}目录.xlsx", data=contents_xlsx(binder, listing))
     if pdf is not None:
-        yield Entry(f"{prefix}{pdf_name(binder.unit.name, binder.year)}", data=pdf)
+        yield Entry(f"{prefix}{pdf_name(binder.unit.name, binder.year)}", path=pdf)
 
 
 def pdf_name(unit_name: str, year: int) -> str:
@@ -179,26 +180,39 @@ def contents_xlsx(binder: Binder, listing: list[dict]) -> bytes:
     return out.getvalue()
 
 
-def unit_zip(binder: Binder, pdf: bytes | None) -> Iterator[bytes]:
-    """One unit's binder ZIP, as chunks."""
-    return stream_zip(unit_entries(binder, pdf))
+def unit_zip(binder: Binder, with_pdf: bool = True, progress=None) -> Iterator[bytes]:
+    """One unit's binder ZIP, as chunks; its PDF is written to a temporary file first."""
+    from tracker.binder.pdf import write_pdf
+
+    with tempfile.TemporaryDirectory(prefix="tracker-binder-") as tmp:
+        pdf = None
+        if with_pdf:
+            pdf = Path(tmp) / "binder.pdf"
+            with open(pdf, "wb") as fh:
+                write_pdf(binder, fh, progress)
+        yield from stream_zip(unit_entries(binder, pdf))
 
 
 def town_zip(unit_ids: list[int], year: int, now: datetime, with_pdf: bool = True,
              progress: Callable[[int, int], None] | None = None) -> Iterator[bytes]:
     """Every unit's binder in one ZIP, a folder per unit, as chunks. One unit is loaded at a
-    time and let go before the next."""
-    from tracker.binder.pdf import build_pdf
+    time and let go before the next; its PDF goes through a temporary file."""
+    from tracker.binder.pdf import write_pdf
 
-    def entries():
+    def entries(tmp: Path):
         for done, unit_id in enumerate(unit_ids):
             unit = db.session.get(Unit, unit_id)
             binder = collect(unit, year, now)
-            pdf = build_pdf(binder) if with_pdf else None
+            pdf = None
+            if with_pdf:
+                pdf = tmp / "binder.pdf"
+                with open(pdf, "wb") as fh:
+                    write_pdf(binder, fh)
             yield from unit_entries(binder, pdf, prefix=safe_name(unit.name, 80) + "/")
-            del binder, pdf
+            del binder
             db.session.expunge_all()  # the identity map would grow by a unit each time
             if progress:
                 progress(done + 1, len(unit_ids))
 
-    return stream_zip(entries())
+    with tempfile.TemporaryDirectory(prefix="tracker-binder-") as tmp:
+        yield from stream_zip(entries(Path(tmp)))

@@ -1,6 +1,7 @@
 """``tracker binder export`` (the 工作台账) and ``tracker stats`` (the year in figures)."""
 
 import os
+import tempfile
 from pathlib import Path
 
 import click
@@ -9,7 +10,7 @@ from flask.cli import with_appcontext
 from tracker.assessment.services import assessed_units
 from tracker.binder import archive, stats
 from tracker.binder.collect import collect
-from tracker.binder.pdf import build_pdf
+from tracker.binder.pdf import write_pdf
 from tracker.core.cli import TrackerGroup, emit, handle_errors
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
@@ -39,6 +40,15 @@ def write_file(output: Path, chunks) -> int:
     return size
 
 
+def pdf_chunks(binder):
+    """The binder's PDF as one chunk, built straight into a temporary file."""
+    with tempfile.TemporaryFile() as fh:
+        write_pdf(binder, fh)
+        fh.seek(0)
+        while chunk := fh.read(archive.CHUNK):
+            yield chunk
+
+
 @binder_cli.command("export")
 @click.option("--year", type=click.IntRange(MIN_YEAR, MAX_YEAR), required=True)
 @click.option("--unit", "unit_name", help="One unit's binder (default: the town's ZIP, a "
@@ -61,8 +71,8 @@ def export_binder(year, unit_name, without_pdf, output):
     now = utcnow()
     if unit_name:
         binder = collect(get_unit(unit_name), year, now)
-        pdf = None if without_pdf else build_pdf(binder)
-        size = write_file(output, [pdf] if suffix == ".pdf" else archive.unit_zip(binder, pdf))
+        size = write_file(output, pdf_chunks(binder) if suffix == ".pdf"
+                          else archive.unit_zip(binder, with_pdf=not without_pdf))
         click.echo(f"Wrote {output}: {binder.unit.name}, {year}, {len(binder.rows)} rows, "
                    f"{sum(len(r.files) for r in binder.rows)} evidence files ({size} bytes).")
         return

@@ -104,7 +104,7 @@ def _run(app, job: dict) -> None:
     would go nowhere)."""
     from tracker.binder import archive
     from tracker.binder.collect import collect
-    from tracker.binder.pdf import build_pdf
+    from tracker.binder.pdf import write_pdf
     from tracker.units.models import Unit
 
     def progress(done, total):
@@ -124,11 +124,14 @@ def _run(app, job: dict) -> None:
                                               now, progress=progress)
                 else:
                     binder = collect(db.session.get(Unit, job["unit_id"]), job["year"], now)
-                    pdf = build_pdf(binder, progress)
-                    chunks = [pdf] if job["format"] == "pdf" else archive.unit_zip(binder, pdf)
+                    chunks = None if job["format"] == "pdf" else \
+                        archive.unit_zip(binder, progress=progress)
                 with open(part, "wb") as fh:
-                    for chunk in chunks:
-                        fh.write(chunk)
+                    if chunks is None:
+                        write_pdf(binder, fh, progress)
+                    else:
+                        for chunk in chunks:
+                            fh.write(chunk)
                 os.replace(part, target)
                 job.update(state="done", done=job["total"])
             finally:

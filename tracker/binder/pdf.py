@@ -7,9 +7,12 @@ contents' numbers, read from them) already skip them: each row starts on a named
 first page adds the pages bound in after the row before it.
 """
 
+import ctypes
+import gc
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from flask import render_template
 
@@ -21,8 +24,11 @@ from tracker.tasks import evidence as files
 #: A4 in PDF points, and the margin around a placed photo.
 A4 = (595.28, 841.89)
 PHOTO_MARGIN = 42.0
-#: Side of the JPEG a photo is placed as (pixels): 1600 px over A4's width is ~200 dpi.
-PHOTO_SIDE = 1600
+#: Longest side of the JPEG a photo is placed as (pixels): 1000 px across A4's printed
+#: width is about 140 dpi, enough for a photo of a meeting, and lets a phone's JPEG be
+#: decoded at a quarter of its size.
+PHOTO_SIDE = 1000
+PHOTO_DPI = 150
 
 
 @dataclass
@@ -30,9 +36,26 @@ class Bound:
     """What the binder did with one evidence file."""
 
     entry: FileEntry
-    pages: list = field(default_factory=list)  # A4 pypdf pages bound in
+    #: Pages it takes in the binder (0: listed only).
+    pages: int = 0
     #: Why it is listed only (other formats, or a file that cannot be read).
     note: str = ""
+    path: Path | None = None
+
+    def read_pages(self) -> list:
+        """Its A4 pages, read now: after the text is laid out, one file at a time, so that
+        neither holds the other's memory. A photo whose data breaks after a sound header
+        leaves its page blank."""
+        from pypdf import PageObject, PdfReader
+
+        if not self.pages:
+            return []
+        if self.entry.kind == "image":
+            photo = photo_pdf(self.path.read_bytes())
+            if photo is None:
+                return [PageObject.create_blank_page(width=A4[0], height=A4[1])]
+            return [_fit(PdfReader(io.BytesIO(photo)).pages[0], PHOTO_MARGIN, True)]
+        return [_fit(p, 0, False) for p in _open_pdf(self.path).pages]
 
 
 def _fit(page, margin: float, enlarge: bool):
@@ -57,46 +80,102 @@ def _fit(page, margin: float, enlarge: bool):
     return blank
 
 
-def _pdf_pages(path: Path) -> tuple[list, str]:
+def _open_pdf(path: Path):
     from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise ValueError("encrypted")
+    return reader
+
+
+def _count_pages(path: Path) -> tuple[int, str]:
+    """The pages of an evidence PDF, or 0 and why it cannot be bound in."""
     from pypdf.errors import PyPdfError
 
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted and not reader.decrypt(""):
-            return [], "加密文件，未装订"
-        return [_fit(p, 0, False) for p in reader.pages], ""
+        return len(_open_pdf(path).pages), ""
     except (PyPdfError, OSError, ValueError, KeyError, TypeError, AttributeError):
-        return [], "无法读取，未装订"
+        return 0, "无法读取（或已加密），未装订"
 
 
-def _photo_pages(path: Path) -> tuple[list, str]:
-    from PIL import Image
-    from pypdf import PdfReader
+def _photo_ok(path: Path) -> bool:
+    """Whether Pillow knows the picture and it is not too large to decode (its header
+    only: the pictures are converted after the text is laid out)."""
+    from PIL import Image, UnidentifiedImageError
 
-    jpeg = files.preview_jpeg(path.read_bytes(), PHOTO_SIDE)
-    if jpeg is None:
-        return [], "无法读取，未装订"
-    out = io.BytesIO()
-    with Image.open(io.BytesIO(jpeg)) as picture:
-        picture.save(out, "PDF", resolution=200)
-    out.seek(0)
-    return [_fit(PdfReader(out).pages[0], PHOTO_MARGIN, True)], ""
+    files.register_heif()
+    try:
+        with Image.open(path) as image:
+            return image.width * image.height <= files.MAX_PREVIEW_PIXELS
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
+            Image.DecompressionBombError):
+        return False
 
 
-def bind(entry: FileEntry, folder: Path) -> Bound:
-    """Read one evidence file into A4 pages: a PDF's pages, a photo on a page; other
-    formats are listed only."""
-    if entry.kind == "other":
-        return Bound(entry, note="仅列出（格式不能装订）")
+def photo_pdf(data: bytes, side: int = PHOTO_SIDE) -> bytes | None:
+    """A photo as a one-page PDF (turned upright, at most ``side`` px a side, JPEG inside);
+    None if it cannot be read. A JPEG is decoded at a reduced scale (1/2 to 1/8) straight
+    away, which makes a phone's 12-megapixel photo quick. Pure."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    files.register_heif()
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > files.MAX_PREVIEW_PIXELS:
+                return None
+            scale = side / max(image.width, image.height)
+            if scale < 1:
+                image.draft("RGB", (int(image.width * scale), int(image.height * scale)))
+            picture = ImageOps.exif_transpose(image)
+            picture.thumbnail((side, side), Image.Resampling.BILINEAR)
+            if picture.mode != "RGB":
+                picture = picture.convert("RGB")
+            out = io.BytesIO()
+            picture.save(out, "PDF", resolution=PHOTO_DPI, quality=85)
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
+            Image.DecompressionBombError):
+        return None
+
+
+def _path(entry: FileEntry, folder: Path) -> Path | None:
+    """Where the evidence file lies, or None if it is not there."""
     try:
         path = files.path_of(folder, entry.evidence.stored_name)
     except TrackerError:  # a stored name outside the folder: never read
-        return Bound(entry, note="文件缺失")
-    if not path.is_file():
-        return Bound(entry, note="文件缺失")
-    pages, note = (_pdf_pages if entry.kind == "pdf" else _photo_pages)(path)
-    return Bound(entry, pages, note)
+        return None
+    return path if path.is_file() else None
+
+
+def bind_all(entries: list[FileEntry], folder: Path) -> list[Bound]:
+    """What each evidence file becomes: a PDF's pages (counted), a photo on a page (its
+    header checked); other formats are listed only."""
+    out = []
+    for entry in entries:
+        path = _path(entry, folder) if entry.kind != "other" else None
+        if entry.kind == "other":
+            out.append(Bound(entry, note="仅列出（格式不能装订）"))
+        elif path is None:
+            out.append(Bound(entry, note="文件缺失"))
+        elif entry.kind == "pdf":
+            pages, note = _count_pages(path)
+            out.append(Bound(entry, pages, note, path))
+        elif _photo_ok(path):
+            out.append(Bound(entry, 1, "", path))
+        else:
+            out.append(Bound(entry, note="无法读取，未装订"))
+    return out
+
+
+def release_memory() -> None:
+    """Collect garbage and hand the freed heap back to the system (glibc's malloc_trim),
+    so that the next step does not add to the peak of the one before."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        pass
 
 
 def human_size(size: int) -> str:
@@ -109,21 +188,35 @@ def human_size(size: int) -> str:
 
 
 def build_pdf(binder: Binder, progress=None) -> bytes:
-    """The binder's PDF. ``progress(done, total)`` is called as rows are bound in."""
+    """The binder's PDF as bytes (``write_pdf`` into memory)."""
+    out = io.BytesIO()
+    write_pdf(binder, out, progress)
+    return out.getvalue()
+
+
+def write_pdf(binder: Binder, out: BinaryIO, progress=None) -> None:
+    """Write the binder's PDF to ``out``. ``progress(done, total)`` is called after each of
+    its three steps: files read, text laid out, the two bound together."""
     from pypdf import PdfReader, PdfWriter
 
-    folder = files.folder()
-    total = len(binder.rows) + 1
+    everything = bind_all([entry for row in binder.rows for entry in row.files],
+                          files.folder())
     bound: list[list[Bound]] = []
-    for i, row in enumerate(binder.rows):
-        bound.append([bind(entry, folder) for entry in row.files])
-        if progress:
-            progress(i + 1, total)
-    extra = [sum(len(b.pages) for b in row) for row in bound]
+    flat = everything
+    for row in binder.rows:
+        bound.append(flat[:len(row.files)])
+        flat = flat[len(row.files):]
+    if progress:
+        progress(1, 3)
+    extra = [sum(b.pages for b in row) for row in bound]
     html = render_template("binder/binder.html", binder=binder, rows=binder.rows, bound=bound,
                            extra=extra, status=STATUS_ZH, task_day=task_day,
                            human_size=human_size)
     document = PdfReader(io.BytesIO(render_pdf(html)))
+    del html
+    release_memory()  # the layout's, before the evidence comes in
+    if progress:
+        progress(2, 3)
     writer = PdfWriter(clone_from=document)
     starts = [document.get_destination_page_number(document.named_destinations[f"row-{i}"])
               for i in range(len(binder.rows))]
@@ -133,7 +226,7 @@ def build_pdf(binder: Binder, progress=None) -> bytes:
     for i in reversed(range(len(binder.rows))):
         at = ends[i] + 1
         for item in bound[i]:
-            for page in item.pages:
+            for page in item.read_pages():
                 writer.insert_page(page, at)
                 at += 1
     # The outline, on the final page indexes: cover, contents, groups, rows, attachments.
@@ -156,13 +249,11 @@ def build_pdf(binder: Binder, progress=None) -> bytes:
             if b.pages:
                 writer.add_outline_item(title=f"附件{n} {b.entry.evidence.original_name}",
                                         page_number=page, parent=item)
-                page += len(b.pages)
+                page += b.pages
         shift += extra[i]
     writer.page_mode = "/UseOutlines"
     writer.add_metadata({"/Title": f"{binder.unit.name} {binder.year}年工作台账",
                          "/Creator": "tracker"})
-    out = io.BytesIO()
     writer.write(out)
     if progress:
-        progress(total, total)
-    return out.getvalue()
+        progress(3, 3)
