@@ -4,7 +4,7 @@ A build runs in a thread of the process that took the request and writes into
 ``instance/binders/``: the file (``<token>.pdf|zip``, written as ``.part`` and renamed when
 whole) and its state (``<token>.json``: who asked, what, how far). Any worker answers the
 progress page and the download from those files. A build whose process is gone reads as
-failed. Jobs are removed a day after they started.
+failed. Jobs are removed a day after they started. A process builds one at a time.
 """
 
 import json
@@ -22,6 +22,9 @@ from tracker.extensions import db
 from tracker.tasks.evidence import private_folder
 
 log = logging.getLogger(__name__)
+#: One build at a time in a process: the others wait their turn (their pages show 0%), so
+#: that exports never take every core from the requests.
+_ONE_AT_A_TIME = threading.BoundedSemaphore(1)
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 KEEP = timedelta(days=1)
 
@@ -114,7 +117,7 @@ def _run(app, job: dict) -> None:
     target = file_of(app, job)
     part = target.with_name(target.name + ".part")
     try:
-        with app.app_context():
+        with _ONE_AT_A_TIME, app.app_context():
             try:
                 now = utcnow()
                 if job["unit_id"] is None:
