@@ -10,6 +10,8 @@ first page adds the pages bound in after the row before it.
 import ctypes
 import gc
 import io
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -41,20 +43,21 @@ class Bound:
     #: Why it is listed only (other formats, or a file that cannot be read).
     note: str = ""
     path: Path | None = None
+    #: A photo, converted to a one-page PDF (None: not converted, or not convertible).
+    photo: bytes | None = None
 
     def read_pages(self) -> list:
         """Its A4 pages, read now: after the text is laid out, one file at a time, so that
-        neither holds the other's memory. A photo whose data breaks after a sound header
-        leaves its page blank."""
+        neither holds the other's memory. A photo that could not be converted after all (its
+        data broken after a sound header) leaves its page blank."""
         from pypdf import PageObject, PdfReader
 
         if not self.pages:
             return []
         if self.entry.kind == "image":
-            photo = photo_pdf(self.path.read_bytes())
-            if photo is None:
+            if self.photo is None:
                 return [PageObject.create_blank_page(width=A4[0], height=A4[1])]
-            return [_fit(PdfReader(io.BytesIO(photo)).pages[0], PHOTO_MARGIN, True)]
+            return [_fit(PdfReader(io.BytesIO(self.photo)).pages[0], PHOTO_MARGIN, True)]
         return [_fit(p, 0, False) for p in _open_pdf(self.path).pages]
 
 
@@ -113,10 +116,22 @@ def _photo_ok(path: Path) -> bool:
         return False
 
 
+def convert_photos(bound: list[Bound]) -> None:
+    """Each photo to bind as a one-page PDF, once per file, two or more side by side in
+    threads (Pillow lets go of the GIL while it decodes and encodes)."""
+    photos = {b.entry.evidence.id: b.path for b in bound if b.entry.kind == "image" and b.pages}
+    with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 1))) as pool:
+        converted = dict(zip(photos, pool.map(lambda p: photo_pdf(p.read_bytes()),
+                                              photos.values())))
+    for b in bound:
+        if b.entry.kind == "image" and b.pages:
+            b.photo = converted[b.entry.evidence.id]
+
+
 def photo_pdf(data: bytes, side: int = PHOTO_SIDE) -> bytes | None:
     """A photo as a one-page PDF (turned upright, at most ``side`` px a side, JPEG inside);
     None if it cannot be read. A JPEG is decoded at a reduced scale (1/2 to 1/8) straight
-    away, which makes a phone's 12-megapixel photo quick. Pure."""
+    away, which makes a phone's 12-megapixel photo quick. Pure; safe in threads."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     files.register_heif()
@@ -215,6 +230,8 @@ def write_pdf(binder: Binder, out: BinaryIO, progress=None) -> None:
     document = PdfReader(io.BytesIO(render_pdf(html)))
     del html
     release_memory()  # the layout's, before the evidence comes in
+    convert_photos(everything)
+    release_memory()  # the threads' decoding buffers
     if progress:
         progress(2, 3)
     writer = PdfWriter(clone_from=document)
