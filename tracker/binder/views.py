@@ -4,8 +4,8 @@ in figures."""
 from collections import defaultdict
 from datetime import date
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   send_file, url_for)
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, send_file,
+                   url_for)
 from flask_babel import format_date, gettext as _
 from flask_login import current_user, login_required
 
