@@ -103,3 +103,16 @@ def test_the_interface_says_taizhang(town, client, login):
     assert "导出台账" in page and "工作台账" in page
     sheet = client.get(f"/assessment/{town.year}/units/{town.units.a.id}")
     assert "导出台账" in sheet.get_data(as_text=True)
+
+
+def test_a_failed_build_says_why(town, client, login, monkeypatch, tmp_path):
+    from tracker.core import pdf
+
+    monkeypatch.setattr(pdf, "_font_family", None)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no fontconfig: no font can be found
+    login(client, town.users.manager)
+    location = client.post(f"/binder/{town.year}/units/{town.units.a.id}.pdf"
+                           ).headers["Location"]
+    text = wait_done(client, location)
+    assert "The export failed" in text and "fonts-noto-cjk" in text
+    assert client.get(location + "/file").status_code == 404
