@@ -180,7 +180,7 @@ def preview_jpeg(data: bytes, side: int = PREVIEW_SIDE) -> bytes | None:
     the picture cannot be read or is too large to decode."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    _register_heif()
+    register_heif()
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.draft("RGB", (side, side))  # JPEG: decode at a smaller scale
@@ -247,7 +247,7 @@ def _flatten(picture):
 _heif_registered = False
 
 
-def _register_heif() -> None:
+def register_heif() -> None:
     """Teach Pillow to open HEIF (pillow-heif), once."""
     global _heif_registered
     if not _heif_registered:
