@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from tracker.binder.collect import collect
 from tracker.binder.pdf import build_pdf
 from tracker.core.timeutil import utcnow
+from tracker.extensions import db
 
 pytestmark = pytest.mark.skipif(not shutil.which("pdftotext"),
                                 reason="poppler-utils (pdftotext, pdffonts) not installed")
@@ -78,18 +79,20 @@ def test_the_outline_and_contents_point_at_the_rows(filed, tmp_path):
     assert "目录" in contents
 
 
-def test_rows_that_do_not_apply_give_their_reason(town, create_unit, tmp_path, monkeypatch):
-    from tracker.assessment.services import RowResult
+def test_rows_that_do_not_apply_give_their_reason(town, create_unit, tmp_path):
+    from tracker.units.models import RowRuleMode
+    from tracker.units.services import set_row_rule
 
     office = create_unit("党政办公室", "office")
     binder = collect(office, town.year, utcnow())
     skipped = [r for r in binder.rows if not r.applicable]
     assert skipped and all(r.reason for r in skipped)
-    # A unit's own exemption (the assessment's na_reason) is the reason shown.
-    monkeypatch.setattr(RowResult, "na_reason", "EXEMPT-REASON 本单位无两委班子",
-                        raising=False)
+    # A unit's own exemption (the coordinator's reason) is the reason shown.
+    set_row_rule(office, town.year, "2-4-2", RowRuleMode.EXEMPT,
+                 "EXEMPT-REASON 本单位无网络设施", None, utcnow())
+    db.session.commit()
     binder = collect(office, town.year, utcnow())
     text = poppler("pdftotext", build_pdf(binder), tmp_path)
-    assert "EXEMPT-REASON 本单位无两委班子" in text
+    assert "EXEMPT-REASON 本单位无网络设施" in text
     for row in binder.rows:
         assert row.code in text

@@ -46,7 +46,7 @@ def test_the_figures_of_a_seeded_town(filed, runner):
     assert (study["tasks"], study["held"], study["attendance"], study["marked"],
             study["accepted"], study["on_time"], study["late"], study["returned"]) == \
         (6, 2, 21, 2, 2, 0, 2, 1)
-    assert study["title"].startswith("班子集中学习研讨")
+    assert study["title"].startswith("两委班子集中学习研讨")
     docs = a["responsibility-docs"]
     assert (docs["tasks"], docs["held"], docs["accepted"], docs["on_time"], docs["late"]) == \
         (1, 0, 1, 0, 1)
