@@ -203,8 +203,8 @@ def test_the_annex_heading_is_the_rubric_title_and_a_total_row_is_checked():
     assert (imported.title, imported.rubric_title, imported.total) == (
         "考核评分细则", "考核评分细则", 100)
     rows[-1][4] = "90"
-    with pytest.raises(PlanError, match="^plan.docx: the 合计 row says 90 points, but the "
-                                        "groups add up to 100$"):
+    with pytest.raises(PlanError, match="^plan.docx: table 1, row 34, cell 分值: the 合计 row "
+                                        "says 90 points, but the groups add up to 100$"):
         read(build(rows))
 
 
@@ -224,13 +224,15 @@ def changed(code_prefix, column, value):
 
 def test_a_points_cell_that_is_not_a_number():
     message = table_error(changed("1-1-2", 4, "三"))
-    assert message == "plan.docx: table 1, row 3: 分值 '三' is not a whole number of points"
+    assert message == (
+        "plan.docx: table 1, row 3, cell 分值: “三” is not a number of points (whole, or in "
+        "halves such as 1.5)")
     assert "the 分值 cell is empty" in table_error(changed("1-1-2", 4, ""))
 
 
 def test_points_that_do_not_add_up():
     assert table_error(changed("推动新思想", 4, "5")) == (
-        "plan.docx: table 1, row 32: group 5 (特色亮点项目) says 10 points, "
+        "plan.docx: table 1, row 32, cell 一级项目: group 5 (特色亮点项目) says 10 points, "
         "but its rows add up to 9")
     assert "item 1-1 (健全集体领导、分工明确、执行有力的意识形态工作责任体系。) says 6 points, " \
         "but its rows add up to 5" in table_error(changed("1-1-1", 4, "2"))
@@ -239,7 +241,7 @@ def test_points_that_do_not_add_up():
 def test_a_group_with_rows_both_with_and_without_items():
     message = table_error(changed("结合属地实际", 2, "4-9 自拟项目"), mode="empty")
     assert "group 5 (特色亮点项目) has rows both with and without a 二级项目" in message
-    assert "code 1-1-1 is used twice (first in table 1, row 2)" in table_error(
+    assert "row 3, cell 工作要求: code 1-1-1 is used twice (first in table 1, row 2, cell 工作要求)" in table_error(
         changed("1-1-2", 2, "1-1-1 明确其他班子成员是具体责任人。"))
 
 
