@@ -47,21 +47,41 @@ def seed_annex() -> tuple[list[str], list[list[str | None]]]:
 FRONT, ROWS = seed_annex()
 
 
-def build(rows, mode="merged", front=(), header=HEADER, above=None) -> bytes:
+def build(rows, mode="merged", front=(), header=HEADER, above=None, splits=(),
+          repeat_header=True, between=("",), merged_columns=(0, 1), after=()) -> bytes:
     """A .docx holding ``front`` as paragraphs and ``rows`` as a table under ``header``.
 
     ``mode`` says how a cell that continues the one above is written: "merged" (a real
-    vertical merge, and group 5's cell across two columns), "empty" or "repeated".
+    vertical merge in ``merged_columns``, and group 5's cell across two columns), "empty"
+    or "repeated". ``splits``: row indexes where the table goes on as another table (after
+    the paragraphs ``between``), its header repeated or not; ``after``: paragraphs below.
     """
     document = docx.Document()
     for line in front:
         document.add_paragraph(line)
-    top = 1 if above is None else 2
+    bounds = [0, *splits, len(rows)]
+    for n, (first, last) in enumerate(zip(bounds, bounds[1:])):
+        if n:
+            for line in between:
+                document.add_paragraph(line)
+        has_header = n == 0 or repeat_header
+        _table(document, rows[first:last], mode, header if has_header else None,
+               above if n == 0 else None, merged_columns)
+    for line in after:
+        document.add_paragraph(line)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _table(document, rows, mode, header, above, merged_columns):
+    top = (header is not None) + (above is not None)
     table = document.add_table(rows=top + len(rows), cols=6)
     if above is not None:
         table.cell(0, 0).merge(table.cell(0, 5)).text = above
-    for cell, text in zip(table.rows[top - 1].cells, header):
-        cell.text = text
+    if header is not None:
+        for cell, text in zip(table.rows[top - 1].cells, header):
+            cell.text = text
     previous = [""] * 6
     for r, row in enumerate(rows, top):
         if row[2] is SPAN:
@@ -72,10 +92,7 @@ def build(rows, mode="merged", front=(), header=HEADER, above=None) -> bytes:
             write(cell, text)
         previous = [text or previous[c] for c, text in enumerate(row)]
     if mode == "merged":
-        merge(table, rows, top)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+        merge(table, rows, top, merged_columns)
 
 
 def write(cell, text):
@@ -86,14 +103,14 @@ def write(cell, text):
         cell.add_paragraph(more)
 
 
-def merge(table, rows, top):
-    """Merge group 5's two-column cells, then each empty cell of the first two columns
-    into the one above, as Word does (w:gridSpan, w:vMerge)."""
+def merge(table, rows, top, columns=(0, 1)):
+    """Merge group 5's two-column cells, then each empty cell of ``columns`` into the one
+    above, as Word does (w:gridSpan, w:vMerge)."""
     for r, row in enumerate(rows, top):
         if row[2] is SPAN:
             text = row[1]
             table.cell(r, 1).merge(table.cell(r, 2)).text = text
-    for c in (0, 1):
+    for c in columns:
         start = top
         for r in range(top + 1, top + len(rows) + 1):
             if r == top + len(rows) or rows[r - top][c]:

@@ -331,8 +331,10 @@ def test_the_rubric_tree_edits_points_adds_and_removes_rows(admin, draft):
 
 def test_the_rubric_tree_refuses_malformed_points_and_clashing_codes(admin, draft):
     url = f"/plans/{draft.id}/rubric"
-    assert "Not a valid integer value." in refused(admin, url, "rubric-form",
-                                                   **{"nodes-1-points": "six"})
+    assert "six is not a number." in refused(admin, url, "rubric-form",
+                                             **{"nodes-1-points": "six"})
+    assert "Give points whole or in halves, such as 9.5." in refused(
+        admin, url, "rubric-form", **{"nodes-1-points": "2.25"})
     assert "Another group, item or row has this code." in refused(
         admin, url, "rubric-form", **{"nodes-2-code": "1-1-2"})
 

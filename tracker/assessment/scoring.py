@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 ZERO = Decimal("0")
 
 
-def suggested_score(points: int, evidence: list[tuple[int, int]], match: str = "all") -> Decimal:
+def suggested_score(points: int | Decimal, evidence: list[tuple[int, int]], match: str = "all") -> Decimal:
     """The row's score the evidence supports, by its 扣分标准 ("未能提供X": the row is lost
     when X cannot be shown): full points when each duty the plan names as X has accepted
     work (``match="any"``: when one of them has), none otherwise.
@@ -43,7 +43,8 @@ class Minimum:
         return f"未达到工作要求：{self.label} {self.count}/{self.at_least}"
 
 
-def scaled_total(raw: Decimal, possible: int, total: int, not_applicable: str) -> Decimal:
+def scaled_total(raw: Decimal, possible: int | Decimal, total: int | Decimal,
+                 not_applicable: str) -> Decimal:
     """A unit's total by the plan's rule for rows that do not apply to its kind:
     ``rescale`` (the score over the applicable points, scaled to ``total``, one decimal)
     or ``full`` (such rows count their full points)."""
@@ -54,7 +55,7 @@ def scaled_total(raw: Decimal, possible: int, total: int, not_applicable: str) -
     return (raw * total / possible).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def row_score(points: int, deducted: Decimal) -> Decimal:
+def row_score(points: int | Decimal, deducted: Decimal) -> Decimal:
     """A row's points less its deductions, never below zero."""
     return max(ZERO, Decimal(points) - deducted)
 
@@ -75,17 +76,18 @@ class SheetRow:
     item_span: int
     requirement: str
     deduction: str
-    points: int
+    points: int | Decimal
 
 
 @dataclass
 class Layout:
     rows: list[SheetRow] = field(default_factory=list)
-    groups: list[tuple[str, str, int]] = field(default_factory=list)  # (code, label, points)
-    total: int = 0
+    # (code, label, points)
+    groups: list[tuple[str, str, int | Decimal]] = field(default_factory=list)
+    total: int | Decimal = 0
 
 
-def _points(value: int) -> str:
+def _points(value: int | Decimal) -> str:
     return f"（{value}分）"
 
 

@@ -291,6 +291,9 @@ class _Rubric:
         self.last: RubricNodeSpec | None = None
         #: A 合计 row's points, and where.
         self.total: tuple[Decimal, tuple] | None = None
+        #: How the document joins the parts of a code ("1-1-1" or "1.1.1"): generated
+        #: codes follow it.
+        self.separator = "-"
 
     def place(self, where: tuple) -> str:
         """"table 1, row 3, 分值": where in the document."""
@@ -301,7 +304,8 @@ class _Rubric:
                  cell=COLUMNS[column])
 
     def fail(self, where: tuple, message: str):
-        raise PlanError(f"{self.source}: {self.place(where)}: {message}")
+        raise PlanError(_("%(file)s: %(where)s: %(message)s", file=self.source,
+                          where=self.place(where), message=message))
 
     def read(self, rows) -> tuple[list[RubricNodeSpec], Decimal]:
         group = item = None
@@ -395,7 +399,7 @@ class _Rubric:
         if any(child.is_leaf for child in group.children):
             self.mixed(group, where)
         label = _label(text)
-        code = label.code or _child_code(group, label.local)
+        code = label.code or self.child_code(group, label.local)
         node = RubricNodeSpec(code=code, title=label.title, title_en="", points=0,
                               code_space=label.space)
         self.add(node, where, _key(text), label.points)
@@ -411,7 +415,7 @@ class _Rubric:
         if not label.title:
             self.fail((*at, "requirement"), _("the 工作要求 cell holds no requirement"))
         node = RubricNodeSpec(
-            code=label.code or _child_code(parent, label.local), title=label.title,
+            code=label.code or self.child_code(parent, label.local), title=label.title,
             title_en="", points=self.points(texts["points"], (*at, "points")),
             requirement=label.title, deduction=texts["deduction"], numbered=numbered,
             code_space=label.space if numbered else True,
@@ -420,7 +424,13 @@ class _Rubric:
         parent.children.append(node)
         return node
 
+    def child_code(self, parent: RubricNodeSpec, local: int | None) -> str:
+        """A child's code: the parent's, then its number within it (given or counted)."""
+        return f"{parent.code}{self.separator}{local or len(parent.children) + 1}"
+
     def add(self, node: RubricNodeSpec, where: tuple, key="", points: Decimal | None = None):
+        if "." in node.code and "-" not in node.code:
+            self.separator = "."
         if node.code in self.where:
             self.fail(where, _("code %(code)s is used twice (first in %(first)s)",
                                code=node.code, first=self.place(self.where[node.code])))
@@ -468,12 +478,6 @@ def _key(text: str) -> str:
     """What identifies a group or item label: its code, or its text if it has none."""
     label = _label(text)
     return label.code or (f"#{label.local}" if label.local else label.title)
-
-
-def _child_code(parent: RubricNodeSpec, local: int | None) -> str:
-    """A child's code: the parent's, then its number within it (given or counted)."""
-    separator = "." if "." in parent.code and "-" not in parent.code else "-"
-    return f"{parent.code}{separator}{local or len(parent.children) + 1}"
 
 
 def front_matter(lines: list[str]) -> tuple[str, str, str, date | None]:

@@ -18,7 +18,7 @@ from tracker.phases.docximport import draft_toml, read_document
 from tracker.phases.models import VersionState
 from tracker.phases.planfile import bundled_plans
 from tracker.planning import editing, services
-from tracker.workdays.calendar import schedule_known
+from tracker.workdays.services import year_confirmed
 
 bp = Blueprint("planning", __name__, url_prefix="/plans")
 #: The largest Word document taken (the seed's is about 40 KB).
@@ -79,7 +79,7 @@ def index():
     years = services.versions_by_year()
     this_year = today().year
     return render_template("planning/index.html", years=years, this_year=this_year,
-                           templates=list(bundled_plans()), known=schedule_known)
+                           templates=list(bundled_plans()), known=year_confirmed)
 
 
 @bp.post("/new")
