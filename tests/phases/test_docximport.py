@@ -258,8 +258,8 @@ def test_points_that_do_not_add_up():
 def test_a_group_with_rows_both_with_and_without_items():
     message = table_error(changed("结合属地实际", 2, "4-9 自拟项目"), mode="empty")
     assert "group 5 (特色亮点项目) has rows both with and without a 二级项目" in message
-    assert "row 3, cell 工作要求: code 1-1-1 is used twice (first in table 1, row 2, cell 工作要求)" in table_error(
-        changed("1-1-2", 2, "1-1-1 明确其他班子成员是具体责任人。"))
+    assert ("row 3, cell 工作要求: code 1-1-1 is used twice (first in table 1, row 2, "
+            "cell 工作要求)") in table_error(changed("1-1-2", 2, "1-1-1 明确其他班子成员是具体责任人。"))
 
 
 @pytest.mark.parametrize("document", [
@@ -405,3 +405,12 @@ def test_cli_errors(runner, tmp_path):
     refused(runner.invoke(args=["plan", "import", str(text), "-o", str(draft)]),
             "not a Word document")
     assert not draft.exists()
+
+
+def test_cli_refuses_a_file_too_large_before_reading_it_whole(runner, tmp_path):
+    from tracker.phases.docximport import MAX_DOCUMENT_BYTES
+
+    big = tmp_path / "big.docx"
+    with big.open("wb") as handle:
+        handle.truncate(MAX_DOCUMENT_BYTES + 1)  # sparse: nothing written
+    refused(runner.invoke(args=["plan", "import", str(big)]), "the document is larger than 50 MB")

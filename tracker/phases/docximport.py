@@ -38,6 +38,9 @@ COLUMNS = {"group": "一级项目", "item": "二级项目", "requirement": "工�
 HEADER_ROWS = 5
 TOTAL_LABELS = ("合计", "总计", "总分")
 TIMEZONE = "Asia/Shanghai"
+#: The largest .docx file the command line reads (images make documents large; the text
+#: part read is capped on its own by tracker.core.wordfile).
+MAX_DOCUMENT_BYTES = 50 * 2**20
 #: The most points a row, group or the whole may carry.
 MAX_POINTS = Decimal(10_000)
 
