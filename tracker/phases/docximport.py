@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 import tomli_w
 from flask_babel import gettext as _
 
-from tracker.core.wordfile import Cell, Table, WordError, read_blocks
+from tracker.core.wordfile import Cell, WordError, read_blocks
 from tracker.phases.planfile import PlanError, RubricNodeSpec
 
 COLUMNS = {"group": "一级项目", "item": "二级项目", "requirement": "工作要求",
@@ -200,11 +200,6 @@ def _cell(grid: list[Cell], column: int) -> Cell:
         return Cell("")
     cell = grid[column]
     return Cell(clean(cell.text), merged=cell.merged, spanned=cell.spanned)
-
-
-def normalise_code(text: str) -> str:
-    """A code as ASCII: full-width digits and punctuation, dashes of every width."""
-    return _DASHES.sub("-", unicodedata.normalize("NFKC", _SPACE.sub("", text)))
 
 
 def _number_of(text: str) -> int:
