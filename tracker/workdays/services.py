@@ -34,8 +34,10 @@ def _in_year(year: int):
 def year_confirmed(year: int) -> bool:
     """Whether the State Council's schedule of ``year`` is known: the package carries it,
     or its notice has been imported. Otherwise the year's days off are unconfirmed."""
-    return schedule_known(year) or db.session.scalar(
+    # Asked whatever the year, so that a page or a load makes the same queries every year.
+    noticed = db.session.scalar(
         sa.select(sa.exists().where(_in_year(year), WorkdayOverride.source == "notice")))
+    return schedule_known(year) or bool(noticed)
 
 
 @dataclass(frozen=True)
