@@ -442,7 +442,7 @@ def add_deduction(assessment: Assessment, node_id: int, points, reason: str, act
         raise TrackerError(_("The reason is longer than %(n)d characters.", n=MAX_NOTE))
     already = sum((d.points for d in assessment.deductions if d.node_id == node.id), ZERO)
     if already + points > node.points:
-        raise TrackerError(_("Row %(code)s is worth %(max)d points; with this deduction its "
+        raise TrackerError(_("Row %(code)s is worth %(max)s points; with this deduction its "
                              "score would fall below zero.", code=node.code, max=node.points))
     deduction = Deduction(assessment=assessment, node=node, points=points, reason=reason,
                           source=DeductionSource.COORDINATOR, created_by=actor, created_at=now)
@@ -467,7 +467,7 @@ def set_self_assessment(assessment: Assessment, node_id: int, score, note: str,
     node = _leaf(assessment, node_id)
     value = None if str(score or "").strip() == "" else parse_points(score)
     if value is not None and not 0 <= value <= node.points:
-        raise TrackerError(_("The score of row %(code)s must lie between 0 and %(max)d.",
+        raise TrackerError(_("The score of row %(code)s must lie between 0 and %(max)s.",
                              code=node.code, max=node.points))
     note = (note or "").replace("\r\n", "\n").strip()
     statement = (statement or "").replace("\r\n", "\n").strip()

@@ -19,7 +19,7 @@ from tracker.tasks.loading import dates_to_set, yearly_dates
 from tracker.tasks.models import DISPLAY_STATES, STATE_LABELS, Task
 from tracker.tasks.queries import phase_ranges, state_counts, upcoming
 from tracker.units.models import Unit
-from tracker.workdays.calendar import schedule_known
+from tracker.workdays.services import year_confirmed
 
 bp = Blueprint("dashboard", __name__)
 STATES = DISPLAY_STATES
@@ -127,4 +127,4 @@ def overview():
                            table_rows=table_rows(rows, year),
                            sort=sort, descending=descending, states=STATES, chart=chart,
                            grand_total=sum(totals.values()), yearly=yearly_dates(year),
-                           holidays_known=schedule_known(year))
+                           holidays_known=year_confirmed(year))

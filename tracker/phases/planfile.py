@@ -6,6 +6,7 @@ A plan file is data, not code, so another town or another year is a new file.
 """
 
 import hashlib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -76,7 +77,8 @@ class RubricNodeSpec:
     code: str
     title: str
     title_en: str
-    points: int
+    #: Whole, or in halves (a float: 9.5 is exact in binary, and TOML and JSON write it).
+    points: int | float
     requirement: str = ""
     deduction: str = ""
     numbered: bool = True
@@ -158,7 +160,7 @@ class PlanSpec:
     timezone: str
     rubric_title: str
     rubric_title_en: str
-    rubric_total: int
+    rubric_total: int | float
     #: ``rescale`` or ``full`` (NOT_APPLICABLE_RULES).
     not_applicable: str
     #: What a due date on a day off does, unless a duty says otherwise: ``previous``
@@ -324,6 +326,19 @@ class _Validator:
             self.fail(entry, f"'{key}' must be at least {minimum}, not {value}")
         return value
 
+    def points(self, table: dict, key: str, entry: str) -> int | float:
+        """Points: a whole number, or one in halves (9.5); never negative."""
+        value = table.get(key)
+        if isinstance(value, float) and math.isfinite(value) and (value * 2).is_integer():
+            value = int(value) if value.is_integer() else value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                isinstance(value, float) and not (value * 2).is_integer()):
+            self.fail(entry, f"'{key}' must be a number of points, whole or in halves (9.5)"
+                      if value is not None else f"missing '{key}'")
+        if value < 0:
+            self.fail(entry, f"'{key}' must be at least 0, not {value}")
+        return value
+
     def code(self, table: dict, entry: str) -> str:
         value = self.text(table, "code", entry)
         if not _CODE.match(value):
@@ -437,10 +452,10 @@ class _Validator:
             ))
         return phases
 
-    def rubric(self, table: dict) -> tuple[list[RubricNodeSpec], int]:
+    def rubric(self, table: dict) -> tuple[list[RubricNodeSpec], int | float]:
         self.only(table, {"title", "title_en", "total", "groups", "not_applicable", "ranking"},
                   "[rubric]")
-        total = self.integer(table, "total", "[rubric]")
+        total = self.points(table, "total", "[rubric]")
         groups = [self.rubric_node(g, f"rubric.groups[{i}]", "group")
                   for i, g in enumerate(self.tables(table, "groups", "[rubric]"))]
         if not groups:
@@ -502,7 +517,7 @@ class _Validator:
                 code=code,
                 title=self.text(item, "title", entry, required=False, default=requirement),
                 title_en=self.text(item, "title_en", entry, required=False),
-                points=self.integer(item, "points", entry),
+                points=self.points(item, "points", entry),
                 requirement=requirement,
                 deduction=self.text(item, "deduction", entry),
                 numbered=numbered,
@@ -524,7 +539,7 @@ class _Validator:
         node = RubricNodeSpec(
             code=code, title=self.text(item, "title", entry),
             title_en=self.text(item, "title_en", entry, required=False),
-            points=self.integer(item, "points", entry), children=children,
+            points=self.points(item, "points", entry), children=children,
             code_space=self.boolean(item, "code_space", entry, True),
         )
         points = sum(c.points for c in children)

@@ -112,6 +112,12 @@ class NumberField(StringField):
             self.data = int(value) if value.is_integer() else value
 
 
+def in_halves(form, field):
+    """Points are whole or in halves (9.5)."""
+    if field.data is not None and not (field.data * 2 == int(field.data * 2)):
+        raise ValidationError(_("Give points whole or in halves, such as 9.5."))
+
+
 class Checkboxes(SelectMultipleField):
     """A group of checkboxes (the template gives it a fieldset and a legend)."""
 
@@ -648,7 +654,7 @@ class NodeForm(Form):
     code = StringField(_l("Code"), validators=[code_check, Length(max=32)])
     title = StringField(_l("Title"), validators=[Length(max=300)])
     title_en = StringField(_l("Title in English"), validators=[Length(max=300)])
-    points = IntegerField(_l("Points"), validators=[Optional(), NumberRange(0, 1000)])
+    points = NumberField(_l("Points"), validators=[Optional(), NumberRange(0, 1000), in_halves])
     remove = BooleanField(_l("Remove"))
 
     def validate(self, extra_validators=None):
@@ -656,7 +662,8 @@ class NodeForm(Form):
 
 
 class RubricForm(EditorForm):
-    total = IntegerField(_l("Total points"), validators=[Optional(), NumberRange(1, 10_000)])
+    total = NumberField(_l("Total points"), validators=[Optional(), NumberRange(1, 10_000),
+                                                        in_halves])
     nodes = FieldList(FormField(NodeForm))
 
     @staticmethod
@@ -745,7 +752,7 @@ class RowForm(EditorForm):
     title_en = StringField(_l("Title in English"), validators=[Length(max=300)])
     requirement = TextAreaField(_l("Requirement (工作要求)"), validators=[Length(max=5000)])
     deduction = TextAreaField(_l("Deduction (扣分标准)"), validators=[Length(max=5000)])
-    points = IntegerField(_l("Points"), validators=[Optional(), NumberRange(0, 1000)])
+    points = NumberField(_l("Points"), validators=[Optional(), NumberRange(0, 1000), in_halves])
     numbered = BooleanField(_l("The document numbers the row"))
     code_space = BooleanField(_l("A space between the code and the text"))
     applies_to = Checkboxes(_l("Kinds of unit it applies to"))

@@ -20,7 +20,7 @@ from tracker.phases.docximport import draft_toml, read_document
 from tracker.phases.models import VersionState
 from tracker.phases.planfile import bundled_plans
 from tracker.planning import editing, services
-from tracker.workdays.calendar import schedule_known
+from tracker.workdays.services import year_confirmed
 
 bp = Blueprint("planning", __name__, url_prefix="/plans")
 #: The largest Word document taken (the seed's is about 40 KB).
@@ -87,7 +87,7 @@ def index():
     years = services.versions_by_year()
     this_year = today().year
     return render_template("planning/index.html", years=years, this_year=this_year,
-                           templates=list(bundled_plans()), known=schedule_known)
+                           templates=list(bundled_plans()), known=year_confirmed)
 
 
 @bp.post("/new")
@@ -106,8 +106,8 @@ def new():
 @bp.post("/import")
 @coordinator_only
 def import_document():
-    """A draft from the scoring table (考核评分细则) of an official Word document."""
-    target = url_for("planning.index")
+    """The scoring table (考核评分细则) of an official Word document, as read, row by row
+    beside the document's rows: nothing is saved until the coordinator confirms."""
     upload = request.files.get("document")
     try:
         year = _year(request.form.get("year", ""))
@@ -118,10 +118,25 @@ def import_document():
             raise TrackerError(_("The document is larger than %(mb)d MB.",
                                  mb=MAX_DOCX_BYTES // 2**20))
         imported = read_document(data, upload.filename)
-        name = services.next_year_name("imported", year)
-        draft = services.create_draft(year, draft_toml(imported, name), current_user, utcnow())
     except TrackerError as exc:
-        return _refused(exc, target)
+        return render_template("planning/import.html", error=str(exc), imported=None), 400
+    name = services.next_year_name("imported", year)
+    return render_template("planning/import.html", error=None, imported=imported, year=year,
+                           filename=upload.filename, draft=draft_toml(imported, name))
+
+
+@bp.post("/import/confirm")
+@coordinator_only
+def confirm_import():
+    """The draft of the table the coordinator has seen (its plan file, as the page showed)."""
+    try:
+        year = _year(request.form.get("year", ""))
+        source = request.form.get("draft", "").replace("\r\n", "\n")
+        if not source.strip():
+            raise TrackerError(_("Choose the Word document (.docx) to import."))
+        draft = services.create_draft(year, source, current_user, utcnow())
+    except TrackerError as exc:
+        return _refused(exc, url_for("planning.index"))
     return _done(_("The scoring table is imported as a draft: add its phases and duties."),
                  url_for("planning.draft", version_id=draft.id))
 

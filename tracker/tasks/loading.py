@@ -23,7 +23,7 @@ from tracker.phases.recurrence import RecurrenceError, expand_due, phase_of
 from tracker.phases.services import check_year, install_plan
 from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import RowRuleMode, Unit, UnitRowRule
-from tracker.workdays.calendar import schedule_known
+from tracker.workdays.services import year_confirmed
 from tracker.workdays.services import work_calendar
 
 
@@ -429,7 +429,7 @@ def load_plan(spec: PlanSpec, year: int, now: datetime, effective_from: date | N
     record_version(spec, year, plan_year.effective_from, actor, now, version)
     report = sync_tasks(plan, year, now, details=details)
     return LoadResult(plan=plan, year=year, definitions_changed=changed, tasks=report,
-                      holidays_known=schedule_known(year), carried_over=carried,
+                      holidays_known=year_confirmed(year), carried_over=carried,
                       effective_from=plan_year.effective_from)
 
 
