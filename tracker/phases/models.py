@@ -42,6 +42,9 @@ class Plan(db.Model):
     #: What a due date on a day off does, unless the duty says: ``previous``, ``next`` or
     #: ``keep`` (tracker.workdays.calendar.RULES).
     non_working_day: Mapped[str] = mapped_column(sa.String(16), default="keep")
+    #: How the coordinator's inputs (年中评估, 群众评议, …) enter the 综合考评: the plan
+    #: file's ``[assessment]`` table (``{"combine": "beside"|"weighted", "inputs": [...]}``).
+    assessment: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     #: SHA-256 of the plan file last loaded, to tell a changed plan from the same one.
     source_sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
