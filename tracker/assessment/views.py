@@ -11,10 +11,12 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
 from tracker.assessment import export
+from tracker.assessment.cycle import rectify_deduction
+from tracker.assessment.feedback import issued as issued_sheets
 from tracker.assessment.models import Deduction
 from tracker.assessment.scoring import rank
 from tracker.assessment.services import (add_deduction, assessed_units, get_or_start, layout_for,
-                                         lock, rectify, refresh_from_evidence, remove_deduction,
+                                         lock, refresh_from_evidence, remove_deduction,
                                          results, set_self_assessment, statement_caps)
 from tracker.auth.models import Role
 from tracker.core.errors import TrackerError
@@ -192,8 +194,8 @@ def withdraw(year, unit_id, deduction_id):
 @login_required
 def rectification(year, unit_id, deduction_id):
     """Turn a deduction into a rectification task for the unit."""
-    return _act(unit_id, year, lambda a, now: rectify(
-        a, _deduction(a, deduction_id), _due_date(), current_user, now),
+    return _act(unit_id, year, lambda a, now: rectify_deduction(
+        a, _deduction(a, deduction_id), None, _due_date(), current_user, now),
         _("Rectification task added."))
 
 
@@ -264,5 +266,6 @@ def feedback(year):
     """Every unit's deductions (问题反馈), to send back and to turn into rectification."""
     plan = _plan(_year(year))
     scored = results(plan, year, assessed_units())
+    issued = {u.id: record for u, record in issued_sheets(year) if record is not None}
     return render_template("assessment/feedback.html", year=year, plan=plan,
-                           results=[r for r in scored.values() if r.assessment])
+                           results=[r for r in scored.values() if r.assessment], issued=issued)

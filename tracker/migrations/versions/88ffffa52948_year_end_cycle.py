@@ -124,6 +124,14 @@ def upgrade():
     with op.batch_alter_table('findings', schema=None) as batch_op:
         batch_op.create_index('ix_findings_unit_id_year', ['unit_id', 'year'], unique=False)
 
+    # The inbox takes notices without a task (a 反馈单 issued).
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.alter_column('task_id', existing_type=sa.Integer(), nullable=True)
+        batch_op.add_column(sa.Column('title', sa.String(length=300), nullable=False,
+                                      server_default=''))
+        batch_op.add_column(sa.Column('link', sa.String(length=300), nullable=False,
+                                      server_default=''))
+
     with op.batch_alter_table('plans', schema=None) as batch_op:
         # Plans loaded before say nothing of the inputs: an empty table.
         batch_op.add_column(sa.Column('assessment', sa.JSON(), nullable=False,
@@ -132,6 +140,12 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_column('link')
+        batch_op.drop_column('title')
+    op.execute("DELETE FROM notifications WHERE task_id IS NULL")
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.alter_column('task_id', existing_type=sa.Integer(), nullable=False)
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.drop_column('assessment')
 

@@ -1,0 +1,232 @@
+"""The year-end cycle as the document runs it: 督导, 年中评估, 群众评议, 抽查 → 综合考评 →
+反馈 → 整改, from the command line and the pages."""
+
+import csv
+import io
+import subprocess
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook
+
+from tracker.assessment.cycle import draw
+from tracker.assessment.models import Assessment
+from tracker.assessment.records import AssessmentInput, Feedback, Finding, SpotDraw
+from tracker.core.errors import TrackerError
+from tracker.core.timeutil import local_today, utcnow
+from tracker.extensions import db
+from tracker.phases.services import plan_for_year
+from tracker.reminders.models import Channel, Notification, OutboxMessage
+from tracker.tasks.models import Task, TaskStatus
+from tracker.tasks.services import review, submit
+from tracker.workdays.services import work_calendar
+
+A, B = "洋溢村党总支", "新北村党支部"
+
+
+def ok(result):
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.stdout
+
+
+def refused(result, message):
+    """Exit code 2, ``Error: …`` on stderr, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error:") and message in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+def working_day(day: date) -> date:
+    return work_calendar().working_on_or_after(day)
+
+
+def day_off(after: date) -> date:
+    day = after
+    while work_calendar().is_working(day):
+        day += timedelta(days=1)
+    return day
+
+
+def test_a_draw_with_the_same_seed_gives_the_same_units():
+    pool = [f"单位{i:02d}" for i in range(40)]
+    first = draw(pool, 5, "2026-抽查")
+    assert draw(list(reversed(pool)), 5, "2026-抽查") == first
+    assert draw(pool, 5, "another seed") != first
+    assert len(set(first)) == 5 and set(first) <= set(pool)
+
+
+def test_sample_is_recorded_and_reproducible(town, runner):
+    out = ok(runner.invoke(args=["assessment", "sample", "--year", str(town.year),
+                                 "--count", "1", "--seed", "s1"]))
+    again = ok(runner.invoke(args=["assessment", "sample", "--year", str(town.year),
+                                   "--count", "1", "--seed", "s1"]))
+    draws = db.session.scalars(sa.select(SpotDraw).order_by(SpotDraw.id)).all()
+    assert [d.seed for d in draws] == ["s1", "s1"] and draws[0].drawn == draws[1].drawn
+    assert draws[0].drawn[0] in out and draws[0].pool == sorted([A, B])
+    assert out.splitlines()[1:] == again.splitlines()[1:]
+    refused(runner.invoke(args=["assessment", "sample", "--year", str(town.year),
+                                "--count", "3"]), "Draw from 1 to 2 units")
+
+
+def test_bad_input_writes_nothing(town, runner, snapshot, tmp_path):
+    year = str(town.year)
+    before = snapshot()
+    for args, message in [
+        (["deduct", "--year", year, "--unit", A, "--row", "9-9-9", "--points", "1",
+          "--reason", "x"], "no rubric row"),
+        (["deduct", "--year", year, "--unit", "无此单位", "--row", "1-4-1", "--points", "1",
+          "--reason", "x"], "no unit named"),
+        (["deduct", "--year", year, "--unit", A, "--row", "1-4-1", "--points", "99",
+          "--reason", "x"], "fall below zero"),
+        (["input", "--year", year, "--unit", A, "--kind", "midyear", "--score", "101"],
+         "between 0 and 100"),
+        (["input", "--year", year, "--unit", A, "--kind", "midyear"], "--score N or --grade"),
+        (["input", "--year", year, "--unit", A, "--kind", "midyear", "--score", "9",
+          "--grade", "优"], "--score N or --grade"),
+        (["input", "--year", year, "--unit", "镇党委宣传办", "--kind", "midyear", "--score",
+          "9"], "not assessed"),
+        (["rectify", "--year", year, "--unit", A, "--finding", "1", "--title", "t",
+          "--due", f"{town.year + 1}-01-15"], "has no finding 1"),
+        (["lock", "--year", year], "no begun assessment"),
+        (["feedback", "--year", year, "--unit", A], "give -o FILE.pdf, --send"),
+        (["feedback", "--year", year, "--unit", A, "--send"], "Begin the assessment"),
+        (["visit", "--unit", A, "--date", "2999-01-01", "--by", "x"], "future"),
+    ]:
+        refused(runner.invoke(args=["assessment", *args]), message)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("单位名称,总分\n洋溢村党总支,90\n不存在的村,80\n", encoding="utf-8")
+    refused(runner.invoke(args=["assessment", "input-import", str(bad), "--year", year,
+                                "--kind", "public"]), "不存在的村")
+    assert snapshot() == before
+
+
+def test_the_whole_cycle_for_two_units(app, town, runner, client, login, tmp_path):
+    """督导 → 年中评估 (table import) → 抽查 → begin, deduct → 整改 → lock → 反馈单 issued,
+    read back and acknowledged → 整改 submitted and accepted in January of the next year,
+    with no plan loaded for it."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    year, next_year = town.year, town.year + 1
+    today = local_today(utcnow(), "Asia/Shanghai")
+    y = str(year)
+    # 日常督导: a visit to each village with what it found.
+    out = ok(runner.invoke(args=["assessment", "visit", "--unit", A, "--date",
+                                 today.isoformat(), "--by", "宣传办 张三、李四",
+                                 "--finding", "意识形态阵地台账不全"]))
+    out_b = ok(runner.invoke(args=["assessment", "visit", "--unit", B, "--date",
+                                   today.isoformat(), "--by", "宣传办 王五",
+                                   "--finding", "宣传栏内容未及时更新"]))
+    finding_a = db.session.scalar(sa.select(Finding).where(Finding.text == "意识形态阵地台账不全"))
+    finding_b = db.session.scalar(sa.select(Finding).where(Finding.text == "宣传栏内容未及时更新"))
+    assert f"findings: {finding_a.id}" in out and f"findings: {finding_b.id}" in out_b
+    # 年中评估 from one sheet for all units (xlsx), 群众评议 from a 问卷星-shaped CSV.
+    book = Workbook()
+    book.active.append(["序号", "单位名称", "评估得分", "备注"])
+    book.active.append([1, A, 88.5, ""])
+    book.active.append([2, B, 91, ""])
+    book.save(tmp_path / "midyear.xlsx")
+    ok(runner.invoke(args=["assessment", "input-import", str(tmp_path / "midyear.xlsx"),
+                           "--year", y, "--kind", "midyear"]))
+    survey = tmp_path / "wjx.csv"
+    survey.write_bytes("序号,提交答卷时间,1、单位,总分\n1,2026/11/2,洋溢村党总支,90\n"
+                       "2,2026/11/2,洋溢村党总支,100\n3,2026/11/3,新北村党支部,80\n"
+                       .encode("gb18030"))
+    ok(runner.invoke(args=["assessment", "input-import", str(survey), "--year", y,
+                           "--kind", "public"]))
+    # 抽查: one unit drawn, its result recorded.
+    ok(runner.invoke(args=["assessment", "sample", "--year", y, "--count", "1",
+                           "--seed", "cycle"]))
+    drawn = db.session.scalar(sa.select(SpotDraw)).drawn[0]
+    ok(runner.invoke(args=["assessment", "input", "--year", y, "--unit", drawn, "--kind",
+                           "spot", "--grade", "合格", "--note", "抽查资料齐全"]))
+    # The assessment: the year's work accepted but A's briefing, begun for all (the
+    # evidence deduction for A's 1-5-2), the coordinator's own deductions with reasons.
+    for task in db.session.scalars(sa.select(Task).where(Task.year == year)):
+        task.status = TaskStatus.ACCEPTED
+    for task in db.session.scalars(sa.select(Task).join(Task.duty).where(
+            Task.unit_id == town.units.a.id, Task.duty.has(code="briefing"))):
+        task.status = TaskStatus.OPEN
+    db.session.commit()
+    ok(runner.invoke(args=["assessment", "begin", "--year", y]))
+    ok(runner.invoke(args=["assessment", "deduct", "--year", y, "--unit", A, "--row", "1-4-1",
+                           "--points", "1.5", "--reason", "学习研讨记录缺少两次"]))
+    ok(runner.invoke(args=["assessment", "deduct", "--year", y, "--unit", B, "--row", "2-1-1",
+                           "--points", "1", "--reason", "意识形态阵地管理制度未上墙"]))
+    # 整改: a Saturday is refused with the working days nearest it; January is taken,
+    # though no plan is loaded for the next year.
+    with pytest.raises(TrackerError, match="No plan is loaded"):
+        plan_for_year(next_year)
+    saturday = day_off(date(next_year, 1, 5))
+    refused(runner.invoke(args=["assessment", "rectify", "--year", y, "--unit", A, "--row",
+                                "1-4-1", "--title", "补齐学习研讨记录", "--due",
+                                saturday.isoformat()]), "is a day off")
+    refused(runner.invoke(args=["assessment", "rectify", "--year", y, "--unit", A, "--row",
+                                "1-4-1", "--title", "补齐学习研讨记录", "--due",
+                                f"{next_year}-04-15"]), f"{next_year}-03-31")
+    due = working_day(date(next_year, 1, 12))
+    ok(runner.invoke(args=["assessment", "rectify", "--year", y, "--unit", A, "--row", "1-4-1",
+                           "--title", "补齐学习研讨记录", "--due", due.isoformat()]))
+    ok(runner.invoke(args=["assessment", "rectify", "--year", y, "--unit", B, "--finding",
+                           str(finding_b.id), "--title", "更新宣传栏", "--due",
+                           due.isoformat()]))
+    refused(runner.invoke(args=["assessment", "rectify", "--year", y, "--unit", B, "--finding",
+                                str(finding_b.id), "--title", "again", "--due",
+                                due.isoformat()]), "exists for this finding already")
+    task_a = db.session.scalar(sa.select(Task).where(Task.title == "补齐学习研讨记录"))
+    task_b = db.session.scalar(sa.select(Task).where(Task.title == "更新宣传栏"))
+    assert (task_a.year, task_a.due_date, task_a.unit.name) == (next_year, due, A)
+    # The task shows in the next year's list, as any task.
+    listed = ok(runner.invoke(args=["tasks", "list", "--unit", A, "--year", str(next_year),
+                                    "--format", "csv"]))
+    assert "补齐学习研讨记录" in listed
+    ok(runner.invoke(args=["assessment", "lock", "--year", y]))
+    refused(runner.invoke(args=["assessment", "deduct", "--year", y, "--unit", A, "--row",
+                                "1-4-1", "--points", "1", "--reason", "late"]), "locked")
+    # The 反馈单: PDF read back with every deduction and its reason; issued to both.
+    pdf = tmp_path / "a.pdf"
+    ok(runner.invoke(args=["assessment", "feedback", "--year", y, "--unit", A, "-o", str(pdf),
+                           "--send"]))
+    ok(runner.invoke(args=["assessment", "feedback", "--year", y, "--unit", B, "--send"]))
+    text = "".join(subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
+                                  capture_output=True, text=True).stdout.split())
+    assessment = db.session.scalar(sa.select(Assessment).where(Assessment.unit == task_a.unit))
+    assert assessment.deductions and len(assessment.deductions) > 1  # evidence and own
+    for deduction in assessment.deductions:
+        assert "".join(deduction.reason.split()) in text, deduction.reason
+    for words in ("问题反馈单", "意识形态阵地台账不全", "补齐学习研讨记录", due.isoformat(),
+                  "年中评估", "88.5", "群众评议", "95", "导入：wjx.csv（2条平均）"):
+        assert words in text, words
+    # Mail, robot and inbox: every person of each unit is told.
+    for user in (town.users.manager, town.users.viewer, town.users.other):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.user_id == user.id, OutboxMessage.channel == Channel.MAIL,
+            OutboxMessage.key.like("feedback:%"))) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+            Notification.user_id == user.id, Notification.kind == "feedback")) == 1
+    # The coordinator sees who has not acknowledged; a unit acknowledges on its page.
+    login(client, town.users.admin)
+    page = client.get(f"/assessment/{year}/feedback").text
+    assert page.count("Not acknowledged") == 2
+    login(client, town.users.manager)
+    response = client.get(f"/assessment/{year}/units/{town.units.a.id}/feedback")
+    assert response.status_code == 200 and "学习研讨记录缺少两次" in response.text
+    response = client.post(f"/assessment/{year}/units/{town.units.a.id}/feedback/acknowledge")
+    assert response.status_code == 302, response.text
+    assert client.post(f"/assessment/{year}/units/{town.units.b.id}/feedback/acknowledge"
+                       ).status_code == 404
+    login(client, town.users.admin)
+    page = client.get(f"/assessment/{year}/feedback").text
+    assert page.count("Not acknowledged") == 1
+    # January of the next year: the units do their 整改, the coordinator accepts it.
+    january = datetime(next_year, 1, 8, 2, tzinfo=timezone.utc)
+    for task, user in ((task_a, town.users.manager), (task_b, town.users.other)):
+        submit(task, user, "已补齐并上传", "", january)
+        review(task, town.users.admin, True, "", january + timedelta(days=1))
+    db.session.commit()
+    assert {t.status for t in (task_a, task_b)} == {TaskStatus.ACCEPTED}
+    text = client.get(f"/assessment/{year}/units/{town.units.a.id}/feedback/print").text
+    assert "审核通过" in text and "逾期未完成" not in text
+    inputs = db.session.scalars(sa.select(AssessmentInput)).all()
+    assert {(i.unit.name, i.kind.value) for i in inputs} >= {(A, "midyear"), (B, "public")}
+    assert db.session.scalar(sa.select(Feedback).where(
+        Feedback.unit_id == town.units.a.id)).acknowledged_by_id == town.users.manager.id
