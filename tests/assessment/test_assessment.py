@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from tracker.assessment.services import (add_deduction, get_or_start, lock,
                                          refresh_from_evidence, remove_deduction, results,
                                          set_self_assessment)
 from tracker.core.errors import TrackerError
-from tracker.core.timeutil import utcnow
+from tracker.core.timeutil import local_today, utcnow
 from tracker.extensions import db
 from tracker.phases.models import Duty, RubricNode
 from tracker.phases.planfile import read_plan
@@ -142,8 +143,11 @@ def test_an_office_sheet_has_rows_that_do_not_apply_and_a_total_by_the_plans_rul
         f"/assessment/{town.year}/export.csv?unit={office.id}").text.lstrip("\ufeff"))))
     scores = {r[3].split(" ")[0]: r[6] for r in csv_rows[1:] if r[3]}
     assert scores["1-4-1"] == "不适用" and scores["1-1-1"] == "3"
-    assert csv_rows[-2][1:] == ["合计", "", "", "", "100", "44"]
-    assert csv_rows[-1][1].startswith("按适用分值（52分）折算") and csv_rows[-1][-1] == "84.6"
+    # The coordinator's inputs (年中评估, …) follow the totals.
+    total = next(i for i, r in enumerate(csv_rows) if r[1] == "合计")
+    assert csv_rows[total][1:] == ["合计", "", "", "", "100", "44"]
+    assert csv_rows[total + 1][1].startswith("按适用分值（52分）折算") \
+        and csv_rows[total + 1][-1] == "84.6"
 
 
 def test_the_full_rule_counts_rows_that_do_not_apply_in_full(town, create_unit):
@@ -357,8 +361,12 @@ def test_coordinator_flow_in_the_browser_forms(app, client, town, login):
                                                        "reason": "x"})
     assert response.status_code == 400 and "below zero" in response.text
     deduction = db.session.scalar(sa.select(Deduction))
+    # A 整改 falls due on a working day (a day off typed by hand is refused).
+    from tracker.workdays.services import work_calendar
+    due = work_calendar().working_on_or_after(max(date(town.year, 12, 21),
+                                                  local_today(utcnow(), "Asia/Shanghai")))
     response = client.post(f"{base}/deductions/{deduction.id}/rectify",
-                           data={"due_date": f"{town.year}-12-20"})
+                           data={"due_date": due.isoformat()})
     assert response.status_code == 302
     db.session.expire_all()
     task = db.session.get(Deduction, deduction.id).rectification_task

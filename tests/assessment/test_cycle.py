@@ -3,6 +3,7 @@
 
 import csv
 import io
+import re
 import subprocess
 from datetime import date, datetime, timedelta, timezone
 
@@ -179,6 +180,15 @@ def test_the_whole_cycle_for_two_units(app, town, runner, client, login, tmp_pat
     listed = ok(runner.invoke(args=["tasks", "list", "--unit", A, "--year", str(next_year),
                                     "--format", "csv"]))
     assert "补齐学习研讨记录" in listed
+    # ... in the unit's calendar feed of that year, and in the reminders ahead of it.
+    ok(runner.invoke(args=["ics", "export", "--unit", A, "--year", str(next_year), "-o",
+                           str(tmp_path / "a.ics")]))
+    assert "补齐学习研讨记录" in (tmp_path / "a.ics").read_text("utf-8")
+    before = working_day(due - timedelta(days=7))
+    ok(runner.invoke(args=["reminders", "dispatch", "--now", f"{before}T09:00:00+08:00"]))
+    from tracker.reminders.models import ReminderLedgerEntry
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReminderLedgerEntry)
+                             .where(ReminderLedgerEntry.task_id == task_a.id)) >= 1
     ok(runner.invoke(args=["assessment", "lock", "--year", y]))
     refused(runner.invoke(args=["assessment", "deduct", "--year", y, "--unit", A, "--row",
                                 "1-4-1", "--points", "1", "--reason", "late"]), "locked")
@@ -230,3 +240,100 @@ def test_the_whole_cycle_for_two_units(app, town, runner, client, login, tmp_pat
     assert {(i.unit.name, i.kind.value) for i in inputs} >= {(A, "midyear"), (B, "public")}
     assert db.session.scalar(sa.select(Feedback).where(
         Feedback.unit_id == town.units.a.id)).acknowledged_by_id == town.users.manager.id
+
+
+def test_an_adhoc_task_on_a_day_off_is_refused_with_the_nearest_working_days(town):
+    from tracker.tasks.services import create_adhoc
+
+    saturday = day_off(date(town.year, 9, 1))
+    before, after = work_calendar().nearest_working_days(saturday)
+    with pytest.raises(TrackerError) as refused_:
+        create_adhoc(town.users.admin, [town.units.a], "临时任务", "", saturday, utcnow())
+    message = str(refused_.value)
+    assert "is a day off" in message and before.isoformat() in message \
+        and after.isoformat() in message
+    assert work_calendar().is_working(before) and work_calendar().is_working(after)
+
+
+def test_the_questionnaire_is_anonymous_once_per_device_and_throttled(app, town, client,
+                                                                      login):
+    """No sign-in; a second answer from the same device is refused; a flood from one
+    address is refused; the coordinator sees only counts; nobody else sees them."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    app.config["SURVEY_MAX_PER_ADDRESS"] = 3
+    year = town.year
+    login(client, town.users.admin)
+    assert client.post(f"/assessment/{year}/surveys").status_code == 302
+    page = client.get(f"/assessment/{year}/cycle").text
+    links = re.findall(r'href="http://[^"]*(/survey/[A-Za-z0-9_-]+)"', page)
+    assert len(links) == 2 and "<svg" in page  # a link and a QR code per unit
+    client.get("/logout")
+    link = links[0]
+    voter = app.test_client()
+    assert "是否满意" in voter.get(link).text  # no sign-in; the device's cookie is set
+    assert voter.post(link, data={"choice": "满意"}).status_code == 200
+    again = voter.post(link, data={"choice": "不满意"})
+    assert again.status_code == 409  # the same device
+    # Other devices (fresh cookies) from the same address: the flood stops at the limit.
+    codes = []
+    for choice in ("基本满意", "不满意", "满意"):
+        other = app.test_client()
+        other.get(link)
+        codes.append(other.post(link, data={"choice": choice}).status_code)
+    assert codes == [200, 200, 429]
+    # A device without the cookie cannot answer.
+    bare = app.test_client()
+    assert bare.post(link, data={"choice": "满意"}).status_code == 400
+    # From another address the next device is taken.
+    other = app.test_client()
+    other.get(link, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.post(link, data={"choice": "满意"},
+                      environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+    from tracker.assessment.records import SurveyAnswer
+    answers = db.session.scalars(sa.select(SurveyAnswer)).all()
+    assert len(answers) == 4 and len({a.device_hash for a in answers}) == 4
+    assert all(len(a.address_hash) == 64 and "127.0.0.1" not in a.address_hash
+               for a in answers)
+    # Only counts, and only to the coordinator.
+    for user in (town.users.manager, town.users.viewer):
+        login(client, user)
+        assert client.get(f"/assessment/{year}/cycle").status_code == 404
+    login(client, town.users.admin)
+    page = client.get(f"/assessment/{year}/cycle").text
+    assert "4 answers" in page and "满意率 75%" in page
+    survey_id = re.search(r'/surveys/(\d+)/adopt', page)[1]
+    assert client.post(f"/assessment/{year}/surveys/{survey_id}/adopt").status_code == 302
+    entry = db.session.scalar(sa.select(AssessmentInput))
+    assert (entry.kind.value, entry.score, entry.source) == ("public", 75, "本系统问卷（4 份）")
+
+
+def test_the_sheet_shows_each_input_with_figure_and_source(town, runner, client, login,
+                                                           tmp_path):
+    """CSV (extra rows after 合计), .xlsx and the unit's page; the bundled plan sets them
+    beside the total, without weight, and says so."""
+    y = str(town.year)
+    ok(runner.invoke(args=["assessment", "input", "--year", y, "--unit", A, "--kind",
+                           "midyear", "--score", "86", "--note", "年中评估表"]))
+    ok(runner.invoke(args=["assessment", "input", "--year", y, "--unit", A, "--kind",
+                           "public", "--grade", "满意率 96%"]))
+    ok(runner.invoke(args=["assessment", "export", "--year", y, "--unit", A, "-o",
+                           str(tmp_path / "a.csv")]))
+    rows = list(csv.reader(io.StringIO((tmp_path / "a.csv").read_text("utf-8-sig"))))
+    assert rows[0] == ["单位", "一级项目", "二级项目", "工作要求", "扣分标准", "分值", "得分"]
+    total = next(i for i, r in enumerate(rows) if r[1] == "合计")
+    after = rows[total + 1:]
+    assert after[0][1] == "年中评估" and after[0][3] == "录入（命令行）；年中评估表" \
+        and after[0][6] == "86"
+    assert after[1][1] == "群众评议" and after[1][6] == "满意率 96%"
+    assert len(after) == 3 and "本系统设定" in after[-1][1]  # only what is recorded
+    ok(runner.invoke(args=["assessment", "export", "--year", y, "--unit", A, "-o",
+                           str(tmp_path / "a.xlsx")]))
+    from openpyxl import load_workbook
+    sheet = load_workbook(tmp_path / "a.xlsx").worksheets[1]
+    values = [[c for c in row if c not in (None, "")]
+              for row in sheet.iter_rows(values_only=True)]
+    assert values[-3] == ["年中评估", "录入（命令行）；年中评估表", 86], values[-4:]
+    login(client, town.users.manager)
+    page = client.get(f"/assessment/{y}/units/{town.units.a.id}").text
+    assert "年中评估" in page and "86" in page and "录入（命令行）" in page
+    assert "本系统设定" in page

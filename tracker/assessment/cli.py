@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tracker.assessment import export, feedback
 from tracker.assessment.cycle import (add_visit, draw_sample, import_inputs, rectify_finding,
-                                      rectify_row, set_input)
+                                      rectify_row, set_input, sheet_inputs)
 from tracker.assessment.models import Assessment
 from tracker.assessment.records import INPUT_NAMES, Finding, InputKind
 from tracker.assessment.services import (add_deduction, assessed_units, get_or_start, layout_for,
@@ -40,13 +40,15 @@ def export_sheet(year, unit_name, output):
     layout, groups = layout_for(plan)
     scored = results(plan, year, units)
     ordered = [scored[u.id] for u in units]
+    extra = sheet_inputs(plan, year, ordered)
     try:
         if suffix == ".csv":
-            output.write_text(export.csv_text(layout, ordered), encoding="utf-8", newline="")
+            output.write_text(export.csv_text(layout, ordered, extra), encoding="utf-8",
+                              newline="")
         else:
             with open(output, "wb") as stream:
                 export.write_xlsx(stream, f"{plan.rubric_title or plan.title}（{year}）",
-                                  layout, groups, ordered)
+                                  layout, groups, ordered, extra)
     except OSError as exc:
         raise TrackerError(f"{output}: cannot write: {exc.strerror}") from None
     click.echo(f"Wrote {output}: {len(ordered)} units, {len(layout.rows)} rows each.")

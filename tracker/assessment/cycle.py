@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from tracker.assessment.models import Assessment, Deduction
 from tracker.assessment.records import (INPUT_NAMES, AssessmentInput, Finding, FindingKind,
@@ -224,15 +225,21 @@ def add_finding(unit: Unit, year: int, kind, text: str, now: datetime,
     return finding
 
 
-def findings_of(year: int, unit_id: int) -> list[Finding]:
-    return db.session.scalars(sa.select(Finding).where(
-        Finding.year == year, Finding.unit_id == unit_id).order_by(Finding.id)).all()
+def findings_of(year: int, unit_id: int | None = None) -> list[Finding]:
+    """The year's findings (of one unit), with their visit, unit and 整改 task loaded."""
+    query = sa.select(Finding).where(Finding.year == year).options(
+        selectinload(Finding.visit), selectinload(Finding.unit), selectinload(Finding.task))
+    if unit_id is not None:
+        query = query.where(Finding.unit_id == unit_id)
+    return db.session.scalars(query.order_by(Finding.id)).all()
 
 
 def visits_of(year: int) -> list[SupervisionVisit]:
-    return db.session.scalars(sa.select(SupervisionVisit).where(SupervisionVisit.year == year)
-                              .order_by(SupervisionVisit.visited_on.desc(),
-                                        SupervisionVisit.id.desc())).all()
+    """The year's 督导 visits, newest first, with their unit and findings loaded."""
+    return db.session.scalars(
+        sa.select(SupervisionVisit).where(SupervisionVisit.year == year)
+        .options(selectinload(SupervisionVisit.unit), selectinload(SupervisionVisit.findings))
+        .order_by(SupervisionVisit.visited_on.desc(), SupervisionVisit.id.desc())).all()
 
 
 # -- the 抽查 draw -------------------------------------------------------------------
@@ -373,6 +380,8 @@ class InputLine:
     source: str
     note: str
     weight: int
+    #: The score where the input is one (not a grade).
+    score: Decimal | None = None
 
 
 def combined(plan: Plan, total: Decimal, inputs: dict[str, AssessmentInput]
@@ -388,7 +397,8 @@ def combined(plan: Plan, total: Decimal, inputs: dict[str, AssessmentInput]
         entry = inputs.get(item["kind"])
         lines.append(InputLine(item["kind"], item.get("label") or INPUT_NAMES[item["kind"]],
                                entry.figure if entry else "", entry.source if entry else "",
-                               entry.note if entry else "", item.get("weight", 0)))
+                               entry.note if entry else "", item.get("weight", 0),
+                               entry.score if entry else None))
     if config.get("combine") != "weighted":
         caption = config.get("note") or "列于考核得分旁，不计入得分（本系统设定）"
         return lines, None, caption
@@ -402,3 +412,10 @@ def combined(plan: Plan, total: Decimal, inputs: dict[str, AssessmentInput]
             return lines, None, caption
         value += entry.score * line.weight / 100
     return lines, value.quantize(Decimal("0.1")), caption
+
+
+def sheet_inputs(plan: Plan, year: int, scored: list) -> dict:
+    """{unit id: (input lines, total by the plan's rule or None, caption)} for the units'
+    scoring sheets (``scored``: their ``UnitResult``), in one query."""
+    inputs = inputs_of(year, [r.unit.id for r in scored])
+    return {r.unit.id: combined(plan, r.total, inputs[r.unit.id]) for r in scored}

@@ -8,7 +8,6 @@ of the request kept.
 import io
 from datetime import date
 
-import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
                    render_template, request, send_file, url_for)
 from flask_babel import gettext as _
@@ -18,7 +17,8 @@ from markupsafe import Markup
 from tracker.assessment import feedback as sheets
 from tracker.assessment import survey as surveys
 from tracker.assessment.cycle import (INPUT_NAMES, add_finding, add_visit, combined,
-                                      draw_sample, draws_of, import_inputs, inputs_of,
+                                      draw_sample, draws_of, findings_of, import_inputs,
+                                      inputs_of,
                                       open_rectifications, rectify_finding, set_input,
                                       visits_of)
 from tracker.assessment.records import Finding, FindingKind, Survey
@@ -39,7 +39,8 @@ DEVICE_COOKIE_SECONDS = 366 * 24 * 3600
 
 
 def _coordinator() -> None:
-    """The coordinator's pages: anyone else is told they do not exist."""
+    """The coordinator's pages: anyone else, signed in or not, is told they do not exist
+    (as tracker.planning's)."""
     if not (current_user.is_authenticated and current_user.is_admin):
         abort(404)
 
@@ -95,15 +96,13 @@ def _sheet_panel():
 # -- the coordinator's records ----------------------------------------------------------
 
 @bp.get("/<int:year>/cycle")
-@login_required
 def cycle(year):
     """The year-end cycle: inputs per unit, 督导 visits, 抽查 draws, the questionnaire."""
     _coordinator()
     plan = _plan(year)
     units = assessed_units()
     inputs = inputs_of(year, [u.id for u in units])
-    findings = db.session.scalars(sa.select(Finding).where(Finding.year == year)
-                                  .order_by(Finding.id)).all()
+    findings = findings_of(year)
     links = surveys.surveys_of(year)
     base = current_app.config["BASE_URL"].rstrip("/")
     urls = {s.id: f"{base}{url_for('survey.answer', token=s.token)}" for s in links}
@@ -115,7 +114,6 @@ def cycle(year):
 
 
 @bp.post("/<int:year>/inputs")
-@login_required
 def save_inputs(year):
     """年中评估 (or another input) for every unit, from one table."""
     _coordinator()
@@ -132,7 +130,6 @@ def save_inputs(year):
 
 
 @bp.post("/<int:year>/inputs/import")
-@login_required
 def import_sheet(year):
     """年中评估 or 群众评议 from a CSV or .xlsx file (a 问卷星 export)."""
     _coordinator()
@@ -146,7 +143,6 @@ def import_sheet(year):
 
 
 @bp.post("/<int:year>/visits")
-@login_required
 def visit(year):
     """A 日常督导 visit with its findings (one a line)."""
     _coordinator()
@@ -161,7 +157,6 @@ def visit(year):
 
 
 @bp.post("/<int:year>/draws")
-@login_required
 def new_draw(year):
     """Draw the 抽查's units (seeded, recorded)."""
     _coordinator()
@@ -173,7 +168,6 @@ def new_draw(year):
 
 
 @bp.post("/<int:year>/findings")
-@login_required
 def spot_finding(year):
     """What the 抽查 found at a unit."""
     _coordinator()
@@ -184,7 +178,6 @@ def spot_finding(year):
 
 
 @bp.post("/<int:year>/findings/<id:finding_id>/rectify")
-@login_required
 def rectify(year, finding_id):
     """Turn a finding into a 整改 task for its unit."""
     _coordinator()
@@ -198,7 +191,6 @@ def rectify(year, finding_id):
 
 
 @bp.post("/<int:year>/surveys")
-@login_required
 def open_links(year):
     """A questionnaire link for every unit that has none."""
     _coordinator()
@@ -208,7 +200,6 @@ def open_links(year):
 
 
 @bp.post("/<int:year>/surveys/<id:survey_id>/adopt")
-@login_required
 def adopt(year, survey_id):
     """The questionnaire's 满意率 as the unit's 群众评议 result."""
     _coordinator()
@@ -265,7 +256,6 @@ def feedback_pdf(year, unit_id):
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/feedback/issue")
-@login_required
 def feedback_issue(year, unit_id):
     """Issue the 反馈单 to the unit (mail, group robot, inbox)."""
     _coordinator()

@@ -18,6 +18,7 @@ from decimal import Decimal
 import segno
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import contains_eager
 from flask_babel import gettext as _
 
 from tracker.assessment.cycle import set_input
@@ -58,6 +59,7 @@ def open_surveys(year: int, now: datetime) -> list[Survey]:
 
 def surveys_of(year: int) -> list[Survey]:
     return db.session.scalars(sa.select(Survey).join(Unit).where(Survey.year == year)
+                              .options(contains_eager(Survey.unit))
                               .order_by(Unit.kind, Unit.name)).all()
 
 

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
 from tracker.assessment import export
-from tracker.assessment.cycle import rectify_deduction
+from tracker.assessment.cycle import rectify_deduction, sheet_inputs
 from tracker.assessment.feedback import issued as issued_sheets
 from tracker.assessment.models import Deduction
 from tracker.assessment.scoring import rank
@@ -243,13 +243,14 @@ def download(year, fmt):
     scored = results(plan, year, units)
     ordered = [scored[u.id] for u in units]
     name = f"assessment-{year}" + (f"-{units[0].name}" if unit_id else "")
+    extra = sheet_inputs(plan, year, ordered)
     if fmt == "csv":
-        data = export.csv_text(layout, ordered).encode("utf-8")
+        data = export.csv_text(layout, ordered, extra).encode("utf-8")
         # Werkzeug adds "; charset=utf-8" to a text/* type itself.
         return attachment(send_file(io.BytesIO(data), mimetype="text/csv"), f"{name}.csv",
                           fallback="assessment")
     stream = io.BytesIO()
-    export.write_xlsx(stream, _sheet_title(plan, year), layout, groups, ordered)
+    export.write_xlsx(stream, _sheet_title(plan, year), layout, groups, ordered, extra)
     stream.seek(0)
     return attachment(send_file(
         stream, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
