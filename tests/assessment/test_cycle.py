@@ -337,3 +337,59 @@ def test_the_sheet_shows_each_input_with_figure_and_source(town, runner, client,
     page = client.get(f"/assessment/{y}/units/{town.units.a.id}").text
     assert "年中评估" in page and "86" in page and "录入（命令行）" in page
     assert "本系统设定" in page
+
+
+@pytest.mark.parametrize("vendor", ["wecom", "feishu"])
+def test_an_issued_feedback_sheet_goes_out_by_mail_and_the_group_robot(
+        app, town, runner, smtp_server, robot_server, vendor):
+    from tests.mailserver import mail_config
+    from tests.reminders.test_robot_delivery import text_of
+    from tracker.reminders.channels import set_channel
+
+    app.config.update(mail_config(smtp_server))
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = ",".join(robot_server.allowed_hosts)
+    set_channel(town.units.a, vendor, robot_server.add(vendor), None, now=utcnow())
+    db.session.commit()
+    y = str(town.year)
+    ok(runner.invoke(args=["assessment", "begin", "--year", y, "--unit", A]))
+    ok(runner.invoke(args=["assessment", "feedback", "--year", y, "--unit", A, "--send"]))
+    ok(runner.invoke(args=["reminders", "dispatch"]))
+    mails = [m for m in smtp_server.take() if "问题反馈单" in m.message["Subject"]]
+    assert {m.recipients[0] for m in mails} == {"manager@example.org", "viewer@example.org"}
+    link = f"https://tracker.shuyuan.example/assessment/{y}/units/{town.units.a.id}/feedback"
+    assert all(link in m.text for m in mails)
+    [robot] = [r for r in robot_server.take() if "问题反馈单" in text_of(r)]
+    assert A in text_of(robot) and link in text_of(robot)
+
+
+def test_the_plan_says_how_the_inputs_enter_the_verdict():
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from tracker.assessment.cycle import combined
+    from tracker.phases.planfile import PlanError, bundled_plans, parse_plan
+
+    text = bundled_plans()["shuyuan-2020"].read_text("utf-8")
+    bundled = parse_plan(text.encode(), "bundled")
+    assert bundled.assessment["combine"] == "beside" and "本系统设定" in bundled.assessment["note"]
+    head = text[:text.index("[assessment]")]
+    weighted = parse_plan((head + '[assessment]\ncombine = "weighted"\ninputs = [\n'
+                           '  { kind = "midyear", weight = 10 },\n'
+                           '  { kind = "public", weight = 10 },\n]\n').encode(), "w")
+    plan = SimpleNamespace(assessment=weighted.assessment)
+    entries = {"midyear": SimpleNamespace(score=Decimal(90), figure="90", source="录入",
+                                          note=""),
+               "public": SimpleNamespace(score=Decimal(100), figure="100", source="问卷",
+                                         note="")}
+    lines, total, caption = combined(plan, Decimal(80), entries)
+    assert [(l.label, l.weight) for l in lines] == [("年中评估", 10), ("群众评议", 10)]
+    assert total == Decimal("83.0") and "80%" in caption  # 80×0.8 + 90×0.1 + 100×0.1
+    assert combined(plan, Decimal(80), {"midyear": entries["midyear"]})[1] is None
+    for table, message in [
+        ('combine = "sum"', "'combine' must be"),
+        ('combine = "weighted"\ninputs = [{ kind = "midyear", weight = 100 }]', "leave the"),
+        ('inputs = [{ kind = "midyear", weight = 5 }]', "'weight' is for"),
+        ('inputs = [{ kind = "other" }]', "'kind' must be one of"),
+    ]:
+        with pytest.raises(PlanError, match=message):
+            parse_plan((head + "[assessment]\n" + table + "\n").encode(), "bad")
