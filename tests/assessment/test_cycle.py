@@ -227,6 +227,13 @@ def test_the_whole_cycle_for_two_units(app, town, runner, client, login, tmp_pat
     login(client, town.users.admin)
     page = client.get(f"/assessment/{year}/feedback").text
     assert page.count("Not acknowledged") == 1
+    # Next year's plan loaded: the unit's sheet of that year lists the 整改 still open.
+    ok(runner.invoke(args=["plan", "load", "shuyuan-2020", "--year", str(next_year)]))
+    login(client, town.users.manager)
+    page = client.get(f"/assessment/{next_year}/units/{town.units.a.id}").text
+    assert f"整改 of {year} still open" in page and "补齐学习研讨记录" in page
+    assert db.session.get(Task, task_a.id).status == TaskStatus.OPEN
+    login(client, town.users.admin)
     # January of the next year: the units do their 整改, the coordinator accepts it.
     january = datetime(next_year, 1, 8, 2, tzinfo=timezone.utc)
     for task, user in ((task_a, town.users.manager), (task_b, town.users.other)):
@@ -382,7 +389,7 @@ def test_the_plan_says_how_the_inputs_enter_the_verdict():
                "public": SimpleNamespace(score=Decimal(100), figure="100", source="问卷",
                                          note="")}
     lines, total, caption = combined(plan, Decimal(80), entries)
-    assert [(l.label, l.weight) for l in lines] == [("年中评估", 10), ("群众评议", 10)]
+    assert [(line.label, line.weight) for line in lines] == [("年中评估", 10), ("群众评议", 10)]
     assert total == Decimal("83.0") and "80%" in caption  # 80×0.8 + 90×0.1 + 100×0.1
     assert combined(plan, Decimal(80), {"midyear": entries["midyear"]})[1] is None
     for table, message in [
@@ -393,3 +400,51 @@ def test_the_plan_says_how_the_inputs_enter_the_verdict():
     ]:
         with pytest.raises(PlanError, match=message):
             parse_plan((head + "[assessment]\n" + table + "\n").encode(), "bad")
+
+
+def test_the_coordinators_page_records_the_cycle(app, town, client, login):
+    """One table for every unit's 年中评估, an import, a 督导 visit, a draw, a 抽查 finding
+    and its 整改 (a day off refused); a refusal is a 400 page that keeps nothing."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    year, a, b = town.year, town.units.a, town.units.b
+    base = f"/assessment/{year}"
+    login(client, town.users.admin)
+    response = client.post(f"{base}/inputs", data={
+        "kind": "midyear", f"score-{a.id}": "91.5", f"grade-{b.id}": "良好",
+        f"note-{b.id}": "材料较全"})
+    assert response.status_code == 302
+    response = client.post(f"{base}/inputs", data={"kind": "midyear", f"score-{a.id}": "abc"})
+    assert response.status_code == 400 and "is not a number" in response.text
+    data = "单位名称,总分\n新北村党支部,88\n".encode("utf-8")
+    response = client.post(f"{base}/inputs/import", data={
+        "kind": "public", "file": (io.BytesIO(data), "问卷星.csv")})
+    assert response.status_code == 302
+    today = local_today(utcnow(), "Asia/Shanghai")
+    response = client.post(f"{base}/visits", data={
+        "unit_id": a.id, "visited_on": today.isoformat(), "visitors": "张三",
+        "findings": "学习记录未归档\n\n宣传栏破损"})
+    assert response.status_code == 302
+    assert client.post(f"{base}/draws", data={"count": "2", "seed": "x"}).status_code == 302
+    assert client.post(f"{base}/draws", data={"count": "9"}).status_code == 400
+    assert client.post(f"{base}/findings", data={"unit_id": b.id, "text": "台账缺页"}
+                       ).status_code == 302
+    page = client.get(f"{base}/cycle").text
+    assert "91.5" in page and "良好" in page and "导入：问卷星.csv" in page
+    assert "学习记录未归档" in page and "宣传栏破损" in page and "台账缺页" in page
+    assert "<code>x</code>" in page
+    finding = db.session.scalar(sa.select(Finding).where(Finding.text == "台账缺页"))
+    saturday = day_off(today + timedelta(days=1))
+    response = client.post(f"{base}/findings/{finding.id}/rectify",
+                           data={"title": "补页", "due_date": saturday.isoformat()})
+    assert response.status_code == 400 and "is a day off" in response.text
+    due = working_day(today + timedelta(days=1))
+    response = client.post(f"{base}/findings/{finding.id}/rectify",
+                           data={"title": "补页", "due_date": due.isoformat()})
+    assert response.status_code == 302
+    db.session.expire_all()
+    task = db.session.get(Finding, finding.id).task
+    assert (task.unit_id, task.due_date, task.title) == (b.id, due, "补页")
+    inputs = {(i.unit_id, i.kind.value): i for i in db.session.scalars(
+        sa.select(AssessmentInput))}
+    assert inputs[(a.id, "midyear")].score == 91.5
+    assert inputs[(b.id, "midyear")].grade == "良好" and inputs[(b.id, "public")].score == 88
