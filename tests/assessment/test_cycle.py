@@ -220,6 +220,10 @@ def test_the_whole_cycle_for_two_units(app, town, runner, client, login, tmp_pat
     login(client, town.users.manager)
     response = client.get(f"/assessment/{year}/units/{town.units.a.id}/feedback")
     assert response.status_code == 200 and "学习研讨记录缺少两次" in response.text
+    sheet_page = client.get(f"/assessment/{year}/units/{town.units.a.id}").text
+    assert "not acknowledged yet" in sheet_page
+    inbox = client.get("/inbox").text
+    assert "Feedback sheet issued" in inbox and f"{A} {year} 年度问题反馈单" in inbox
     response = client.post(f"/assessment/{year}/units/{town.units.a.id}/feedback/acknowledge")
     assert response.status_code == 302, response.text
     assert client.post(f"/assessment/{year}/units/{town.units.b.id}/feedback/acknowledge"

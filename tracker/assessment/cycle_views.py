@@ -82,13 +82,15 @@ def _done(year: int, message: str):
 @bp.app_context_processor
 def _sheet_panel():
     """What the unit's scoring sheet shows beside the rubric: the inputs with their
-    figures and sources, and 整改 of earlier years still open."""
+    figures and sources, its 反馈单 (issued, acknowledged), and 整改 of earlier years
+    still open."""
 
     def yearend_panel(plan, year, unit, rubric_total):
         lines, total, caption = combined(plan, rubric_total,
                                          inputs_of(year, [unit.id])[unit.id])
         return {"inputs": lines, "total": total, "caption": caption,
-                "open": open_rectifications(unit.id, year)}
+                "open": open_rectifications(unit.id, year),
+                "feedback": sheets.feedback_record(unit.id, year)}
 
     return {"yearend_panel": yearend_panel}
 
