@@ -323,8 +323,16 @@ def test_the_sheet_shows_each_input_with_figure_and_source(town, runner, client,
     """CSV (extra rows after 合计), .xlsx and the unit's page; the bundled plan sets them
     beside the total, without weight, and says so."""
     y = str(town.year)
+    form = tmp_path / "年中评估表.pdf"
+    form.write_bytes(b"%PDF-1.4 form")
+    refused(runner.invoke(args=["assessment", "input", "--year", y, "--unit", A, "--kind",
+                                "midyear", "--score", "86", "--file", str(tmp_path / "none")]),
+            "cannot read")
     ok(runner.invoke(args=["assessment", "input", "--year", y, "--unit", A, "--kind",
-                           "midyear", "--score", "86", "--note", "年中评估表"]))
+                           "midyear", "--score", "86", "--note", "年中评估表",
+                           "--file", str(form)]))
+    stored = db.session.scalar(sa.select(AssessmentInput))
+    assert (stored.file_name, stored.file_data) == ("年中评估表.pdf", b"%PDF-1.4 form")
     ok(runner.invoke(args=["assessment", "input", "--year", y, "--unit", A, "--kind",
                            "public", "--grade", "满意率 96%"]))
     ok(runner.invoke(args=["assessment", "export", "--year", y, "--unit", A, "-o",
