@@ -1,6 +1,6 @@
 """Every model, imported in one place for Alembic and the app factory."""
 
-from tracker.assessment.models import Assessment, AssessmentRow, Deduction
+from tracker.assessment.models import Assessment, AssessmentRow, Deduction, MinimumWaiver
 from tracker.assessment.records import (AssessmentInput, Feedback, Finding, SpotDraw, Survey,
                                         SurveyAnswer, SupervisionVisit)
 from tracker.auth.models import LoginAttempt, LoginThrottle, Role, User
@@ -10,7 +10,7 @@ from tracker.phases.models import (Duty, DutyDate, Phase, Plan, PlanVersion, Pla
 from tracker.reminders.models import (Notification, OutboxMessage, ReminderLedgerEntry,
                                       ReminderPreference, SchedulerHeartbeat, UnitChannel)
 from tracker.tasks.models import EvidenceFile, Task, TaskEvent, TaskEventKind, TaskStatus
-from tracker.units.models import Unit, UnitKind
+from tracker.units.models import Unit, UnitKind, UnitRowRule
 from tracker.workdays.models import WorkdayOverride
 
 __all__ = [
@@ -19,7 +19,7 @@ __all__ = [
     "PlanVersion", "Plan", "PlanYear", "Role", "RubricNode", "Task", "TaskEvent",
     "TaskEventKind", "TaskStatus", "Unit", "UnitKind", "User", "duty_rubric",
     "Notification", "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference",
-    "SchedulerHeartbeat", "UnitChannel", "WorkdayOverride",
+    "SchedulerHeartbeat", "UnitChannel", "WorkdayOverride", "MinimumWaiver", "UnitRowRule",
     "AssessmentInput", "Feedback", "Finding", "SpotDraw", "Survey", "SurveyAnswer",
     "SupervisionVisit",
 ]

@@ -109,7 +109,7 @@ def bundled_rubric():
 
 #: What a scoring table says of a rubric: not its English, nor how the plan scores each row
 #: (kinds, the evidence its 扣分标准 names, minimums), which the plan adds.
-PLAN_ONLY = {"title_en", "applies_to", "evidence", "evidence_match", "requires"}
+PLAN_ONLY = {"title_en", "applies_to", "evidence", "evidence_match", "requires", "party_org"}
 
 
 def without_en(nodes):

@@ -12,10 +12,10 @@ from tracker.assessment.cycle import (add_visit, draw_sample, import_inputs, rec
 from tracker.assessment.models import Assessment
 from tracker.assessment.records import INPUT_NAMES, Finding, InputKind
 from tracker.assessment.services import (add_deduction, assessed_units, get_or_start, layout_for,
-                                         lock, results)
+                                         lock, ranking_groups, results)
 from tracker.core.cli import TrackerGroup
 from tracker.core.errors import TrackerError
-from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
 from tracker.core.web import format_points
 from tracker.extensions import db
 from tracker.phases.services import plan_for_year
@@ -38,7 +38,7 @@ def export_sheet(year, unit_name, output):
     plan = plan_for_year(year)
     units = [get_unit(unit_name)] if unit_name else assessed_units()
     layout, groups = layout_for(plan)
-    scored = results(plan, year, units)
+    scored = results(plan, year, units, local_today(utcnow(), plan.timezone))
     ordered = [scored[u.id] for u in units]
     extra = sheet_inputs(plan, year, ordered)
     try:
@@ -48,7 +48,7 @@ def export_sheet(year, unit_name, output):
         else:
             with open(output, "wb") as stream:
                 export.write_xlsx(stream, f"{plan.rubric_title or plan.title}（{year}）",
-                                  layout, groups, ordered, extra)
+                                  layout, groups, ordered, ranking_groups(plan), extra)
     except OSError as exc:
         raise TrackerError(f"{output}: cannot write: {exc.strerror}") from None
     click.echo(f"Wrote {output}: {len(ordered)} units, {len(layout.rows)} rows each.")
@@ -128,7 +128,7 @@ def _row(plan, code: str):
 
 
 def _total(plan, year, unit):
-    return results(plan, year, [unit])[unit.id].total
+    return results(plan, year, [unit], local_today(utcnow(), plan.timezone))[unit.id].total
 
 
 @assessment_cli.command("lock")

@@ -44,7 +44,7 @@ class FeedbackSheet:
 
 def feedback_for(plan: Plan, year: int, unit: Unit) -> FeedbackSheet:
     """The unit's 反馈单 as it stands."""
-    result = results(plan, year, [unit])[unit.id]
+    result = results(plan, year, [unit], local_today())[unit.id]
     deductions = []
     for row in result.rows.values():
         for d in row.deductions:

@@ -21,8 +21,10 @@ BUNDLED_DIR = Path(__file__).resolve().parent.parent / "plans"
 EVIDENCE_KINDS = ("document", "photo", "record", "statement")
 #: The kinds of unit (tracker.units.models.UnitKind has the same values): villages
 #: (村党（总）支部), neighbourhoods (居民区党支部), other party branches (机关党支部…),
-#: offices (机关科室), enterprises and institutions (镇属企事业单位), and the coordinator.
-UNIT_KINDS = ("village", "community", "branch", "office", "enterprise", "coordinator")
+#: offices (机关科室), town-owned enterprises (镇属企业) and institutions (镇属事业单位), and
+#: the coordinator.
+UNIT_KINDS = ("village", "community", "branch", "office", "enterprise", "institution",
+              "coordinator")
 #: The kinds scored on the rubric: every unit but the coordinator.
 ASSESSED_KINDS = UNIT_KINDS[:-1]
 APPLIES_TO_ALIASES = {"units": list(ASSESSED_KINDS), "coordinator": ["coordinator"]}
@@ -33,6 +35,17 @@ SETTERS = ("coordinator",)
 #: Where a due date comes from: the plan document, or the plan's own choice.
 DUE_SOURCES = ("plan", "document")
 DEFAULT_REMINDERS = {"before": [7, 1, 0], "overdue_every": 7}
+#: Working days a unit has, after a plan started mid-year, for the one-off work whose dates
+#: had passed (补报): the plan's choice (``[defaults] catch_up_days``).
+DEFAULT_CATCH_UP_DAYS = 10
+#: How towns rank their units apart (分类考核) unless the plan says otherwise
+#: (``[[rubric.ranking]]``): 村居, 机关, 企事业.
+DEFAULT_RANKING = [
+    {"title": "村居", "title_en": "Villages and neighbourhoods", "kinds": ["village", "community"]},
+    {"title": "机关", "title_en": "Offices and their branches", "kinds": ["branch", "office"]},
+    {"title": "企事业", "title_en": "Enterprises and institutions",
+     "kinds": ["enterprise", "institution"]},
+]
 #: The coordinator's inputs to the 综合考评 (tracker.assessment.records.InputKind).
 ASSESSMENT_INPUTS = ("midyear", "public", "spot", "supervision")
 #: How they enter the verdict: shown beside the rubric's total, or weighted into it.
@@ -40,6 +53,12 @@ ASSESSMENT_COMBINE = ("beside", "weighted")
 #: A leap and a common year: a year-agnostic plan must work in both.
 CHECK_YEARS = (2024, 2025)
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: What a plan may hold: checking and loading it is work in proportion (the bundled plan,
+#: 54 KB, has 47 duties, 32 rubric rows and 4 phases), and so is every editor page.
+MAX_PLAN_BYTES = 256_000
+MAX_DUTIES = 300
+MAX_ROWS = 200
+MAX_PHASES = 24
 
 
 class PlanError(TrackerError):
@@ -80,6 +99,9 @@ class RubricNodeSpec:
     #: ``[{duties, at_least, label, label_en, deduct, flag?}]`` (``at_least`` a number, or
     #: ``"all"``: every task of those duties the unit has this year).
     requires: list[dict] = field(default_factory=list)
+    #: A leaf row that is a party organisation's own (党组织制定的文件…): a unit that names
+    #: its party organisation has it asked of that organisation, once.
+    party_org: bool = False
 
     @property
     def is_leaf(self) -> bool:
@@ -99,7 +121,7 @@ class RubricNodeSpec:
             data.update(requirement=self.requirement, deduction=self.deduction,
                         numbered=self.numbered, applies_to=self.applies_to,
                         evidence=self.evidence, evidence_match=self.evidence_match,
-                        requires=self.requires)
+                        requires=self.requires, party_org=self.party_org)
         return data
 
 
@@ -152,6 +174,10 @@ class PlanSpec:
     source_sha256: str
     #: The plan file's text, as read (kept with the version loaded for a year).
     source: str = ""
+    #: Working days for catch-up work (补报) after a mid-year start: the plan's choice.
+    catch_up_days: int = DEFAULT_CATCH_UP_DAYS
+    #: The groups units are ranked within (分类考核): ``[{title, title_en, kinds}]``.
+    ranking: list[dict] = field(default_factory=lambda: [dict(g) for g in DEFAULT_RANKING])
     #: The ``[assessment]`` table: ``{"combine": "beside"|"weighted", "inputs": [{"kind",
     #: "label", "weight"}]}``; empty where the plan says nothing of the inputs.
     assessment: dict = field(default_factory=dict)
@@ -175,7 +201,8 @@ class PlanSpec:
             "phases": [vars(p).copy() for p in self.phases],
             "rubric_title": self.rubric_title, "rubric_title_en": self.rubric_title_en,
             "rubric_total": self.rubric_total, "not_applicable": self.not_applicable,
-            "non_working_day": self.non_working_day,
+            "non_working_day": self.non_working_day, "catch_up_days": self.catch_up_days,
+            "ranking": self.ranking,
             "rubric": [g.to_json() for g in self.rubric],
             "duties": [d.to_json() for d in self.duties],
             "assessment": self.assessment,
@@ -200,7 +227,8 @@ def read_plan(name_or_file: str) -> PlanSpec:
             f"(bundled: {names})"
         )
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(MAX_PLAN_BYTES + 1)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan file: {exc.strerror}") from None
     return parse_plan(data, str(path))
@@ -215,8 +243,35 @@ def loads_toml(text: str) -> dict:
         raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
 
 
+def _tables(parent, key: str) -> list:
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return [t for t in value if isinstance(t, dict)] if isinstance(value, list) else []
+
+
+def counts(raw: dict) -> dict[str, int]:
+    """How many duties, rubric rows and phases a plan file's data holds (as far as it is
+    one), before anything else of it is checked."""
+    groups = _tables(raw.get("rubric"), "groups")
+    rows = sum(len(_tables(g, "rows")) + sum(len(_tables(i, "rows")) for i in
+                                              _tables(g, "items")) for g in groups)
+    return {"duties": len(_tables(raw, "duties")), "rows": rows,
+            "phases": len(_tables(raw, "phases"))}
+
+
+def over_caps(raw: dict) -> str | None:
+    """What a plan holds beyond MAX_DUTIES, MAX_ROWS or MAX_PHASES, in words; else None."""
+    held = counts(raw)
+    for what, cap in (("duties", MAX_DUTIES), ("rows", MAX_ROWS), ("phases", MAX_PHASES)):
+        if held[what] > cap:
+            noun = "rubric rows" if what == "rows" else what
+            return f"the plan has {held[what]} {noun}; a plan holds at most {cap}"
+    return None
+
+
 def parse_plan(data: bytes, source: str) -> PlanSpec:
     """Parse and validate the bytes of a plan file; ``source`` names it in errors."""
+    if len(data) > MAX_PLAN_BYTES:
+        raise PlanError(f"{source}: the plan file is larger than {MAX_PLAN_BYTES // 1000} KB")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -225,6 +280,8 @@ def parse_plan(data: bytes, source: str) -> PlanSpec:
         raw = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{source}: invalid TOML: {exc}") from None
+    if message := over_caps(raw):
+        raise PlanError(f"{source}: {message}")
     spec = _Validator(source).plan(raw, hashlib.sha256(data).hexdigest())
     spec.source = text
     return spec
@@ -318,9 +375,14 @@ class _Validator:
             self.fail("[plan]", f"unknown timezone {tz!r} (use an IANA name like Asia/Shanghai)")
 
         defaults = self.table(raw, "defaults", "top level", required=False)
-        self.only(defaults, {"reminders", "non_working_day"}, "[defaults]")
+        self.only(defaults, {"reminders", "non_working_day", "catch_up_days"}, "[defaults]")
         default_reminders = self.reminders(defaults, "[defaults]", DEFAULT_REMINDERS)
         non_working_day = self.non_working_day(defaults, "[defaults]", "keep")
+        catch_up_days = DEFAULT_CATCH_UP_DAYS
+        if "catch_up_days" in defaults:
+            catch_up_days = self.integer(defaults, "catch_up_days", "[defaults]", minimum=1)
+            if catch_up_days > 60:
+                self.fail("[defaults]", "'catch_up_days' must be at most 60 working days")
 
         phases = self.phases(raw)
         rubric_table = self.table(raw, "rubric", "top level")
@@ -347,6 +409,8 @@ class _Validator:
             rubric_title=self.text(rubric_table, "title", "[rubric]", required=False),
             rubric_title_en=self.text(rubric_table, "title_en", "[rubric]", required=False),
             rubric_total=total,
+            catch_up_days=catch_up_days,
+            ranking=self.ranking(rubric_table),
             not_applicable=rule,
             non_working_day=non_working_day,
             phases=phases,
@@ -416,7 +480,8 @@ class _Validator:
         return phases
 
     def rubric(self, table: dict) -> tuple[list[RubricNodeSpec], int]:
-        self.only(table, {"title", "title_en", "total", "groups", "not_applicable"}, "[rubric]")
+        self.only(table, {"title", "title_en", "total", "groups", "not_applicable", "ranking"},
+                  "[rubric]")
         total = self.integer(table, "total", "[rubric]")
         groups = [self.rubric_node(g, f"rubric.groups[{i}]", "group")
                   for i, g in enumerate(self.tables(table, "groups", "[rubric]"))]
@@ -433,6 +498,27 @@ class _Validator:
             self.fail("[rubric]", f"the groups' points add up to {points}, not the total {total}")
         return groups, total
 
+    def ranking(self, table: dict) -> list[dict]:
+        """The groups units are ranked within (分类考核); each kind in at most one."""
+        if "ranking" not in table:
+            return [dict(g) for g in DEFAULT_RANKING]
+        result, seen = [], set()
+        for i, group in enumerate(self.tables(table, "ranking", "[rubric]")):
+            where = f"rubric.ranking[{i}]"
+            self.only(group, {"title", "title_en", "kinds"}, where)
+            kinds = group.get("kinds")
+            if (not isinstance(kinds, list) or not kinds
+                    or not all(isinstance(k, str) and k in ASSESSED_KINDS for k in kinds)):
+                self.fail(where, f"'kinds' must list unit kinds from: {', '.join(ASSESSED_KINDS)}")
+            twice = seen & set(kinds)
+            if twice:
+                self.fail(where, f"kind {sorted(twice)[0]} is already in another ranking group")
+            seen |= set(kinds)
+            result.append({"title": self.text(group, "title", where),
+                           "title_en": self.text(group, "title_en", where, required=False),
+                           "kinds": sorted(set(kinds), key=UNIT_KINDS.index)})
+        return result
+
     def rubric_node(self, item: dict, entry: str, kind: str) -> RubricNodeSpec:
         """A group (with items or rows), an item (with rows) or a leaf row."""
         code = self.code(item, entry)
@@ -440,7 +526,7 @@ class _Validator:
         if kind == "row":
             self.only(item, {"code", "title", "title_en", "points", "requirement", "deduction",
                              "numbered", "code_space", "applies_to", "evidence",
-                             "evidence_match", "requires"}, entry)
+                             "evidence_match", "requires", "party_org"}, entry)
             match = item.get("evidence_match", "all")
             if match not in ("all", "any"):
                 self.fail(entry, "'evidence_match' must be \"all\" (each duty named in "
@@ -467,6 +553,7 @@ class _Validator:
                 evidence=list(evidence),
                 evidence_match=match,
                 requires=[dict(r) for r in requires],
+                party_org=self.boolean(item, "party_org", entry, False),
             )
         child_key = "items" if kind == "group" and "items" in item else "rows"
         self.only(item, {"code", "title", "title_en", "points", "code_space", child_key}, entry)
@@ -570,8 +657,8 @@ class _Validator:
         if len(whens) != 1:
             self.fail(entry, "'due' must be { rrule = \"FREQ=...\" }, { dates = [\"MM-DD\", "
                              "...] } or { set_by = \"coordinator\" } (a date set each year)")
-        self.only(due, {"rrule", "dates", "set_by", "source", "document", "non_working_day"},
-                  f"{entry} due")
+        self.only(due, {"rrule", "dates", "set_by", "source", "document", "note",
+                        "non_working_day"}, f"{entry} due")
         source = due.get("source", "plan")
         if source not in DUE_SOURCES:
             self.fail(entry, "'due.source' must be \"plan\" (the plan's own choice of date) or "
@@ -579,7 +666,12 @@ class _Validator:
         document = due.get("document", "")
         if not isinstance(document, str):
             self.fail(entry, "'due.document' must be text: what the plan document says of when")
-        extra = {"source": source, **({"document": document.strip()} if document.strip() else {})}
+        note = due.get("note", "")
+        if not isinstance(note, str):
+            self.fail(entry, "'due.note' must be text: the plan's own choice of when (its "
+                             "dates, cadence or phase), apart from the document's words")
+        extra = {"source": source, **({"document": document.strip()} if document.strip() else {}),
+                 **({"note": note.strip()} if note.strip() else {})}
         if "non_working_day" in due:
             extra["non_working_day"] = self.non_working_day(due, f"{entry} due", None)
         if "set_by" in due:

@@ -62,7 +62,8 @@ def install_plan(spec: PlanSpec, now: datetime) -> tuple[Plan, bool]:
         db.session.add(plan)
     for attr in ("title", "title_en", "issuer", "issuer_en", "document_number", "issued_on",
                  "timezone", "rubric_title", "rubric_title_en", "rubric_total", "not_applicable",
-                 "non_working_day", "source_sha256", "assessment"):
+                 "non_working_day", "catch_up_days", "ranking", "source_sha256",
+                 "assessment"):
         setattr(plan, attr, getattr(spec, attr))
     plan.updated_at = now
 
@@ -78,7 +79,7 @@ def install_plan(spec: PlanSpec, now: datetime) -> tuple[Plan, bool]:
         points=n.points, requirement=n.requirement, deduction=n.deduction,
         numbered=n.numbered, is_leaf=n.is_leaf, code_space=n.code_space,
         applies_to=n.applies_to if n.is_leaf else [], evidence=n.evidence,
-        evidence_match=n.evidence_match, requires=n.requires), nodes)
+        evidence_match=n.evidence_match, requires=n.requires, party_org=n.party_org), nodes)
 
     _upsert(plan.duties, Duty, spec.duties, lambda ds: dict(
         title=ds.title, title_en=ds.title_en, description=ds.description,

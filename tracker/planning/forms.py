@@ -491,8 +491,10 @@ class DutyForm(EditorForm):
     source = RadioField(_l("The date comes from"), choices=choices([
         ("plan", _l("the plan's own choice")), ("document", _l("the plan document"))]),
         default="plan")
-    document = TextAreaField(_l("What the plan document says of when"),
-                             validators=[Length(max=1000)])
+    document = TextAreaField(_l("What the plan document says of when (its own words, "
+                                "verbatim)"), validators=[Length(max=1000)])
+    note = TextAreaField(_l("The system’s own arrangement of when (cadence, dates, phase), "
+                            "shown as the system’s setting"), validators=[Length(max=1000)])
 
     def setup(self, data: dict) -> "DutyForm":
         """Choices from the plan: its rubric rows, its phases."""
@@ -536,7 +538,8 @@ class DutyForm(EditorForm):
             schedule=ScheduleForm.values_of(due),
             non_working_day=editing.text_of(due, "non_working_day"),
             source=editing.text_of(due, "source") or "plan",
-            document=editing.text_of(due, "document"))
+            document=editing.text_of(due, "document"),
+            note=editing.text_of(due, "note"))
         return values
 
     def validate_flags(self, field):
@@ -593,6 +596,7 @@ class DutyForm(EditorForm):
         if self.source.data != "plan" or "source" in old:
             due["source"] = self.source.data
         editing.set_text(due, "document", self.document.data)
+        editing.set_text(due, "note", self.note.data)
         editing.set_text(due, "non_working_day", self.non_working_day.data)
         duty["due"] = due
 

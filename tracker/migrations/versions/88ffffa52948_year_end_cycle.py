@@ -3,7 +3,7 @@ visits and findings, 抽查 draws, the anonymous questionnaire, 问题反馈单,
 [assessment] table.
 
 Revision ID: 88ffffa52948
-Revises: 5ca1ef33d0c5
+Revises: dfe9ea3b353f
 Create Date: 2026-12-06 11:28:51.433324
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '88ffffa52948'
-down_revision = '5ca1ef33d0c5'
+down_revision = 'dfe9ea3b353f'
 branch_labels = None
 depends_on = None
 
