@@ -66,6 +66,9 @@ def create_app(test_config=None):
         #: Reverse proxies in front of the app whose X-Forwarded-For and -Proto are
         #: trusted (Werkzeug's ProxyFix); 0: none, the client is the peer address.
         PROXIES=0,
+        #: Answers to the anonymous 群众评议 questionnaire accepted from one address
+        #: within an hour (a village hall's shared network answers too); more get 429.
+        SURVEY_MAX_PER_ADDRESS=30,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -94,6 +97,7 @@ def create_app(test_config=None):
     # package, which connects the area's signal receivers (tracker.core.signals).
     from tracker import models  # noqa: F401
     from tracker import reminders
+    from tracker.assessment.cycle_views import bp as yearend_bp, survey_bp
     from tracker.assessment.views import bp as assessment_bp
     from tracker.auth import login  # noqa: F401  (the user loader)
     from tracker.auth.views import bp as auth_bp
@@ -113,7 +117,7 @@ def create_app(test_config=None):
     reminders.init_app(app)  # mail config defaults; the scheduler only where config asks
     for blueprint in (auth_bp, calendar_bp, dashboard_bp, tasks_bp, units_bp, assessment_bp,
                       reminders_bp, inbox_bp, workdays_bp, planning_bp, health_bp, pwa_bp,
-                      binder_bp):
+                      binder_bp, yearend_bp, survey_bp):
         app.register_blueprint(blueprint)
 
     register_commands(app)

@@ -1,6 +1,8 @@
 """Every model, imported in one place for Alembic and the app factory."""
 
 from tracker.assessment.models import Assessment, AssessmentRow, Deduction, MinimumWaiver
+from tracker.assessment.records import (AssessmentInput, Feedback, Finding, SpotDraw, Survey,
+                                        SurveyAnswer, SupervisionVisit)
 from tracker.auth.models import LoginAttempt, LoginThrottle, Role, User
 from tracker.calendar.models import FeedComponent, FeedToken
 from tracker.phases.models import (Duty, DutyDate, Phase, Plan, PlanVersion, PlanYear,
@@ -18,4 +20,6 @@ __all__ = [
     "TaskEventKind", "TaskStatus", "Unit", "UnitKind", "User", "duty_rubric",
     "Notification", "OutboxMessage", "ReminderLedgerEntry", "ReminderPreference",
     "SchedulerHeartbeat", "UnitChannel", "WorkdayOverride", "MinimumWaiver", "UnitRowRule",
+    "AssessmentInput", "Feedback", "Finding", "SpotDraw", "Survey", "SurveyAnswer",
+    "SupervisionVisit",
 ]

@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from tracker.assessment.services import (add_deduction, get_or_start, lock,
                                          refresh_from_evidence, remove_deduction, results,
                                          set_self_assessment)
 from tracker.core.errors import TrackerError
-from tracker.core.timeutil import utcnow
+from tracker.core.timeutil import local_today, utcnow
 from tracker.extensions import db
 from tracker.phases.models import Duty, RubricNode
 from tracker.phases.planfile import read_plan
@@ -387,8 +388,12 @@ def test_coordinator_flow_in_the_browser_forms(app, client, town, login):
                                                        "reason": "x"})
     assert response.status_code == 400 and "below zero" in response.text
     deduction = db.session.scalar(sa.select(Deduction))
+    # A 整改 falls due on a working day (a day off typed by hand is refused).
+    from tracker.workdays.services import work_calendar
+    due = work_calendar().working_on_or_after(max(date(town.year, 12, 21),
+                                                  local_today(utcnow(), "Asia/Shanghai")))
     response = client.post(f"{base}/deductions/{deduction.id}/rectify",
-                           data={"due_date": f"{town.year}-12-20"})
+                           data={"due_date": due.isoformat()})
     assert response.status_code == 302
     db.session.expire_all()
     task = db.session.get(Deduction, deduction.id).rectification_task

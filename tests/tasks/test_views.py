@@ -3,12 +3,14 @@ tasks."""
 
 import io
 import re
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tracker.extensions import db
 from tracker.tasks.models import EvidenceFile, Task, TaskEvent, TaskEventKind, TaskStatus
+from tracker.workdays.services import work_calendar
 
 #: Task titles are checked in Chinese, the plan's own language.
 ZH = {"Accept-Language": "zh-CN"}
@@ -195,15 +197,25 @@ def test_move_one_task_and_a_whole_occurrence(app, client, town, login, runner):
     response = client.post(f"/tasks/{task.id}/move",
                            data={"due_date": f"{year + 1}-01-10", "scope": "task"})
     assert response.status_code == 400 and f"must lie in {year}" in response.text
-    client.post(f"/tasks/{task.id}/move", data={"due_date": f"{year}-06-20", "scope": "task"})
-    assert str(fresh(task).due_date) == f"{year}-06-20"
+    calendar = work_calendar()
+    first = calendar.working_on_or_after(date(year, 6, 16))
+    second = calendar.working_on_or_after(date(year, 6, 23))
+    # A day off typed by hand is refused, the nearest working days offered.
+    saturday = date(year, 6, 13) + timedelta(days=(5 - date(year, 6, 13).weekday()) % 7)
+    response = client.post(f"/tasks/{task.id}/move",
+                           data={"due_date": saturday.isoformat(), "scope": "task"})
+    before, after = calendar.nearest_working_days(saturday)
+    assert response.status_code == 400 and "is a day off" in response.text
+    assert before.isoformat() in response.text and after.isoformat() in response.text
+    client.post(f"/tasks/{task.id}/move", data={"due_date": first.isoformat(), "scope": "task"})
+    assert fresh(task).due_date == first
     assert str(fresh(sibling).due_date) == f"{year}-06-30"
-    client.post(f"/tasks/{task.id}/move", data={"due_date": f"{year}-06-25", "scope": "all"})
-    assert str(fresh(sibling).due_date) == f"{year}-06-25"
+    client.post(f"/tasks/{task.id}/move", data={"due_date": second.isoformat(), "scope": "all"})
+    assert fresh(sibling).due_date == second
     # Loading the plan again keeps the dates the coordinator set.
     result = runner.invoke(args=["plan", "load", "shuyuan-2020", "--year", str(year)])
     assert result.exit_code == 0
-    assert str(fresh(task).due_date) == f"{year}-06-25"
+    assert fresh(task).due_date == second
 
 
 def test_manager_cannot_move_dates(client, town, login):

@@ -142,6 +142,35 @@ ROUTES = {
     "assessment.download": [("GET", "/assessment/{year}/export.xlsx", SIGNED_IN),
                             ("GET", "/assessment/{year}/export.csv", SIGNED_IN)],
     "assessment.feedback": [("GET", "/assessment/{year}/feedback", ADMIN_ONLY)],
+    "yearend.cycle": [("GET", "/assessment/{year}/cycle", COORDINATOR_PAGE)],
+    "yearend.save_inputs": [("POST", "/assessment/{year}/inputs", COORDINATOR_PAGE)],
+    "yearend.import_sheet": [("POST", "/assessment/{year}/inputs/import", COORDINATOR_PAGE)],
+    "yearend.visit": [("POST", "/assessment/{year}/visits", COORDINATOR_PAGE)],
+    "yearend.new_draw": [("POST", "/assessment/{year}/draws", COORDINATOR_PAGE)],
+    "yearend.spot_finding": [("POST", "/assessment/{year}/findings", COORDINATOR_PAGE)],
+    "yearend.rectify": [("POST", "/assessment/{year}/findings/999999/rectify",
+                         expect(MISSING, MISSING, MISSING, MISSING))],
+    "yearend.open_links": [("POST", "/assessment/{year}/surveys", COORDINATOR_PAGE)],
+    "yearend.adopt": [("POST", "/assessment/{year}/surveys/999999/adopt",
+                       expect(MISSING, MISSING, MISSING, MISSING))],
+    # A unit's people see their 反馈单 once it is issued (none is, here).
+    "yearend.feedback_page": [
+        ("GET", "/assessment/{year}/units/{own_unit}/feedback", FOREIGN),
+        ("GET", "/assessment/{year}/units/{foreign_unit}/feedback", FOREIGN)],
+    "yearend.feedback_print": [
+        ("GET", "/assessment/{year}/units/{own_unit}/feedback/print", FOREIGN),
+        ("GET", "/assessment/{year}/units/{foreign_unit}/feedback/print", FOREIGN)],
+    "yearend.feedback_pdf": [
+        ("GET", "/assessment/{year}/units/{own_unit}/feedback.pdf", FOREIGN),
+        ("GET", "/assessment/{year}/units/{foreign_unit}/feedback.pdf", FOREIGN)],
+    "yearend.feedback_issue": [("POST", "/assessment/{year}/units/{own_unit}/feedback/issue",
+                                COORDINATOR_PAGE)],
+    "yearend.feedback_acknowledge": [
+        ("POST", "/assessment/{year}/units/{own_unit}/feedback/acknowledge",
+         expect(LOGIN, MISSING, MISSING, FORBIDDEN))],
+    # The anonymous questionnaire: a token that names no questionnaire is 404 to all.
+    "survey.answer": [("GET", "/survey/x", expect(MISSING, MISSING, MISSING, MISSING)),
+                      ("POST", "/survey/x", expect(MISSING, MISSING, MISSING, MISSING))],
     "reminders.unsubscribe_link": [
         ("GET", "/reminders/unsubscribe/x", expect(MISSING, MISSING, MISSING, MISSING)),
         ("POST", "/reminders/unsubscribe/x", expect(MISSING, MISSING, MISSING, MISSING))],

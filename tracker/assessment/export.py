@@ -130,11 +130,31 @@ def fit_row_heights(sheet, widths: list[float], first_row: int = 1) -> None:
         sheet.row_dimensions[number].height = round(height, 1)
 
 
+def input_rows(extra) -> list[list]:
+    """The coordinator's inputs recorded for the unit as rows after 合计: label, source (and
+    note), figure; the total by the plan's rule where it weighs them, and the rule's
+    caption."""
+    if not extra:
+        return []
+    lines, total, caption = extra
+    rows = [[line.label + (f"（权重{line.weight}%）" if line.weight else ""), "",
+             "；".join(x for x in (line.source, line.note) if x), "", "",
+             _number(line.score) if line.score is not None else line.figure]
+            for line in lines if line.figure]
+    if not rows:
+        return []  # nothing recorded: the sheet ends at its totals
+    if total is not None:
+        rows.append(["综合得分", "", "", "", "", _number(total)])
+    rows.append([caption, "", "", "", "", ""])
+    return rows
+
+
 def write_xlsx(stream, title: str, layout: Layout, groups, results: list,
-               ranking: list[dict] | None = None) -> None:
+               ranking: list[dict] | None = None, inputs: dict | None = None) -> None:
     """One sheet per unit in the annex's layout, and a summary sheet ranking all units, in
     the whole town and within the plan's ranking groups (分类考核; ``ranking``: the plan's
-    ``[{title, kinds}]``). Until a unit's sheet is locked its figures read 未定稿."""
+    ``[{title, kinds}]``). Until a unit's sheet is locked its figures read 未定稿.
+    ``inputs`` (``cycle.sheet_inputs``) adds the coordinator's inputs after 合计."""
     book = Workbook()
     summary = book.active
     summary.title = "汇总"
@@ -173,11 +193,12 @@ def write_xlsx(stream, title: str, layout: Layout, groups, results: list,
 
     for result in results:
         sheet = book.create_sheet(_sheet_name(result.unit.name, taken))
-        _unit_sheet(sheet, f"{result.unit.name} · {title}", layout, result)
+        _unit_sheet(sheet, f"{result.unit.name} · {title}", layout, result,
+                    (inputs or {}).get(result.unit.id))
     book.save(stream)
 
 
-def _unit_sheet(sheet, title: str, layout: Layout, result) -> None:
+def _unit_sheet(sheet, title: str, layout: Layout, result, extra=None) -> None:
     _append(sheet, [title])
     sheet.merge_cells("A1:F1")
     sheet["A1"].font = Font(bold=True, size=14)
@@ -200,9 +221,15 @@ def _unit_sheet(sheet, title: str, layout: Layout, result) -> None:
     if result.total != result.raw or result.possible != layout.total:
         _append(sheet, [scaled_label(result), "", "", "", layout.total,
                         _number(result.total)])
-    for number in range(last, sheet.max_row + 1):
+    totals_end = sheet.max_row
+    for values in input_rows(extra):
+        _append(sheet, values)
+    for number in range(last, totals_end + 1):
         sheet.merge_cells(start_row=number, start_column=1, end_row=number, end_column=4)
         sheet.cell(row=number, column=1).font = Font(bold=True)
+    for number in range(totals_end + 1, sheet.max_row + 1):
+        sheet.merge_cells(start_row=number, start_column=1, end_row=number, end_column=2)
+        sheet.merge_cells(start_row=number, start_column=3, end_row=number, end_column=5)
     for row in sheet.iter_rows(min_row=first, max_row=sheet.max_row):
         for cell in row:
             cell.border = BOX
@@ -223,9 +250,11 @@ def _print_setup(sheet, landscape: bool, titles: str) -> None:
     sheet.print_title_rows = titles
 
 
-def csv_text(layout: Layout, results: list) -> str:
+def csv_text(layout: Layout, results: list, inputs: dict | None = None) -> str:
     """Every unit's rows, flat: unit, the annex's columns; a 合计 row per unit (and the
-    total by the plan's rule after it, where it differs)."""
+    total by the plan's rule after it, where it differs); then, given ``inputs``
+    (``cycle.sheet_inputs``), the coordinator's inputs: name in 一级项目, source in 工作要求,
+    figure in 得分."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     rows = [["单位"] + HEADERS]
@@ -238,5 +267,7 @@ def csv_text(layout: Layout, results: list) -> str:
         if result.total != result.raw or result.possible != layout.total:
             rows.append([result.unit.name, scaled_label(result), "", "", "", layout.total,
                          _number(result.total)])
+        rows += [[result.unit.name, *values]
+                 for values in input_rows((inputs or {}).get(result.unit.id))]
     writer.writerows([spreadsheet_cell(value) for value in row] for row in rows)
     return "\ufeff" + out.getvalue()  # the BOM lets Excel read the file as UTF-8

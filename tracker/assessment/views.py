@@ -11,11 +11,13 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
 from tracker.assessment import export
+from tracker.assessment.cycle import rectify_deduction, sheet_inputs
+from tracker.assessment.feedback import issued as issued_sheets
 from tracker.assessment.models import Deduction
 from tracker.assessment.scoring import GAP_NO_TASK, GAP_NOT_DUE
 from tracker.assessment.services import (add_deduction, assessed_units, gap_reason,
                                          get_or_start, layout_for, lock, ranked, ranking_groups,
-                                         rectify, refresh_from_evidence, remove_deduction,
+                                         refresh_from_evidence, remove_deduction,
                                          results, set_self_assessment, statement_caps,
                                          waive_minimum)
 from tracker.auth.models import Role
@@ -199,8 +201,8 @@ def withdraw(year, unit_id, deduction_id):
 @login_required
 def rectification(year, unit_id, deduction_id):
     """Turn a deduction into a rectification task for the unit."""
-    return _act(unit_id, year, lambda a, now: rectify(
-        a, _deduction(a, deduction_id), _due_date(), current_user, now),
+    return _act(unit_id, year, lambda a, now: rectify_deduction(
+        a, _deduction(a, deduction_id), None, _due_date(), current_user, now),
         _("Rectification task added."))
 
 
@@ -258,14 +260,15 @@ def download(year, fmt):
     scored = results(plan, year, units, today())
     ordered = [scored[u.id] for u in units]
     name = f"assessment-{year}" + (f"-{units[0].name}" if unit_id else "")
+    extra = sheet_inputs(plan, year, ordered)
     if fmt == "csv":
-        data = export.csv_text(layout, ordered).encode("utf-8")
+        data = export.csv_text(layout, ordered, extra).encode("utf-8")
         # Werkzeug adds "; charset=utf-8" to a text/* type itself.
         return attachment(send_file(io.BytesIO(data), mimetype="text/csv"), f"{name}.csv",
                           fallback="assessment")
     stream = io.BytesIO()
     export.write_xlsx(stream, _sheet_title(plan, year), layout, groups, ordered,
-                      ranking_groups(plan))
+                      ranking_groups(plan), extra)
     stream.seek(0)
     return attachment(send_file(
         stream, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -282,5 +285,6 @@ def feedback(year):
     """Every unit's deductions (问题反馈), to send back and to turn into rectification."""
     plan = _plan(_year(year))
     scored = results(plan, year, assessed_units(), today())
+    issued = {u.id: record for u, record in issued_sheets(year) if record is not None}
     return render_template("assessment/feedback.html", year=year, plan=plan,
-                           results=[r for r in scored.values() if r.assessment])
+                           results=[r for r in scored.values() if r.assessment], issued=issued)

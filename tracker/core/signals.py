@@ -58,6 +58,12 @@ expression correlated to that column, whose value is set on the user as attribut
 ``name`` (the reminders area: ``unread_notifications``, which the header's bell shows).
 """)
 
+feedback_issued = _signals.signal("feedback-issued", doc="""
+The coordinator issued a unit's 问题反馈单 (sender: the unit; ``year``, ``path`` and
+``url`` (the sheet's page, on the site and in full), ``summary`` (one line), ``tasks`` (its 整改 tasks), ``now``). The reminders
+area tells the unit's people by mail, the group robot and the inbox.
+""")
+
 
 def values(results) -> list:
     """The values receivers returned from ``signal.send(...)``, without the Nones."""

@@ -48,6 +48,9 @@ class Plan(db.Model):
     catch_up_days: Mapped[int] = mapped_column(default=10, server_default="10")
     #: The groups units are ranked within (分类考核): ``[{title, title_en, kinds}]``.
     ranking: Mapped[list | None] = mapped_column(sa.JSON)
+    #: How the coordinator's inputs (年中评估, 群众评议, …) enter the 综合考评: the plan
+    #: file's ``[assessment]`` table (``{"combine": "beside"|"weighted", "inputs": [...]}``).
+    assessment: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     #: SHA-256 of the plan file last loaded, to tell a changed plan from the same one.
     source_sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

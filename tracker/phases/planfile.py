@@ -47,6 +47,10 @@ DEFAULT_RANKING = [
     {"title": "企事业", "title_en": "Enterprises and institutions",
      "kinds": ["enterprise", "institution"]},
 ]
+#: The coordinator's inputs to the 综合考评 (tracker.assessment.records.InputKind).
+ASSESSMENT_INPUTS = ("midyear", "public", "spot", "supervision")
+#: How they enter the verdict: shown beside the rubric's total, or weighted into it.
+ASSESSMENT_COMBINE = ("beside", "weighted")
 #: A leap and a common year: a year-agnostic plan must work in both.
 CHECK_YEARS = (2024, 2025)
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -176,6 +180,9 @@ class PlanSpec:
     catch_up_days: int = DEFAULT_CATCH_UP_DAYS
     #: The groups units are ranked within (分类考核): ``[{title, title_en, kinds}]``.
     ranking: list[dict] = field(default_factory=lambda: [dict(g) for g in DEFAULT_RANKING])
+    #: The ``[assessment]`` table: ``{"combine": "beside"|"weighted", "inputs": [{"kind",
+    #: "label", "weight"}]}``; empty where the plan says nothing of the inputs.
+    assessment: dict = field(default_factory=dict)
 
     def rubric_nodes(self):
         """Every rubric node, depth first."""
@@ -200,6 +207,7 @@ class PlanSpec:
             "ranking": self.ranking,
             "rubric": [g.to_json() for g in self.rubric],
             "duties": [d.to_json() for d in self.duties],
+            "assessment": self.assessment,
         }
 
 
@@ -367,7 +375,8 @@ class _Validator:
     # -- sections ------------------------------------------------------------
 
     def plan(self, raw: dict, sha256: str) -> PlanSpec:
-        self.only(raw, {"plan", "defaults", "phases", "rubric", "duties"}, "top level")
+        self.only(raw, {"plan", "defaults", "phases", "rubric", "duties", "assessment"},
+                  "top level")
         meta = self.table(raw, "plan", "top level")
         self.only(meta, {"name", "title", "title_en", "issuer", "issuer_en", "document_number",
                          "issued_on", "timezone"}, "[plan]")
@@ -423,7 +432,40 @@ class _Validator:
             rubric=rubric,
             duties=duties,
             source_sha256=sha256,
+            assessment=self.assessment(raw),
         )
+
+    def assessment(self, raw: dict) -> dict:
+        """The ``[assessment]`` table: how 年中评估, 群众评议, 抽查 and 督导 enter the 综合考评."""
+        table = self.table(raw, "assessment", "top level", required=False)
+        if not table:
+            return {}
+        self.only(table, {"combine", "inputs", "note"}, "[assessment]")
+        combine = table.get("combine", "beside")
+        if combine not in ASSESSMENT_COMBINE:
+            self.fail("[assessment]", "'combine' must be \"beside\" (each input shown next to "
+                                      "the rubric's total) or \"weighted\" (inputs weighted "
+                                      "into the total)")
+        inputs, seen = [], set()
+        for i, item in enumerate(self.tables(table, "inputs", "[assessment]")):
+            entry = f"[assessment] inputs[{i}]"
+            self.only(item, {"kind", "label", "weight"}, entry)
+            kind = item.get("kind")
+            if kind not in ASSESSMENT_INPUTS or kind in seen:
+                self.fail(entry, f"'kind' must be one of {', '.join(ASSESSMENT_INPUTS)}, "
+                                 f"each once")
+            seen.add(kind)
+            weight = item.get("weight", 0)
+            if combine == "weighted":
+                weight = self.integer(item, "weight", entry, minimum=1)
+            elif weight:
+                self.fail(entry, "'weight' is for combine = \"weighted\"")
+            inputs.append({"kind": kind, "label": self.text(item, "label", entry,
+                                                           required=False), "weight": weight})
+        if combine == "weighted" and sum(i["weight"] for i in inputs) >= 100:
+            self.fail("[assessment]", "the inputs' weights must leave the rubric part of 100")
+        return {"combine": combine, "inputs": inputs,
+                "note": self.text(table, "note", "[assessment]", required=False)}
 
     def phases(self, raw: dict) -> list[PhaseSpec]:
         phases, seen = [], set()

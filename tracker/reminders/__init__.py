@@ -15,6 +15,15 @@ def _tell_the_unit(task, reviewer, comment, now, **kwargs):
     queue_returned_notice(task, reviewer, comment, now)
 
 
+@signals.feedback_issued.connect
+def _tell_the_unit_of_its_feedback(unit, year, path, url, summary, tasks, now, **kwargs):
+    """A 问题反馈单 issued: the unit's people are told by mail, robot and inbox, queued in
+    the transaction that issues it."""
+    from tracker.reminders.services import queue_feedback_notice
+
+    queue_feedback_notice(unit, year, path, url, summary, tasks, now)
+
+
 @signals.user_columns.connect
 def _unread_notifications(user_id_column, **kwargs):
     """The signed-in user's unread inbox count, loaded with the user for the header's bell."""

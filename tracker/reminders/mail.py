@@ -101,7 +101,7 @@ def message_id(key: str, host: str) -> str:
     """The Message-ID of the mail with outbox key ``key``: the same on every resend."""
     kind, _, rest = key.partition(":")
     local = re.sub(r"[^A-Za-z0-9.-]+", ".", rest).strip(".")
-    return f"<{kind if kind in ('digest', 'returned') else 'reminder'}.{local}@{host}>"
+    return f"<{kind if kind in ('digest', 'returned', 'feedback') else 'reminder'}.{local}@{host}>"
 
 
 @functools.cache
@@ -199,6 +199,26 @@ def build_returned_message(recipient: Recipient, item: MailItem, *, reviewer: st
                "comment": comment, "settings_url": f"{base}/settings",
                "unsubscribe_url": unsubscribe_url}
     return _assemble("returned", recipient, returned_subject(recipient, item), context,
+                     key=key, now=now, settings=settings, unsubscribe_url=unsubscribe_url)
+
+
+def feedback_subject(recipient: Recipient, unit: str, year: int) -> str:
+    """The subject of the notice that a 问题反馈单 was issued to the unit."""
+    return (f"Feedback sheet {year}: {unit}" if recipient.language == "en"
+            else f"【问题反馈单】{unit}{year}年度考核问题反馈，请查收并整改")
+
+
+def build_feedback_message(recipient: Recipient, *, unit: str, year: int, url: str,
+                           summary: str, tasks: list, key: str, now: datetime,
+                           settings: MailSettings, unsubscribe_url: str) -> Mail:
+    """The notice to a unit's people that its 问题反馈单 was issued: what it holds, the
+    整改 tasks with their deadlines, and where to read and acknowledge it."""
+    base = settings.base_url.rstrip("/")
+    context = {"name": recipient.display_name, "unit": unit, "year": year, "url": url,
+               "summary": summary, "settings_url": f"{base}/settings",
+               "tasks": [(t.title, t.due_date, f"{base}/tasks/{t.id}") for t in tasks],
+               "unsubscribe_url": unsubscribe_url}
+    return _assemble("feedback", recipient, feedback_subject(recipient, unit, year), context,
                      key=key, now=now, settings=settings, unsubscribe_url=unsubscribe_url)
 
 

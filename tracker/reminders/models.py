@@ -195,10 +195,15 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"),
-                                         index=True)
-    #: ``before:<days>``, ``overdue:<days>`` (a reminder) or ``returned``.
+    #: The task it is about; None for a notice about something else (a 反馈单).
+    task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"),
+                                                index=True)
+    #: ``before:<days>``, ``overdue:<days>`` (a reminder), ``returned`` or ``feedback``
+    #: (a 问题反馈单 issued to the unit).
     kind: Mapped[str] = mapped_column(sa.String(20))
+    #: A notice without a task: what it is about and the site path it opens.
+    title: Mapped[str] = mapped_column(sa.String(300), default="")
+    link: Mapped[str] = mapped_column(sa.String(300), default="")
     #: The task's due date when the notice was made.
     due_date: Mapped[date]
     #: The reviewer's comment, for work returned; "" otherwise.
@@ -206,7 +211,7 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    task: Mapped[Task] = relationship()
+    task: Mapped[Task | None] = relationship()
 
     @property
     def days(self) -> int:

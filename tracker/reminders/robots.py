@@ -393,6 +393,25 @@ def build_test_payload(vendor: Vendor, unit: str, *, link: str) -> bytes:
     return _dumps({"msgtype": "markdown", "markdown": {"title": heading, "text": body}})
 
 
+def build_notice_payload(vendor: Vendor, heading: str, lines: list[str], *, link: str,
+                         link_text: str) -> bytes:
+    """A one-off notice (JSON, unsigned): a heading, lines of plain text, one link."""
+    heading = _plain(heading, UNIT_CHARS + 20)
+    if vendor == Vendor.FEISHU:
+        rows = [[{"tag": "text", "text": _plain(line, TITLE_CHARS * 2)}] for line in lines]
+        rows.append([{"tag": "text", "text": f"{link_text}："},
+                     {"tag": "a", "text": link, "href": link}])
+        return _dumps({"msg_type": "post",
+                       "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})
+    br = "\n" if vendor == Vendor.WECOM else "  \n"
+    body = br.join([f"**{heading.translate(_NEUTRAL)}**",
+                    *(_markdown(line, TITLE_CHARS * 2) for line in lines),
+                    f"{link_text}：[{_link(link)}]({_link(link)})"])
+    if vendor == Vendor.WECOM:
+        return _dumps({"msgtype": "markdown", "markdown": {"content": body}})
+    return _dumps({"msgtype": "markdown", "markdown": {"title": heading, "text": body}})
+
+
 def _link(url: str) -> str:
     # Our own addresses, but a space or bracket in BASE_URL must not end the link early.
     return quote(url, safe=":/?&=%#+,;~@!$'*-._")

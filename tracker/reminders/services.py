@@ -14,8 +14,9 @@ from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.reminders.channels import get_channel, rebuild_robot_message
 from tracker.reminders.dispatch import compose, mail_settings, unsubscribe_url
-from tracker.reminders.mail import (MailItem, Recipient, build_returned_message,
-                                    unsubscribe_user_id)
+from tracker.reminders.mail import (MailItem, Recipient, build_feedback_message,
+                                    build_returned_message, unsubscribe_user_id)
+from tracker.reminders.robots import build_notice_payload
 from tracker.reminders.models import (DEFAULT_HOUR, Channel, Notification, OutboxMessage,
                                       OutboxStatus, ReminderLedgerEntry, ReminderMode,
                                       ReminderPreference)
@@ -106,6 +107,55 @@ def queue_returned_notice(task: Task, reviewer: User, comment: str,
             key=key, user=user, recipient=user.email, subject=mail.subject[:300],
             message_id=mail.message_id, message=mail.data, status=OutboxStatus.QUEUED,
             attempts=0, next_attempt_at=now, created_at=now))
+    db.session.add_all(queued)
+    db.session.flush()
+    return queued
+
+
+def queue_feedback_notice(unit, year: int, path: str, url: str, summary: str, tasks: list,
+                          now: datetime) -> list[OutboxMessage]:
+    """Tell the unit's people that its 问题反馈单 was issued: an inbox notice each, a mail
+    each (unless they turned reminder mails off) and a message to the unit's group robot.
+
+    Called in the transaction that issues it; a sheet issued again is told again (the
+    outbox key counts the issues)."""
+    config = current_app.config
+    issue = db.session.scalar(sa.select(sa.func.count(Notification.id)).join(User).where(
+        User.unit_id == unit.id, Notification.kind == "feedback",
+        Notification.link == path)) or 0
+    people = db.session.execute(
+        sa.select(User, ReminderPreference.mode)
+        .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
+        .where(User.unit_id == unit.id, User.active.is_(True)).order_by(User.id)).all()
+    settings, today = mail_settings(config), local_today(now, config["TIMEZONE"])
+    title = f"{unit.name} {year} 年度问题反馈单"
+    queued = []
+    for user, mode in people:
+        db.session.add(Notification(user_id=user.id, task_id=None, kind="feedback",
+                                    due_date=today, detail=summary, title=title, link=path,
+                                    created_at=now))
+        if mode == ReminderMode.NONE:
+            continue
+        key = f"feedback:{unit.id}:{year}:{issue}:{user.id}"
+        mail = build_feedback_message(
+            Recipient(user.email, user.name, user.locale), unit=unit.name, year=year,
+            url=url, summary=summary, tasks=tasks, key=key, now=now, settings=settings,
+            unsubscribe_url=unsubscribe_url(config, user.id))
+        queued.append(OutboxMessage(
+            key=key, user=user, recipient=user.email, subject=mail.subject[:300],
+            message_id=mail.message_id, message=mail.data, status=OutboxStatus.QUEUED,
+            attempts=0, next_attempt_at=now, created_at=now))
+    channel = get_channel(unit.id)
+    if channel is not None:
+        lines = [summary] + [f"整改：{t.title}（{t.due_date.isoformat()} 前完成）" for t in tasks]
+        heading = f"【问题反馈单】{unit.name} {year} 年度"
+        queued.append(OutboxMessage(
+            key=f"feedback:{unit.id}:{year}:{issue}:robot", channel=Channel.ROBOT,
+            unit_id=unit.id, recipient=unit.name[:254], subject=heading[:300], message_id="",
+            message=build_notice_payload(channel.vendor, heading, lines, link=url,
+                                         link_text="查阅并签收"),
+            robot=channel.robot, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now,
+            created_at=now))
     db.session.add_all(queued)
     db.session.flush()
     return queued

@@ -23,8 +23,7 @@ from tracker.phases.recurrence import RecurrenceError, expand_due, phase_of
 from tracker.phases.services import check_year, install_plan
 from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import RowRuleMode, Unit, UnitRowRule
-from tracker.workdays.services import year_confirmed
-from tracker.workdays.services import work_calendar
+from tracker.workdays.services import check_working_day, work_calendar, year_confirmed
 
 
 @dataclass
@@ -521,6 +520,7 @@ def set_duty_date(plan: Plan, duty_code: str, year: int, day: date | None, actor
     if day is not None:
         if day.year != year:
             raise TrackerError(_("The date must lie in %(year)d.", year=year))
+        check_working_day(day)
         phases = [p for p in plan.phases if p.active]
         if duty.phase_code and phase_of(day, phases, year, duty.phase_code) is None:
             raise TrackerError(_("The date must lie in the phase %(phase)s.",

@@ -19,6 +19,7 @@ from tracker.phases.services import plan_for_year
 from tracker.tasks.models import (PENDING, STATE_LABELS, EvidenceFile, Task, TaskEvent,
                                   TaskEventKind, TaskStatus)
 from tracker.units.models import Unit
+from tracker.workdays.services import check_working_day
 
 
 def record(task: Task, actor, kind: TaskEventKind, now: datetime, **changes) -> None:
@@ -221,6 +222,7 @@ def move_due(task: Task, actor, day, now: datetime) -> None:
     _check_date_in_year(task.year, day)
     if day == task.due_date:
         return
+    check_working_day(day)
     old = task.due_date
     task.due_date, task.due_manual = day, True
     task.phase = _phase_for(task.plan, day, task.duty)
@@ -235,6 +237,7 @@ def move_occurrence(task: Task, actor, day, now: datetime) -> int:
         move_due(task, actor, day, now)
         return 1
     _check_date_in_year(task.year, day)
+    check_working_day(day)
     siblings = db.session.scalars(
         sa.select(Task).where(Task.duty_id == task.duty_id, Task.year == task.year,
                               Task.seq == task.seq,
@@ -258,6 +261,7 @@ def create_adhoc(actor, units: list[Unit], title: str, description: str, day,
         raise TrackerError(_("The title is longer than 300 characters."))
     if not units:
         raise TrackerError(_("Choose at least one unit."))
+    check_working_day(day)
     plan = plan_for_year(day.year)
     phase = _phase_for(plan, day, None)
     tasks = []

@@ -147,3 +147,9 @@ class WorkCalendar:
         while not self.is_working(day):
             day += timedelta(days=1)
         return day
+
+    def nearest_working_days(self, day: date) -> tuple[date, date]:
+        """The working days nearest to ``day`` before and after it (for a date typed on a
+        day off: the days to offer instead)."""
+        return (self.working_on_or_before(day - timedelta(days=1)),
+                self.working_on_or_after(day + timedelta(days=1)))

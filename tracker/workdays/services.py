@@ -96,6 +96,21 @@ def import_notice(notice: Notice, actor, now: datetime) -> list[NoticeChange]:
     return changes
 
 
+def check_working_day(day: date, what: str | None = None) -> date:
+    """``day`` if it is a working day; else a TrackerError offering the nearest working
+    days before and after it (a date typed by hand: 整改, ad-hoc tasks, moved dates)."""
+    calendar = work_calendar()
+    if calendar.is_working(day):
+        return day
+    entry = calendar.special(day)
+    before, after = calendar.nearest_working_days(day)
+    raise TrackerError(_("%(what)s %(day)s is a day off (%(name)s): choose a working day, "
+                         "e.g. %(before)s or %(after)s.",
+                         what=what or _("The date"), day=day.isoformat(),
+                         name=entry.name if entry is not None and entry.name else
+                         _("weekend"), before=before.isoformat(), after=after.isoformat()))
+
+
 def _changed(days: list[date], now: datetime) -> None:
     # The tasks area re-dates the open tasks the change moves, in this transaction.
     signals.workdays_changed.send(days, now=now)

@@ -1,0 +1,314 @@
+"""The year-end cycle's pages: the coordinator's records (inputs, 督导, 抽查, the
+questionnaire), the 问题反馈单 and its acknowledgement, and the public questionnaire.
+
+A service's refusal (TrackerError) becomes the 400 page (tracker.core.web), with nothing
+of the request kept.
+"""
+
+import io
+from datetime import date
+
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
+                   render_template, request, send_file, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from tracker.assessment import feedback as sheets
+from tracker.assessment import survey as surveys
+from tracker.assessment.cycle import (INPUT_NAMES, add_finding, add_visit, combined,
+                                      draw_sample, draws_of, findings_of, import_inputs,
+                                      inputs_of,
+                                      open_rectifications, rectify_finding, set_input,
+                                      visits_of)
+from tracker.assessment.records import Finding, FindingKind, Survey
+from tracker.assessment.services import assessed_units
+from tracker.auth.models import Role
+from tracker.core.errors import TrackerError
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
+from tracker.core.web import MAX_ID, attachment, today
+from tracker.extensions import db
+from tracker.phases.services import plan_for_year
+from tracker.units.models import ASSESSED_KINDS, Unit
+
+bp = Blueprint("yearend", __name__, url_prefix="/assessment")
+survey_bp = Blueprint("survey", __name__, url_prefix="/survey")
+
+#: A year of cookie: the device keeps its mark for the next year's questionnaire too.
+DEVICE_COOKIE_SECONDS = 366 * 24 * 3600
+
+
+def _coordinator() -> None:
+    """The coordinator's pages: anyone else, signed in or not, is told they do not exist
+    (as tracker.planning's)."""
+    if not (current_user.is_authenticated and current_user.is_admin):
+        abort(404)
+
+
+def _year(year: int) -> int:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        abort(404)
+    return year
+
+
+def _plan(year: int):
+    try:
+        return plan_for_year(_year(year))
+    except TrackerError:
+        abort(404)
+
+
+def _assessed_unit(unit_id) -> Unit:
+    unit = db.session.get(Unit, unit_id) if isinstance(unit_id, int) and \
+        0 < unit_id <= MAX_ID else None
+    if unit is None or str(unit.kind) not in ASSESSED_KINDS:
+        raise TrackerError(_("Choose a unit."))
+    return unit
+
+
+def _form_date(name: str) -> date:
+    try:
+        return date.fromisoformat(request.form.get(name, "").strip())
+    except ValueError:
+        raise TrackerError(_("Give the date as YYYY-MM-DD.")) from None
+
+
+def _done(year: int, message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("yearend.cycle", year=year))
+
+
+@bp.app_context_processor
+def _sheet_panel():
+    """What the unit's scoring sheet shows beside the rubric: the inputs with their
+    figures and sources, its 反馈单 (issued, acknowledged), and 整改 of earlier years
+    still open."""
+
+    def yearend_panel(plan, year, unit, rubric_total):
+        lines, total, caption = combined(plan, rubric_total,
+                                         inputs_of(year, [unit.id])[unit.id])
+        return {"inputs": lines, "total": total, "caption": caption,
+                "open": open_rectifications(unit.id, year),
+                "feedback": sheets.feedback_record(unit.id, year)}
+
+    return {"yearend_panel": yearend_panel}
+
+
+# -- the coordinator's records ----------------------------------------------------------
+
+@bp.get("/<int:year>/cycle")
+def cycle(year):
+    """The year-end cycle: inputs per unit, 督导 visits, 抽查 draws, the questionnaire."""
+    _coordinator()
+    plan = _plan(year)
+    units = assessed_units()
+    inputs = inputs_of(year, [u.id for u in units])
+    findings = findings_of(year)
+    links = surveys.surveys_of(year)
+    base = current_app.config["BASE_URL"].rstrip("/")
+    urls = {s.id: f"{base}{url_for('survey.answer', token=s.token)}" for s in links}
+    return render_template(
+        "assessment/cycle.html", year=year, plan=plan, units=units, inputs=inputs,
+        kinds=INPUT_NAMES, visits=visits_of(year), draws=draws_of(year), findings=findings,
+        surveys=links, urls=urls, tallies=surveys.tallies(year),
+        qr={sid: Markup(surveys.qr_svg(url)) for sid, url in urls.items()})
+
+
+@bp.post("/<int:year>/inputs")
+def save_inputs(year):
+    """年中评估 (or another input) for every unit, from one table."""
+    _coordinator()
+    _year(year)
+    kind, now, saved = request.form.get("kind", ""), utcnow(), 0
+    for unit in assessed_units():
+        score = request.form.get(f"score-{unit.id}", "").strip()
+        grade = request.form.get(f"grade-{unit.id}", "").strip()
+        note = request.form.get(f"note-{unit.id}", "")
+        if score or grade:
+            set_input(unit, year, kind, score, grade, note, "录入", current_user, now)
+            saved += 1
+    return _done(year, _("%(n)d results saved.", n=saved))
+
+
+@bp.post("/<int:year>/inputs/import")
+def import_sheet(year):
+    """年中评估 or 群众评议 from a CSV or .xlsx file (a 问卷星 export)."""
+    _coordinator()
+    _year(year)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise TrackerError(_("Choose a file."))
+    entries = import_inputs(upload.filename, upload.read(), year, request.form.get("kind", ""),
+                            current_user, utcnow())
+    return _done(year, _("%(n)d results imported.", n=len(entries)))
+
+
+@bp.post("/<int:year>/visits")
+def visit(year):
+    """A 日常督导 visit with its findings (one a line)."""
+    _coordinator()
+    _year(year)
+    unit = _assessed_unit(request.form.get("unit_id", type=int))
+    day = _form_date("visited_on")
+    if day.year != year:
+        raise TrackerError(_("The date must lie in %(year)d.", year=year))
+    lines = [line for line in request.form.get("findings", "").splitlines() if line.strip()]
+    add_visit(unit, day, request.form.get("visitors", ""), lines, current_user, utcnow())
+    return _done(year, _("Visit recorded."))
+
+
+@bp.post("/<int:year>/draws")
+def new_draw(year):
+    """Draw the 抽查's units (seeded, recorded)."""
+    _coordinator()
+    _year(year)
+    count = request.form.get("count", type=int) or 0
+    spot = draw_sample(year, count, request.form.get("seed", ""), current_user, utcnow())
+    return _done(year, _("Drawn with seed %(seed)s: %(units)s.", seed=spot.seed,
+                         units="、".join(spot.drawn)))
+
+
+@bp.post("/<int:year>/findings")
+def spot_finding(year):
+    """What the 抽查 found at a unit."""
+    _coordinator()
+    _year(year)
+    unit = _assessed_unit(request.form.get("unit_id", type=int))
+    add_finding(unit, year, FindingKind.SPOT, request.form.get("text", ""), utcnow())
+    return _done(year, _("Finding recorded."))
+
+
+@bp.post("/<int:year>/findings/<id:finding_id>/rectify")
+def rectify(year, finding_id):
+    """Turn a finding into a 整改 task for its unit."""
+    _coordinator()
+    plan = _plan(year)
+    finding = db.session.get(Finding, finding_id)
+    if finding is None or finding.year != year:
+        abort(404)
+    rectify_finding(plan, finding, request.form.get("title", ""), _form_date("due_date"),
+                    current_user, utcnow())
+    return _done(year, _("Rectification task added."))
+
+
+@bp.post("/<int:year>/surveys")
+def open_links(year):
+    """A questionnaire link for every unit that has none."""
+    _coordinator()
+    _year(year)
+    made = surveys.open_surveys(year, utcnow())
+    return _done(year, _("%(n)d questionnaire links made.", n=len(made)))
+
+
+@bp.post("/<int:year>/surveys/<id:survey_id>/adopt")
+def adopt(year, survey_id):
+    """The questionnaire's 满意率 as the unit's 群众评议 result."""
+    _coordinator()
+    survey = db.session.get(Survey, survey_id)
+    if survey is None or survey.year != year:
+        abort(404)
+    surveys.adopt(survey, current_user, utcnow())
+    return _done(year, _("Result taken as the unit's 群众评议."))
+
+
+# -- the 问题反馈单 ------------------------------------------------------------------------
+
+def _sheet_unit(year: int, unit_id: int):
+    """The unit and plan, if the user may see its 反馈单: the coordinator always, the
+    unit's own people once it is issued."""
+    plan = _plan(year)
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or str(unit.kind) not in ASSESSED_KINDS:
+        abort(404)
+    if not current_user.is_admin:
+        if current_user.unit_id != unit.id or sheets.feedback_record(unit.id, year) is None:
+            abort(404)
+    return unit, plan
+
+
+@bp.get("/<int:year>/units/<id:unit_id>/feedback")
+@login_required
+def feedback_page(year, unit_id):
+    """The unit's 反馈单, its acknowledgement, and (coordinator) issuing it."""
+    unit, plan = _sheet_unit(year, unit_id)
+    sheet = sheets.feedback_for(plan, year, unit)
+    can_ack = (not current_user.is_admin and current_user.role == Role.MANAGER
+               and sheet.record is not None and sheet.record.acknowledged_at is None)
+    return render_template("assessment/feedback_unit.html", sheet=sheet, year=year,
+                           can_ack=can_ack)
+
+
+@bp.get("/<int:year>/units/<id:unit_id>/feedback/print")
+@login_required
+def feedback_print(year, unit_id):
+    """The 反馈单 for printing."""
+    unit, plan = _sheet_unit(year, unit_id)
+    return sheets.render_html(sheets.feedback_for(plan, year, unit), today())
+
+
+@bp.get("/<int:year>/units/<id:unit_id>/feedback.pdf")
+@login_required
+def feedback_pdf(year, unit_id):
+    """The 反馈单 as PDF."""
+    unit, plan = _sheet_unit(year, unit_id)
+    data = sheets.render_feedback_pdf(sheets.feedback_for(plan, year, unit))
+    return attachment(send_file(io.BytesIO(data), mimetype="application/pdf"),
+                      f"问题反馈单-{year}-{unit.name}.pdf", fallback="feedback")
+
+
+@bp.post("/<int:year>/units/<id:unit_id>/feedback/issue")
+def feedback_issue(year, unit_id):
+    """Issue the 反馈单 to the unit (mail, group robot, inbox)."""
+    _coordinator()
+    unit, plan = _sheet_unit(year, unit_id)
+    sheets.issue(sheets.feedback_for(plan, year, unit), current_user, utcnow())
+    db.session.commit()
+    flash(_("Feedback sheet issued to %(unit)s.", unit=unit.name), "success")
+    return redirect(url_for("assessment.feedback", year=year))
+
+
+@bp.post("/<int:year>/units/<id:unit_id>/feedback/acknowledge")
+@login_required
+def feedback_acknowledge(year, unit_id):
+    """The unit confirms it received the 反馈单 (its 单位填报人)."""
+    unit, _plan_ = _sheet_unit(year, unit_id)
+    if current_user.is_admin or current_user.role != Role.MANAGER:
+        abort(403)
+    sheets.acknowledge(unit, year, current_user, utcnow())
+    db.session.commit()
+    flash(_("Receipt acknowledged."), "success")
+    return redirect(url_for("yearend.feedback_page", year=year, unit_id=unit.id))
+
+
+# -- the public questionnaire -------------------------------------------------------------
+
+@survey_bp.route("/<token>", methods=["GET", "POST"])
+def answer(token):
+    """The anonymous 群众评议 questionnaire: no sign-in, one answer per device."""
+    survey = surveys.survey_by_token(token)
+    if survey is None:
+        abort(404)
+    device = request.cookies.get(surveys.DEVICE_COOKIE, "")
+    status, done = 200, surveys.has_answered(survey, device)
+    if request.method == "POST" and not done:
+        try:
+            surveys.answer(survey, request.form.get("choice", ""), device,
+                           request.remote_addr or "unknown", utcnow())
+        except surveys.Throttled as exc:
+            db.session.rollback()
+            abort(429, description=str(exc))
+        db.session.commit()
+        done = True
+    elif request.method == "POST":
+        status = 409
+    response = make_response(render_template(
+        "assessment/survey.html", survey=survey, unit=survey.unit, done=done,
+        choices=surveys.SURVEY_CHOICES), status)
+    if not device:
+        response.set_cookie(surveys.DEVICE_COOKIE, surveys.new_device_token(),
+                            max_age=DEVICE_COOKIE_SECONDS, httponly=True, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+                            path="/survey/")
+    response.headers["Cache-Control"] = "no-store"
+    return response
