@@ -22,7 +22,6 @@ from tracker.extensions import db
 from tracker.phases.models import Duty, Plan, RubricNode, duty_rubric
 from tracker.phases.planfile import DEFAULT_RANKING
 from tracker.tasks.models import Task, TaskStatus
-from tracker.tasks.services import create_adhoc
 from tracker.units.models import ASSESSED_KINDS, RowRuleMode, Unit, UnitRowRule
 
 MAX_NOTE = 2000
@@ -525,19 +524,6 @@ def lock(assessment: Assessment, actor, now: datetime) -> None:
     _check_open(assessment)
     assessment.locked_at, assessment.locked_by = now, actor
     db.session.flush()
-
-
-def rectify(assessment: Assessment, deduction: Deduction, due: date, actor,
-            now: datetime) -> Task:
-    """Turn a deduction into a rectification task (整改) for the unit."""
-    if deduction.rectification_task_id:
-        raise TrackerError(_("A rectification task exists for this deduction already."))
-    node = deduction.node
-    title = f"整改：{node.code if node.numbered else ''} {node.requirement}"[:120].strip()
-    task, = create_adhoc(actor, [assessment.unit], title, deduction.reason, due, now)
-    deduction.rectification_task = task
-    db.session.flush()
-    return task
 
 
 def layout_for(plan: Plan):
