@@ -210,7 +210,7 @@ def test_manager_cannot_move_dates(client, town, login):
     task = task_of(town.units.a, "briefing")
     login(client, town.users.manager)
     response = client.post(f"/tasks/{task.id}/move", data={"due_date": f"{town.year}-06-20"})
-    assert response.status_code == 403
+    assert response.status_code == 404
 
 
 def test_adhoc_task_for_several_units(client, town, login):

@@ -16,13 +16,13 @@ from tracker.assessment.scoring import rank
 from tracker.assessment.services import (add_deduction, assessed_units, get_or_start, layout_for,
                                          lock, rectify, refresh_from_evidence, remove_deduction,
                                          results, set_self_assessment, statement_caps)
-from tracker.auth.models import Role
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.core.web import MAX_ID, admin_required, attachment, int_arg, today
 from tracker.extensions import db
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.phases.services import plan_for_year
+from tracker.tasks.scope import may_act_for
 from tracker.units.models import Unit
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
@@ -116,8 +116,7 @@ def print_sheet(year, unit_id):
 def _render_sheet(unit, plan, year, template, status=200):
     layout, groups = layout_for(plan)
     result = results(plan, year, [unit])[unit.id]
-    can_self = (current_user.role == Role.MANAGER and current_user.unit_id == unit.id) or \
-        current_user.is_admin
+    can_self = may_act_for(current_user, unit.id)
     return render_template(template, unit=unit, plan=plan, year=year, layout=layout,
                            groups=groups, result=result, caps=statement_caps(plan),
                            can_self=can_self and not (result.assessment and
@@ -127,11 +126,8 @@ def _render_sheet(unit, plan, year, template, status=200):
 def _act(unit_id: int, year: int, action, message: str, *, self_service=False):
     """Load the assessment (begun if new), run ``action``, commit; errors become a 400."""
     unit, plan = _unit(unit_id), _plan(_year(year))
-    if self_service:
-        if not (current_user.is_admin or (current_user.role == Role.MANAGER
-                                          and current_user.unit_id == unit.id)):
-            abort(403)
-    elif not current_user.is_admin:
+    # The coordinator's own actions are behind the coordinator gate (admin_required).
+    if self_service and not may_act_for(current_user, unit.id):
         abort(403)
     now = utcnow()
     try:
@@ -156,14 +152,14 @@ def _deduction(assessment, deduction_id: int) -> Deduction:
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/start")
-@login_required
+@admin_required
 def start(year, unit_id):
     """Begin the assessment: the deductions the evidence suggests are recorded."""
     return _act(unit_id, year, lambda a, now: None, _("Assessment begun."))
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/refresh")
-@login_required
+@admin_required
 def refresh(year, unit_id):
     """Recompute the evidence deductions."""
     return _act(unit_id, year, lambda a, now: refresh_from_evidence(a, current_user, now),
@@ -171,7 +167,7 @@ def refresh(year, unit_id):
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/deductions")
-@login_required
+@admin_required
 def deduct(year, unit_id):
     """Take points off a row, with the reason."""
     form = request.form
@@ -181,7 +177,7 @@ def deduct(year, unit_id):
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/deductions/<id:deduction_id>/delete")
-@login_required
+@admin_required
 def withdraw(year, unit_id, deduction_id):
     """Withdraw a deduction."""
     return _act(unit_id, year, lambda a, now: remove_deduction(
@@ -189,7 +185,7 @@ def withdraw(year, unit_id, deduction_id):
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/deductions/<id:deduction_id>/rectify")
-@login_required
+@admin_required
 def rectification(year, unit_id, deduction_id):
     """Turn a deduction into a rectification task for the unit."""
     return _act(unit_id, year, lambda a, now: rectify(
@@ -221,7 +217,7 @@ def self_assess(year, unit_id):
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/lock")
-@login_required
+@admin_required
 def lock_sheet(year, unit_id):
     """Declare the assessment final."""
     return _act(unit_id, year, lambda a, now: lock(a, current_user, now),
