@@ -25,7 +25,7 @@ from tracker.units.models import Unit
 
 #: Raised whenever the .ics output changes for the same data, so that ETags
 #: from an older release do not keep subscribers on the old format.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 #: Serialised task components shared by every request of this process.
 COMPONENTS = ical.ComponentCache()

@@ -42,7 +42,7 @@ def _add_and_report(entries):
 @click.argument("name")
 @click.option("--kind", required=True, type=click.Choice([k.value for k in UnitKind]),
               help="village (村党（总）支部), community (居民区党支部), branch (other party "
-                   "branches, e.g. 机关党支部), office (机关科室), enterprise (镇属企事业单位) or "
+                   "branches, e.g. 机关党支部), office (机关科室), enterprise (镇属企业, 镇属事业单位) or "
                    "coordinator (the propaganda office).")
 def add(name, kind):
     """Add a unit; it gets its tasks for every year a plan is loaded for."""
