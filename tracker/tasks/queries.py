@@ -126,6 +126,17 @@ def status_counts(user, filters: Filters, today: date, by, values=COUNTED) -> di
     return {key: {"all": total, **dict(zip(values, ns))} for key, total, *ns in rows}
 
 
+def page_of_day(user, filters: Filters, today: date, day: date, per_page: int) -> int:
+    """The page of the filtered task list (by due date) where ``day`` begins: the first
+    holding a task due on it or later, else the last."""
+    total, before = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(
+            sa.func.sum(sa.case((Task.due_date < day, 1), else_=0)), 0))
+        .select_from(Task).where(*scoped(user, filters, today))
+    ).one()
+    return max(min(before // per_page + 1, (total + per_page - 1) // per_page), 1)
+
+
 def task_page(user, filters: Filters, today: date, page: int, per_page: int = 50):
     """One page of the filtered task list, and the total count."""
     where = scoped(user, filters, today)
