@@ -72,9 +72,14 @@ def test_plan_show_json_shape(runner, app):
     assert [g["points"] for g in data["rubric"]] == [26, 46, 12, 6, 10]
     study = next(d for d in data["duties"] if d["code"] == "study-session")
     assert study["rubric"] == ["1-4-1"]
-    assert study["applies_to"] == ["village", "community", "branch"]
+    assert study["applies_to"] == ["village", "community"]
     assert study["due"]["rrule"] == "FREQ=MONTHLY;BYMONTH=2,4,6,8,10,12;BYMONTHDAY=-1"
-    assert study["due"]["source"] == "plan" and "不少于6次" in study["due"]["document"]
+    # The document's words apart from the plan's own cadence.
+    assert study["due"]["source"] == "plan"
+    assert study["due"]["document"] == "每年集中学习研讨不少于6次"
+    assert study["due"]["note"] == "每两个月一次（参考进度）"
+    branch = next(d for d in data["duties"] if d["code"] == "branch-study-session")
+    assert branch["applies_to"] == ["branch"] and branch["title"] == "支委会集中学习研讨"
     assert study["occurrence"]["flags"][0]["code"] == "ideology"
     row = next(n for n in nodes if n["code"] == "1-4-1")
     assert row["applies_to"] == ["village", "community", "branch"]
@@ -101,7 +106,7 @@ def test_tasks_list_formats_and_filters(runner, loaded):
     mine = json.loads(ok(runner.invoke(
         args=["tasks", "list", "--unit", "洋溢村党总支", "--year", "2026", "--format", "json"])))
     assert {r["unit"] for r in mine} == {"洋溢村党总支"}
-    assert sum(r["duty"] == "study-session" for r in mine) == 6
+    assert sum(r["duty"] == "branch-study-session" for r in mine) == 6
     parsed = list(csv.DictReader(io.StringIO(ok(runner.invoke(
         args=["tasks", "list", "--unit", "洋溢村党总支", "--format", "csv"])))))
     assert [r["id"] for r in parsed] == [str(r["id"]) for r in mine]

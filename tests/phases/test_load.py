@@ -61,7 +61,7 @@ def test_one_task_per_occurrence_per_applicable_unit(town):
     per_unit = Counter(t.unit_id for t in tasks())
     assert {kind: per_unit[unit.id] for kind, unit in town.items()} == expected
     # A village has its own duties (practice station, 两委 study); an office does not.
-    assert expected == {"village": 50, "office": 29, "enterprise": 29, "coordinator": 26}
+    assert expected == {"village": 51, "office": 29, "enterprise": 30, "coordinator": 26}
 
 
 def test_seed_counts_per_unit(town):
@@ -88,7 +88,7 @@ def test_tasks_carry_due_date_phase_and_numbered_titles(town):
                                            [(2, 28), (4, 30), (6, 30), (8, 31), (10, 30), (12, 31)]]
     assert [t.planned_date for t in study] == [None] * 4 + [date(2026, 10, 31), None]
     assert [t.phase.code for t in study] == ["P1", "P1", "P2", "P3", "P3", "P4"]
-    assert study[2].title == "班子集中学习研讨（两委成员学习日）（第3次，共6次）"
+    assert study[2].title == "两委班子集中学习研讨（两委成员学习日）（第3次，共6次）"
     assert study[2].title_en.endswith("(3/6)")
     assert all(t.status == TaskStatus.OPEN for t in study)
 

@@ -129,6 +129,7 @@ ROUTES = {
                            ADMIN_ONLY)],
     "assessment.withdraw": [("POST", "/assessment/{year}/units/{own_unit}/deductions/999999"
                              "/delete", expect(LOGIN, MISSING, MISSING, MISSING))],
+    "assessment.waive": [("POST", "/assessment/{year}/units/{own_unit}/waivers", ADMIN_ONLY)],
     "assessment.rectification": [("POST", "/assessment/{year}/units/{own_unit}/deductions/"
                                   "999999/rectify", expect(LOGIN, MISSING, MISSING,
                                                            MISSING))],
@@ -164,6 +165,9 @@ ROUTES = {
     "pwa.service_worker": [("GET", "/sw.js", EVERYONE)],
     "pwa.offline": [("GET", "/offline", EVERYONE)],
     "units.units": [("GET", "/admin/units", ADMIN_ONLY), ("POST", "/admin/units", ADMIN_ONLY)],
+    "units.row_rule": [("POST", "/admin/units/{foreign_unit}/rows", ADMIN_ONLY)],
+    "units.clear_rule": [("POST", "/admin/units/{foreign_unit}/rows/999999/delete",
+                          expect(LOGIN, MISSING, MISSING, MISSING))],
     "units.edit": [("GET", "/admin/units/{foreign_unit}", ADMIN_ONLY),
                    ("POST", "/admin/units/{foreign_unit}", ADMIN_ONLY)],
 }

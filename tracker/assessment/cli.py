@@ -5,10 +5,10 @@ from pathlib import Path
 import click
 
 from tracker.assessment import export
-from tracker.assessment.services import assessed_units, layout_for, results
+from tracker.assessment.services import assessed_units, layout_for, ranking_groups, results
 from tracker.core.cli import TrackerGroup
 from tracker.core.errors import TrackerError
-from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
 from tracker.phases.services import plan_for_year
 from tracker.units.services import get_unit
 
@@ -28,7 +28,7 @@ def export_sheet(year, unit_name, output):
     plan = plan_for_year(year)
     units = [get_unit(unit_name)] if unit_name else assessed_units()
     layout, groups = layout_for(plan)
-    scored = results(plan, year, units)
+    scored = results(plan, year, units, local_today(utcnow(), plan.timezone))
     ordered = [scored[u.id] for u in units]
     try:
         if suffix == ".csv":
@@ -36,7 +36,7 @@ def export_sheet(year, unit_name, output):
         else:
             with open(output, "wb") as stream:
                 export.write_xlsx(stream, f"{plan.rubric_title or plan.title}（{year}）",
-                                  layout, groups, ordered)
+                                  layout, groups, ordered, ranking_groups(plan))
     except OSError as exc:
         raise TrackerError(f"{output}: cannot write: {exc.strerror}") from None
     click.echo(f"Wrote {output}: {len(ordered)} units, {len(layout.rows)} rows each.")

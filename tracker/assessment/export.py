@@ -71,7 +71,23 @@ def _sheet_name(name: str, taken: set) -> str:
 
 
 def _score(row_result):
-    return _number(row_result.final) if row_result.applicable else NOT_APPLICABLE
+    """A row's 得分: its score, or 不适用 (with the coordinator's reason for an exemption)."""
+    if row_result.applicable:
+        return _number(row_result.final)
+    return f"{NOT_APPLICABLE}（{row_result.na_reason}）" if row_result.na_reason else NOT_APPLICABLE
+
+
+def _group_cell(result, group):
+    """汇总's cell of a group: 得分 / 适用分, or 不适用 where none of its rows applies."""
+    possible = result.group_possible(group)
+    if not possible:
+        return NOT_APPLICABLE
+    return f"{_number(result.group_total(group))} / {_number(possible)}"
+
+
+def state_label(result) -> str:
+    """Whether the unit's figures are final (the coordinator locked its sheet)."""
+    return "已定稿" if result.final else "未定稿"
 
 
 def scaled_label(result) -> str:
@@ -125,23 +141,34 @@ def fit_row_heights(sheet, widths: list[float], first_row: int = 1) -> None:
         sheet.row_dimensions[number].height = round(height, 1)
 
 
-def write_xlsx(stream, title: str, layout: Layout, groups, results: list) -> None:
-    """One sheet per unit in the annex's layout, and a summary sheet ranking all units."""
+def write_xlsx(stream, title: str, layout: Layout, groups, results: list,
+               ranking: list[dict] | None = None) -> None:
+    """One sheet per unit in the annex's layout, and a summary sheet ranking all units, in
+    the whole town and within the plan's ranking groups (分类考核; ``ranking``: the plan's
+    ``[{title, kinds}]``). Until a unit's sheet is locked its figures read 未定稿."""
     book = Workbook()
     summary = book.active
     summary.title = "汇总"
     taken = {"汇总"}
     totals = {r.unit.id: r.total for r in results}
     ranks = rank(totals)
-    head = (["排名", "单位"] + [label for _, label, _ in layout.groups]
-            + ["得分", "适用分值", "总分"])
+    within = {}
+    for group in ranking or ():
+        members = {r.unit.id: r.total for r in results if str(r.unit.kind) in group["kinds"]}
+        within.update({uid: f"{group['title']} {place}"
+                       for uid, place in rank(members).items()})
+    head = (["排名", "分类排名", "单位"]
+            + [f"{label}得分 / 适用分" for _, label, _ in layout.groups]
+            + ["得分", "适用分值", "总分", "状态"])
     _append(summary, [title])
     summary.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(head))
     _append(summary, head)
     for result in sorted(results, key=lambda r: (ranks[r.unit.id], r.unit.name)):
-        _append(summary, [ranks[result.unit.id], result.unit.name]
-                         + [_number(result.group_total(g)) for g in groups]
-                         + [_number(result.raw), result.possible, _number(result.total)])
+        _append(summary, [ranks[result.unit.id], within.get(result.unit.id, ""),
+                          result.unit.name]
+                         + [_group_cell(result, g) for g in groups]
+                         + [_number(result.raw), result.possible, _number(result.total),
+                            state_label(result)])
     for row in summary.iter_rows(min_row=2):
         for cell in row:
             cell.border, cell.alignment = BOX, WRAP
@@ -149,7 +176,7 @@ def write_xlsx(stream, title: str, layout: Layout, groups, results: list) -> Non
         cell.font, cell.alignment = Font(bold=True), CENTER
     summary["A1"].font = Font(bold=True, size=14)
     summary["A1"].alignment = CENTER
-    widths = [6, 24] + [12] * len(groups) + [8, 8, 8]
+    widths = [6, 10, 24] + [14] * len(groups) + [8, 8, 8, 8]
     for index, width in enumerate(widths, start=1):
         summary.column_dimensions[get_column_letter(index)].width = width
     fit_row_heights(summary, widths)
@@ -180,8 +207,8 @@ def _unit_sheet(sheet, title: str, layout: Layout, result) -> None:
             sheet.merge_cells(start_row=r, start_column=2, end_row=r + row.item_span - 1,
                               end_column=2)
     last = first + len(layout.rows)
-    _append(sheet, ["合计", "", "", "", layout.total, _number(result.raw)])
-    if result.total != result.raw:
+    _append(sheet, ["合计", "", "", "", result.possible, _number(result.raw)])
+    if result.total != result.raw or result.possible != layout.total:
         _append(sheet, [scaled_label(result), "", "", "", layout.total,
                         _number(result.total)])
     for number in range(last, sheet.max_row + 1):
@@ -217,8 +244,9 @@ def csv_text(layout: Layout, results: list) -> str:
         rows += [[result.unit.name, row.group_label, row.item_label, row.requirement,
                   row.deduction, row.points, _score(result.rows[row.node_id])]
                  for row in layout.rows]
-        rows.append([result.unit.name, "合计", "", "", "", layout.total, _number(result.raw)])
-        if result.total != result.raw:
+        rows.append([result.unit.name, "合计", "", "", "", result.possible,
+                     _number(result.raw)])
+        if result.total != result.raw or result.possible != layout.total:
             rows.append([result.unit.name, scaled_label(result), "", "", "", layout.total,
                          _number(result.total)])
     writer.writerows([_csv_cell(value) for value in row] for row in rows)

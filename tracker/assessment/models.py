@@ -101,3 +101,24 @@ class Deduction(db.Model):
     node: Mapped[RubricNode] = relationship()
     created_by: Mapped[User | None] = relationship()
     rectification_task: Mapped[Task | None] = relationship()
+
+
+class MinimumWaiver(db.Model):
+    """The coordinator's waiver of one minimum of a row's 工作要求 for one unit and year
+    (a shortfall it will not count), with the reason; recorded, never silent."""
+
+    __tablename__ = "minimum_waivers"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "plan_id", "year", "node_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id", ondelete="CASCADE"))
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id", ondelete="CASCADE"))
+    year: Mapped[int]
+    node_id: Mapped[int] = mapped_column(sa.ForeignKey("rubric_nodes.id", ondelete="CASCADE"))
+    #: The minimum's label in the plan (``集中学习研讨``).
+    label: Mapped[str] = mapped_column(sa.String(200))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()

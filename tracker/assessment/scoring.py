@@ -1,25 +1,48 @@
 """Scoring on the rubric and laying out the scoring sheet. Pure: data in, data out."""
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 ZERO = Decimal("0")
 
 
-def suggested_score(points: int, evidence: list[tuple[int, int]], match: str = "all") -> Decimal:
-    """The row's score the evidence supports, by its 扣分标准 ("未能提供X": the row is lost
-    when X cannot be shown): full points when each duty the plan names as X has accepted
-    work (``match="any"``: when one of them has), none otherwise.
+#: Why a row's evidence supports less than its points (``evidence_verdict``).
+GAP_NO_TASK = "no_task"  # the unit has no task that could show it: never made, or cancelled
+GAP_NOT_DUE = "not_due"  # what would show it is not due yet
+GAP_MISSING = "missing"  # due and not accepted: the seed's "未能提供X"
 
-    ``evidence`` holds, per named duty, (the unit's tasks of it this year, how many are
-    accepted). A duty that asks nothing of the unit this year (no task: e.g. a contingency
-    plan for a congress never called) is not held against it; so a row that asks nothing
-    keeps its points. Work beyond the 扣分标准 (a second meeting, the articles of 3-1-1)
-    never costs the row: it is counted against the 工作要求's minimums instead.
+
+def evidence_verdict(points, evidence: list[tuple], match: str = "all",
+                     today: date | None = None) -> tuple[Decimal, str]:
+    """The row's score the evidence supports by its 扣分标准 ("未能提供X": the row is lost
+    when X cannot be shown), and why it falls short (a ``GAP_*``, or "").
+
+    ``evidence`` holds, per duty the plan names as X, (the unit's tasks of it this year,
+    how many are accepted, the first due date of those not accepted). Points come from
+    accepted evidence alone: full points when each named duty has accepted work
+    (``match="any"``: when one has); none when it has not, is not due yet, or was never
+    asked of the unit (a plan started late, a task cancelled). Work beyond the 扣分标准
+    (a second meeting, the articles of 3-1-1) never costs the row: it is counted against
+    the 工作要求's minimums instead.
     """
-    asked = [accepted > 0 for total, accepted in evidence if total > 0]
-    met = (any(asked) if match == "any" else all(asked)) if asked else True
-    return Decimal(points) if met else ZERO
+    asked = [(accepted, first) for total, accepted, first in evidence if total > 0]
+    if not asked:
+        return ZERO, GAP_NO_TASK
+    done = [accepted > 0 for accepted, _ in asked]
+    if any(done) if match == "any" else all(done):
+        return Decimal(str(points)), ""
+    lacking = [first for accepted, first in asked if not accepted]
+    if today is not None and all(first is not None and first >= today for first in lacking):
+        return ZERO, GAP_NOT_DUE
+    return ZERO, GAP_MISSING
+
+
+def with_minimums(score: Decimal, minimums: list["Minimum"], waived=()) -> Decimal:
+    """``score`` less the amounts of the minimums not met (those not ``waived``, by label),
+    never below zero."""
+    short = sum((m.deduct for m in minimums if not m.met and m.label not in waived), ZERO)
+    return max(ZERO, score - short)
 
 
 @dataclass(frozen=True)
@@ -30,7 +53,7 @@ class Minimum:
     label_en: str
     at_least: int
     count: int
-    #: The points a shortfall suggests taking off (the coordinator takes or leaves it).
+    #: The points a shortfall takes off (the plan's choice; the coordinator may waive it).
     deduct: Decimal
 
     @property
@@ -40,7 +63,13 @@ class Minimum:
     @property
     def reason(self) -> str:
         """The reason a shortfall's deduction is recorded with (in the plan's language)."""
-        return f"未达到工作要求：{self.label} {self.count}/{self.at_least}"
+        return (f"{shortfall_prefix(self.label)}{self.count}/{self.at_least}"
+                f"（扣{self.deduct.normalize():f}分为本系统设定）")
+
+
+def shortfall_prefix(label: str) -> str:
+    """How the reason of a minimum's shortfall begins (``Minimum.reason``)."""
+    return f"未达到《工作方案》要求：{label} "
 
 
 def scaled_total(raw: Decimal, possible: int, total: int, not_applicable: str) -> Decimal:

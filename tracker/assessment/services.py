@@ -9,15 +9,21 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from tracker.assessment.models import Assessment, AssessmentRow, Deduction, DeductionSource
-from tracker.assessment.scoring import (ZERO, Minimum, row_score, scaled_total, sheet_layout,
-                                        suggested_score)
+from tracker.assessment.models import (Assessment, AssessmentRow, Deduction, DeductionSource,
+                                       MinimumWaiver)
+from tracker.assessment.scoring import (GAP_NO_TASK, GAP_NOT_DUE, ZERO, Minimum, rank,
+                                        shortfall_prefix,
+                                        evidence_verdict, row_score, scaled_total,
+                                        sheet_layout, with_minimums)
 from tracker.core.errors import TrackerError
+from tracker.core.text import check_text
+from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.phases.models import Duty, Plan, RubricNode, duty_rubric
+from tracker.phases.planfile import DEFAULT_RANKING
 from tracker.tasks.models import Task, TaskStatus
 from tracker.tasks.services import create_adhoc
-from tracker.units.models import ASSESSED_KINDS, Unit
+from tracker.units.models import ASSESSED_KINDS, RowRuleMode, Unit, UnitRowRule
 
 MAX_NOTE = 2000
 
@@ -50,16 +56,20 @@ def statement_caps(plan: Plan) -> dict[int, int]:
 
 def work_counts(plan: Plan, year: int, unit_ids=None) -> tuple[dict, dict]:
     """The units' work on the plan's duties this year, in two queries:
-    {(unit id, duty id): (tasks, accepted)} and, for duties recorded by occurrence,
-    {(unit id, duty id, flag): accepted tasks carrying that flag}."""
+    {(unit id, duty id): (tasks, accepted, first due date of those not accepted)} and, for
+    duties recorded by occurrence, {(unit id, duty id, flag): accepted tasks carrying that
+    flag}. Cancelled tasks count for nothing."""
     accepted = sa.func.sum(sa.case((Task.status == TaskStatus.ACCEPTED, 1), else_=0))
+    first_open = sa.func.min(sa.case((Task.status != TaskStatus.ACCEPTED, Task.due_date),
+                                     else_=None))
     where = [Task.plan_id == plan.id, Task.year == year, Task.duty_id.is_not(None),
              Task.status != TaskStatus.CANCELLED]
     if unit_ids is not None:
         where.append(Task.unit_id.in_(unit_ids))
-    counts = {(u, d): (total, int(acc or 0)) for u, d, total, acc in db.session.execute(
-        sa.select(Task.unit_id, Task.duty_id, sa.func.count(), accepted).where(*where)
-        .group_by(Task.unit_id, Task.duty_id))}
+    counts = {(u, d): (total, int(acc or 0), first) for u, d, total, acc, first in
+              db.session.execute(
+                  sa.select(Task.unit_id, Task.duty_id, sa.func.count(), accepted, first_open)
+                  .where(*where).group_by(Task.unit_id, Task.duty_id))}
     flagged: dict = defaultdict(int)
     with_flags = [d.id for d in plan.duties if (d.occurrence or {}).get("flags")]
     if with_flags:
@@ -76,6 +86,32 @@ def applies(node: RubricNode, kind) -> bool:
     return str(kind) in (node.applies_to or ASSESSED_KINDS)
 
 
+def row_rules(year: int, unit_ids) -> dict[tuple[int, str], UnitRowRule]:
+    """The coordinator's exemptions and inclusions of ``year``: {(unit id, row code): rule}."""
+    return {(r.unit_id, r.code): r for r in db.session.scalars(
+        sa.select(UnitRowRule).where(UnitRowRule.year == year,
+                                     UnitRowRule.unit_id.in_(list(unit_ids))))}
+
+
+def applies_to_unit(node: RubricNode, unit: Unit, rules: dict) -> tuple[bool, str]:
+    """Whether a leaf row applies to ``unit`` this year, and the coordinator's reason where
+    it exempted the unit: an exemption or inclusion first, else the unit's kind."""
+    rule = rules.get((unit.id, node.code))
+    if rule is not None:
+        if rule.mode == RowRuleMode.EXEMPT:
+            return False, rule.reason
+        return True, ""
+    return applies(node, unit.kind), ""
+
+
+def waivers(plan: Plan, year: int, unit_ids) -> dict[tuple[int, int, str], MinimumWaiver]:
+    """The minimums waived: {(unit id, row id, label): waiver}."""
+    return {(w.unit_id, w.node_id, w.label): w for w in db.session.scalars(
+        sa.select(MinimumWaiver).where(MinimumWaiver.plan_id == plan.id,
+                                       MinimumWaiver.year == year,
+                                       MinimumWaiver.unit_id.in_(list(unit_ids))))}
+
+
 @dataclass
 class Evidence:
     """One duty named by a row's 扣分标准, and the unit's work on it."""
@@ -83,6 +119,8 @@ class Evidence:
     duty: Duty
     tasks: int
     accepted: int
+    #: The earliest due date of its tasks not yet accepted (None: all accepted, or none).
+    first_open: date | None = None
 
 
 @dataclass
@@ -99,11 +137,18 @@ class RowResult:
     self_note: str = ""
     statement: str = ""
     deductions: list = field(default_factory=list)
+    #: Why the coordinator exempted the unit from the row ("" where it does not apply by
+    #: the unit's kind, or applies).
+    na_reason: str = ""
+    #: Why the evidence supports less than the row's points (``scoring.GAP_*``), or "".
+    gap: str = ""
+    #: The minimums the coordinator waived: {label: MinimumWaiver}.
+    waived: dict = field(default_factory=dict)
 
     @property
     def met(self) -> bool:
-        """Whether the evidence its 扣分标准 names is there."""
-        return self.suggested >= self.node.points
+        """Whether the evidence its 扣分标准 names is there (minimums apart)."""
+        return self.applicable and not self.gap
 
 
 @dataclass
@@ -141,6 +186,16 @@ class UnitResult:
         return sum((r.final for r in self.rows.values()
                     if r.applicable and _in_group(r.node, group)), ZERO)
 
+    def group_possible(self, group):
+        """The points of the group's rows that apply to the unit (0: none applies)."""
+        return sum(r.node.points for r in self.rows.values()
+                   if r.applicable and _in_group(r.node, group))
+
+    @property
+    def final(self) -> bool:
+        """Whether the coordinator locked the sheet; until then its figures are 未定稿."""
+        return bool(self.assessment and self.assessment.locked)
+
 
 def _in_group(node, group) -> bool:
     while node is not None:
@@ -165,42 +220,51 @@ def _serving(plan: Plan) -> dict[int, list[Duty]]:
 
 
 def score_row(leaf: RubricNode, unit: Unit, serving: list[Duty], counts: dict,
-              flagged: dict) -> tuple[list[Evidence], list[Minimum], Decimal]:
-    """The evidence a row's 扣分标准 names, its 工作要求's minimums and the score they
-    suggest, for one unit."""
+              flagged: dict, today: date | None = None,
+              waived=()) -> tuple[list[Evidence], list[Minimum], Decimal, str]:
+    """The evidence a row's 扣分标准 names, its 工作要求's minimums, the score they
+    suggest for one unit (accepted evidence, less the shortfalls of minimums not
+    ``waived``) and why it falls short of the evidence's points (``GAP_*``)."""
     named = leaf.evidence or [d.code for d in serving]
-    evidence = [Evidence(d, *counts.get((unit.id, d.id), (0, 0)))
+    evidence = [Evidence(d, *counts.get((unit.id, d.id), (0, 0, None)))
                 for d in serving if d.code in named]
     by_code = {d.code: d for d in serving}
     minimums = []
     for need in leaf.requires or ():
-        duties = [by_code[c] for c in need["duties"] if c in by_code
-                  and str(unit.kind) in by_code[c].applies_to]
-        asked = sum(counts.get((unit.id, d.id), (0, 0))[0] for d in duties)
-        if not asked:
-            continue  # asks nothing of this unit this year
+        duties = [by_code[c] for c in need["duties"] if c in by_code]
+        asked = sum(counts.get((unit.id, d.id), (0,))[0] for d in duties)
+        if not asked and not any(str(unit.kind) in d.applies_to for d in duties):
+            continue  # none of its duties is the unit's to do
         if need.get("flag"):
             count = sum(flagged.get((unit.id, d.id, need["flag"]), 0) for d in duties)
         else:
             count = sum(counts.get((unit.id, d.id), (0, 0))[1] for d in duties)
         at_least = asked if need["at_least"] == "all" else need["at_least"]
+        if not at_least:
+            continue  # "every task" of duties that asked nothing this year (a date unset)
         minimums.append(Minimum(need["label"], need.get("label_en", ""), at_least, count,
                                 Decimal(str(need["deduct"]))))
-    suggested = suggested_score(leaf.points, [(e.tasks, e.accepted) for e in evidence],
-                                leaf.evidence_match or "all")
-    return evidence, minimums, suggested
+    base, gap = evidence_verdict(leaf.points,
+                                 [(e.tasks, e.accepted, e.first_open) for e in evidence],
+                                 leaf.evidence_match or "all", today)
+    return evidence, minimums, with_minimums(base, minimums, waived), gap
 
 
-def results(plan: Plan, year: int, units: list[Unit]) -> dict[int, UnitResult]:
+def results(plan: Plan, year: int, units: list[Unit],
+            today: date | None = None) -> dict[int, UnitResult]:
     """Each unit's score per rubric row: the coordinator's (rows less deductions) where an
     assessment exists, else what the evidence suggests; rows that do not apply to the
-    unit's kind read 不适用. A fixed number of queries."""
+    unit (its kind, or the coordinator's exemption) read 不适用. ``today`` tells work not
+    yet due from work missing, in the reasons. A fixed number of queries."""
     _, leaves = rubric_tree(plan)
     serving = _serving(plan)
-    counts, flagged = work_counts(plan, year, [u.id for u in units])
+    unit_ids = [u.id for u in units]
+    counts, flagged = work_counts(plan, year, unit_ids)
+    rules = row_rules(year, unit_ids)
+    waived_all = waivers(plan, year, unit_ids)
     assessments = {a.unit_id: a for a in db.session.scalars(
         sa.select(Assessment).where(Assessment.plan_id == plan.id, Assessment.year == year,
-                                    Assessment.unit_id.in_([u.id for u in units]))
+                                    Assessment.unit_id.in_(unit_ids))
         .options(selectinload(Assessment.rows), selectinload(Assessment.deductions)
                  .selectinload(Deduction.rectification_task))
     )}
@@ -216,10 +280,12 @@ def results(plan: Plan, year: int, units: list[Unit]) -> dict[int, UnitResult]:
             by_row[d.node_id].append(d)
         rows = {}
         for leaf in leaves:
-            applicable = applies(leaf, unit.kind)
-            evidence, minimums, suggested = (
-                score_row(leaf, unit, serving.get(leaf.id, []), counts, flagged)
-                if applicable else ([], [], ZERO))
+            applicable, na_reason = applies_to_unit(leaf, unit, rules)
+            waived = {label: w for (u, n, label), w in waived_all.items()
+                      if u == unit.id and n == leaf.id}
+            evidence, minimums, suggested, gap = (
+                score_row(leaf, unit, serving.get(leaf.id, []), counts, flagged, today,
+                          waived) if applicable else ([], [], ZERO, ""))
             deducted = sum((d.points for d in by_row[leaf.id]), ZERO)
             final = row_score(leaf.points, deducted) if assessment else suggested
             own = own_rows.get(leaf.id)
@@ -228,7 +294,8 @@ def results(plan: Plan, year: int, units: list[Unit]) -> dict[int, UnitResult]:
                 suggested=suggested, deducted=deducted,
                 final=final if applicable else ZERO, deductions=by_row[leaf.id],
                 self_score=own.self_score if own else None,
-                self_note=own.self_note if own else "", statement=own.statement if own else "")
+                self_note=own.self_note if own else "", statement=own.statement if own else "",
+                na_reason=na_reason, gap=gap, waived=waived)
         out[unit.id] = UnitResult(unit=unit, assessment=assessment, rows=rows,
                                   rule=plan.not_applicable or "rescale",
                                   out_of=plan.rubric_total or 100)
@@ -264,25 +331,51 @@ def get_or_start(unit: Unit, plan: Plan, year: int, actor, now: datetime,
     return assessment
 
 
+def gap_reason(leaf: RubricNode, evidence: list[Evidence], gap: str) -> str:
+    """The reason a row scores nothing, in the document's words (its 扣分标准) and what
+    the unit's tasks show."""
+    if gap == GAP_NO_TASK:
+        return f"{leaf.deduction}（本单位本年度没有提供此项材料的任务）"
+    lacking = "、".join(e.duty.title for e in evidence if e.tasks and not e.accepted)
+    if gap == GAP_NOT_DUE:
+        return f"{leaf.deduction}（{lacking}：尚未到期）"
+    return f"{leaf.deduction}（{lacking}）"
+
+
 def _add_evidence_deductions(assessment: Assessment, actor, now: datetime) -> None:
-    """A deduction of the whole row for each applicable row whose 扣分标准 evidence is
-    missing, naming what is missing (the seed's "未能提供X")."""
-    plan, unit = assessment.plan, assessment.unit
-    _, leaves = rubric_tree(plan)
+    """For each row that applies: a deduction of the whole row where the evidence its
+    扣分标准 names is not there (the seed's "未能提供X", naming what is missing), else one
+    for each minimum of its 工作要求 not met and not waived, of the plan's amount."""
+    plan, unit, year = assessment.plan, assessment.unit, assessment.year
+    __, leaves = rubric_tree(plan)
     serving = _serving(plan)
-    counts, flagged = work_counts(plan, assessment.year, [unit.id])
+    counts, flagged = work_counts(plan, year, [unit.id])
+    rules = row_rules(year, [unit.id])
+    waived_all = waivers(plan, year, [unit.id])
+    today = local_today(now, plan.timezone)
     for leaf in leaves:
-        if not applies(leaf, unit.kind):
+        if not applies_to_unit(leaf, unit, rules)[0]:
             continue
-        evidence, _, suggested = score_row(leaf, unit, serving.get(leaf.id, []), counts,
-                                           flagged)
-        if suggested < leaf.points:
-            missing = "、".join(e.duty.title for e in evidence if e.tasks and not e.accepted)
-            db.session.add(Deduction(assessment=assessment, node=leaf, points=leaf.points,
-                                     reason=f"{leaf.deduction}（{missing}）",
-                                     source=DeductionSource.EVIDENCE, created_by=actor,
-                                     created_at=now))
+        waived = {label for (__, node_id, label) in waived_all if node_id == leaf.id}
+        evidence, minimums, __, gap = score_row(leaf, unit, serving.get(leaf.id, []), counts,
+                                                flagged, today, waived)
+        if gap:
+            _deduct(assessment, leaf, Decimal(str(leaf.points)),
+                    gap_reason(leaf, evidence, gap), actor, now)
+            continue
+        left = Decimal(str(leaf.points))
+        for minimum in minimums:
+            if not minimum.met and minimum.label not in waived and left > 0:
+                points = min(minimum.deduct, left)
+                _deduct(assessment, leaf, points, minimum.reason, actor, now)
+                left -= points
     db.session.flush()
+
+
+def _deduct(assessment, leaf, points, reason, actor, now) -> None:
+    db.session.add(Deduction(assessment=assessment, node=leaf, points=points, reason=reason,
+                             source=DeductionSource.EVIDENCE, created_by=actor,
+                             created_at=now))
 
 
 def refresh_from_evidence(assessment: Assessment, actor, now: datetime) -> None:
@@ -379,6 +472,37 @@ def set_self_assessment(assessment: Assessment, node_id: int, score, note: str,
     return row
 
 
+def waive_minimum(assessment: Assessment, node_id: int, label: str, reason: str, actor,
+                  now: datetime) -> MinimumWaiver:
+    """Waive one minimum of a row's 工作要求 for the unit this year, with the reason (kept
+    and shown): its shortfall no longer costs the row, and its deduction is withdrawn."""
+    _check_open(assessment)
+    node = _leaf(assessment, node_id)
+    labels = [need["label"] for need in node.requires or ()]
+    if label not in labels:
+        raise TrackerError(_("Row %(code)s has no such minimum.", code=node.code))
+    reason = " ".join(check_text(reason or "", _("The reason"), multiline=True).split())
+    if not reason:
+        raise TrackerError(_("Give the reason for waiving the minimum."))
+    if len(reason) > MAX_NOTE:
+        raise TrackerError(_("The reason is longer than %(n)d characters.", n=MAX_NOTE))
+    key = (assessment.unit_id, node.id, label)
+    if key in waivers(assessment.plan, assessment.year, [assessment.unit_id]):
+        raise TrackerError(_("This minimum is waived already."))
+    waiver = MinimumWaiver(unit_id=assessment.unit_id, plan_id=assessment.plan_id,
+                           year=assessment.year, node_id=node.id, label=label, reason=reason,
+                           created_by=actor, created_at=now)
+    db.session.add(waiver)
+    prefix = shortfall_prefix(label)
+    for deduction in list(assessment.deductions):
+        if (deduction.node_id == node.id and deduction.source == DeductionSource.EVIDENCE
+                and deduction.reason.startswith(prefix)):
+            assessment.deductions.remove(deduction)
+    assessment.updated_at = now
+    db.session.flush()
+    return waiver
+
+
 def lock(assessment: Assessment, actor, now: datetime) -> None:
     """Declare the score final."""
     _check_open(assessment)
@@ -403,3 +527,21 @@ def layout_for(plan: Plan):
     """The scoring sheet's layout for ``plan``."""
     groups, _ = rubric_tree(plan)
     return sheet_layout(groups), groups
+
+
+def ranking_groups(plan: Plan) -> list[dict]:
+    """The groups the plan ranks units within (分类考核), each ``{title, title_en, kinds}``."""
+    return plan.ranking or DEFAULT_RANKING
+
+
+def ranked(plan: Plan, scored: dict) -> tuple[dict, dict]:
+    """Ranks of ``scored`` (unit id -> UnitResult): in the whole town, and within the
+    plan's ranking groups as {unit id: (group title, rank)}."""
+    overall = rank({uid: r.total for uid, r in scored.items()})
+    within = {}
+    for group in ranking_groups(plan):
+        members = {uid: r.total for uid, r in scored.items()
+                   if str(r.unit.kind) in group["kinds"]}
+        for uid, place in rank(members).items():
+            within[uid] = (group, place)
+    return overall, within

@@ -12,10 +12,12 @@ from markupsafe import Markup, escape
 
 from tracker.assessment import export
 from tracker.assessment.models import Deduction
-from tracker.assessment.scoring import rank
-from tracker.assessment.services import (add_deduction, assessed_units, get_or_start, layout_for,
-                                         lock, rectify, refresh_from_evidence, remove_deduction,
-                                         results, set_self_assessment, statement_caps)
+from tracker.assessment.scoring import GAP_NO_TASK, GAP_NOT_DUE
+from tracker.assessment.services import (add_deduction, assessed_units, gap_reason,
+                                         get_or_start, layout_for, lock, ranked, ranking_groups,
+                                         rectify, refresh_from_evidence, remove_deduction,
+                                         results, set_self_assessment, statement_caps,
+                                         waive_minimum)
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.core.web import MAX_ID, admin_required, attachment, int_arg, today
@@ -65,11 +67,13 @@ def overview(year: int):
     plan = _plan(year)
     layout, groups = layout_for(plan)
     units = assessed_units()
-    scored = results(plan, year, units)
-    ranks = rank({uid: r.total for uid, r in scored.items()})
+    scored = results(plan, year, units, today())
+    ranks, within = ranked(plan, scored)
     ordered = sorted(scored.values(), key=lambda r: (ranks[r.unit.id], r.unit.name))
     return render_template("assessment/overview.html", year=year, plan=plan, groups=groups,
-                           layout=layout, results=ordered, ranks=ranks,
+                           layout=layout, results=ordered, ranks=ranks, within=within,
+                           ranking=ranking_groups(plan),
+                           provisional=any(not r.final for r in ordered),
                            chart=_histogram(scored.values()))
 
 
@@ -115,10 +119,13 @@ def print_sheet(year, unit_id):
 
 def _render_sheet(unit, plan, year, template, status=200):
     layout, groups = layout_for(plan)
-    result = results(plan, year, [unit])[unit.id]
+    result = results(plan, year, [unit], today())[unit.id]
+    gaps = {node_id: gap_reason(r.node, r.evidence, r.gap)
+            for node_id, r in result.rows.items() if r.gap}
     can_self = may_act_for(current_user, unit.id)
     return render_template(template, unit=unit, plan=plan, year=year, layout=layout,
                            groups=groups, result=result, caps=statement_caps(plan),
+                           gaps=gaps, GAP_NOT_DUE=GAP_NOT_DUE, GAP_NO_TASK=GAP_NO_TASK,
                            can_self=can_self and not (result.assessment and
                                                       result.assessment.locked)), status
 
@@ -126,9 +133,11 @@ def _render_sheet(unit, plan, year, template, status=200):
 def _act(unit_id: int, year: int, action, message: str, *, self_service=False):
     """Load the assessment (begun if new), run ``action``, commit; errors become a 400."""
     unit, plan = _unit(unit_id), _plan(_year(year))
-    # The coordinator's own actions are behind the coordinator gate (admin_required).
-    if self_service and not may_act_for(current_user, unit.id):
-        abort(403)
+    if self_service:
+        if not may_act_for(current_user, unit.id):
+            abort(403)
+    elif not current_user.is_admin:  # behind admin_required already; never let one through
+        abort(404)
     now = utcnow()
     try:
         # A unit's self-assessment does not begin the coordinator's assessment.
@@ -193,6 +202,16 @@ def rectification(year, unit_id, deduction_id):
         _("Rectification task added."))
 
 
+@bp.post("/<int:year>/units/<id:unit_id>/waivers")
+@admin_required
+def waive(year, unit_id):
+    """Waive a minimum of a row's 工作要求 for the unit, with the reason."""
+    form = request.form
+    return _act(unit_id, year, lambda a, now: waive_minimum(
+        a, _node_id(), form.get("label", ""), form.get("reason", ""), current_user, now),
+        _("Minimum waived; the reason is kept on the sheet."))
+
+
 def _node_id() -> int:
     """The rubric row a form names, or 0 (no such row) for anything but a row id."""
     value = request.form.get("node_id", type=int) or 0
@@ -234,7 +253,7 @@ def download(year, fmt):
         unit_id = current_user.unit_id or abort(404)
     units = [_unit(unit_id)] if unit_id else assessed_units()
     layout, groups = layout_for(plan)
-    scored = results(plan, year, units)
+    scored = results(plan, year, units, today())
     ordered = [scored[u.id] for u in units]
     name = f"assessment-{year}" + (f"-{units[0].name}" if unit_id else "")
     if fmt == "csv":
@@ -243,7 +262,8 @@ def download(year, fmt):
         return attachment(send_file(io.BytesIO(data), mimetype="text/csv"), f"{name}.csv",
                           fallback="assessment")
     stream = io.BytesIO()
-    export.write_xlsx(stream, _sheet_title(plan, year), layout, groups, ordered)
+    export.write_xlsx(stream, _sheet_title(plan, year), layout, groups, ordered,
+                      ranking_groups(plan))
     stream.seek(0)
     return attachment(send_file(
         stream, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -259,6 +279,6 @@ def _sheet_title(plan, year: int) -> str:
 def feedback(year):
     """Every unit's deductions (问题反馈), to send back and to turn into rectification."""
     plan = _plan(_year(year))
-    scored = results(plan, year, assessed_units())
+    scored = results(plan, year, assessed_units(), today())
     return render_template("assessment/feedback.html", year=year, plan=plan,
                            results=[r for r in scored.values() if r.assessment])

@@ -18,7 +18,7 @@ from flask_babel import force_locale, gettext as _
 from tracker.calendar import ical
 from tracker.calendar.models import FeedComponent
 from tracker.extensions import db
-from tracker.phases.models import Duty, Phase, Plan
+from tracker.phases.models import Duty, Phase, Plan, date_label
 from tracker.tasks.models import Task, TaskEvent, TaskEventKind
 from tracker.tasks.states import FINISHED, PENDING, is_overdue, matches
 from tracker.units.models import Unit
@@ -166,8 +166,13 @@ def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedDa
     plan_ids = {r.plan_id for r in rows}
     units, plans, phases = _units_plans_phases(plan_ids)
     phase_names = {p.id: (p.code, p.title) for p in phases}
-    duties = {d.id: (_evidence_lines(d.evidence), d.description) for d in db.session.execute(
-        sa.select(Duty.id, Duty.evidence, Duty.description).where(Duty.plan_id.in_(plan_ids)))}
+    # The duty's description, then where its dates come from (the plan's own choices
+    # labelled as the system's, apart from the document's words).
+    duties = {d.id: (_evidence_lines(d.evidence),
+                     "\n".join(filter(None, (d.description, date_label(d.due)))))
+              for d in db.session.execute(
+                  sa.select(Duty.id, Duty.evidence, Duty.description, Duty.due)
+                  .where(Duty.plan_id.in_(plan_ids)))}
 
     # This loop runs once per task (about 14,000 for a town's year): plain
     # tuples and positional arguments keep it a small part of a feed's cost.

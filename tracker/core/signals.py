@@ -18,6 +18,13 @@ area gives them their tasks for every loaded year; a receiver returns what it ma
 ``[(what, count), ...]``, e.g. ``[("shuyuan-2020 2026", 47)]``.
 """)
 
+units_changed = _signals.signal("units-changed", doc="""
+What units are asked changed (sender: the list of units; ``now``): a kind changed, or the
+coordinator exempted or included a rubric row. The tasks area makes, or cancels while
+still open and not yet due, their tasks for every loaded year; a receiver returns what it
+did, as ``[(what, count), ...]``.
+""")
+
 task_returned = _signals.signal("task-returned", doc="""
 The coordinator returned a task for rework (sender: the task; ``reviewer``, ``comment``,
 ``now``). The reminders area queues the notice to the unit's people.

@@ -34,8 +34,8 @@ DEMO_UNITS = [
     ("党政办公室", UnitKind.OFFICE),
     ("社区管理办公室", UnitKind.OFFICE),
     ("经济发展办公室", UnitKind.OFFICE),
-    ("社区事务受理服务中心", UnitKind.ENTERPRISE),
-    ("文化服务中心", UnitKind.ENTERPRISE),
+    ("社区事务受理服务中心", UnitKind.INSTITUTION),
+    ("文化服务中心", UnitKind.INSTITUTION),
 ]
 #: (e-mail, role, unit, name)
 DEMO_USERS = [

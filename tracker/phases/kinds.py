@@ -13,7 +13,8 @@ class UnitKind(enum.StrEnum):
     COMMUNITY = "community"  # 居民区党支部
     BRANCH = "branch"  # other party branches, e.g. 机关党支部
     OFFICE = "office"  # 机关科室
-    ENTERPRISE = "enterprise"  # 镇属企业 / 镇属事业单位
+    ENTERPRISE = "enterprise"  # 镇属企业
+    INSTITUTION = "institution"  # 镇属事业单位
     COORDINATOR = "coordinator"  # 镇党委宣传办: carries the coordinator's own duties
 
 
@@ -30,4 +31,5 @@ ROW_ALIASES = {"units": list(ASSESSED_KINDS)}
 KIND_LABELS = {"village": _l("Village party branch"),
                "community": _l("Neighbourhood party branch"),
                "branch": _l("Other party branch"), "office": _l("Office"),
-               "enterprise": _l("Enterprise or institution"), "coordinator": _l("Coordinator")}
+               "enterprise": _l("Town-owned enterprise"),
+               "institution": _l("Town-owned institution"), "coordinator": _l("Coordinator")}

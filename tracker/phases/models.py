@@ -42,6 +42,10 @@ class Plan(db.Model):
     #: What a due date on a day off does, unless the duty says: ``previous``, ``next`` or
     #: ``keep`` (tracker.workdays.calendar.RULES).
     non_working_day: Mapped[str] = mapped_column(sa.String(16), default="keep")
+    #: Working days for catch-up work (补报) after a mid-year start: the plan's choice.
+    catch_up_days: Mapped[int] = mapped_column(default=10, server_default="10")
+    #: The groups units are ranked within (分类考核): ``[{title, title_en, kinds}]``.
+    ranking: Mapped[list | None] = mapped_column(sa.JSON)
     #: SHA-256 of the plan file last loaded, to tell a changed plan from the same one.
     source_sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -235,6 +239,23 @@ class Duty(db.Model):
     def date_from_plan(self) -> bool:
         """Whether the due dates are the plan's own choice, not the plan document's."""
         return self.due.get("source", "plan") == "plan"
+
+    def date_label(self) -> str:
+        """Where the due dates come from, in the town's words (feeds and robot messages,
+        which speak Chinese): the document's own words apart from the system's choices."""
+        return date_label(self.due)
+
+
+def date_label(due: dict) -> str:
+    """``Duty.date_label`` of a duty's ``due``: "系统安排日期（本系统设定）。原文：…。本系统
+    安排：…（本系统设定）。" """
+    parts = ["系统安排日期（本系统设定）。" if due.get("source", "plan") == "plan"
+             else "《工作方案》原文规定的日期。"]
+    if due.get("document"):
+        parts.append(f"原文：{due['document']}。")
+    if due.get("note"):
+        parts.append(f"本系统安排：{due['note']}（本系统设定）。")
+    return "".join(parts)
 
 
 class DutyDate(db.Model):

@@ -27,6 +27,17 @@ SETTERS = ("coordinator",)
 #: Where a due date comes from: the plan document, or the plan's own choice.
 DUE_SOURCES = ("plan", "document")
 DEFAULT_REMINDERS = {"before": [7, 1, 0], "overdue_every": 7}
+#: Working days a unit has, after a plan started mid-year, for the one-off work whose dates
+#: had passed (补报): the plan's choice (``[defaults] catch_up_days``).
+DEFAULT_CATCH_UP_DAYS = 10
+#: How towns rank their units apart (分类考核) unless the plan says otherwise
+#: (``[[rubric.ranking]]``): 村居, 机关, 企事业.
+DEFAULT_RANKING = [
+    {"title": "村居", "title_en": "Villages and neighbourhoods", "kinds": ["village", "community"]},
+    {"title": "机关", "title_en": "Offices and their branches", "kinds": ["branch", "office"]},
+    {"title": "企事业", "title_en": "Enterprises and institutions",
+     "kinds": ["enterprise", "institution"]},
+]
 #: A leap and a common year: a year-agnostic plan must work in both.
 CHECK_YEARS = (2024, 2025)
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -142,6 +153,10 @@ class PlanSpec:
     source_sha256: str
     #: The plan file's text, as read (kept with the version loaded for a year).
     source: str = ""
+    #: Working days for catch-up work (补报) after a mid-year start: the plan's choice.
+    catch_up_days: int = DEFAULT_CATCH_UP_DAYS
+    #: The groups units are ranked within (分类考核): ``[{title, title_en, kinds}]``.
+    ranking: list[dict] = field(default_factory=lambda: [dict(g) for g in DEFAULT_RANKING])
 
     def rubric_nodes(self):
         """Every rubric node, depth first."""
@@ -162,7 +177,8 @@ class PlanSpec:
             "phases": [vars(p).copy() for p in self.phases],
             "rubric_title": self.rubric_title, "rubric_title_en": self.rubric_title_en,
             "rubric_total": self.rubric_total, "not_applicable": self.not_applicable,
-            "non_working_day": self.non_working_day,
+            "non_working_day": self.non_working_day, "catch_up_days": self.catch_up_days,
+            "ranking": self.ranking,
             "rubric": [g.to_json() for g in self.rubric],
             "duties": [d.to_json() for d in self.duties],
         }
@@ -303,9 +319,14 @@ class _Validator:
             self.fail("[plan]", f"unknown timezone {tz!r} (use an IANA name like Asia/Shanghai)")
 
         defaults = self.table(raw, "defaults", "top level", required=False)
-        self.only(defaults, {"reminders", "non_working_day"}, "[defaults]")
+        self.only(defaults, {"reminders", "non_working_day", "catch_up_days"}, "[defaults]")
         default_reminders = self.reminders(defaults, "[defaults]", DEFAULT_REMINDERS)
         non_working_day = self.non_working_day(defaults, "[defaults]", "keep")
+        catch_up_days = DEFAULT_CATCH_UP_DAYS
+        if "catch_up_days" in defaults:
+            catch_up_days = self.integer(defaults, "catch_up_days", "[defaults]", minimum=1)
+            if catch_up_days > 60:
+                self.fail("[defaults]", "'catch_up_days' must be at most 60 working days")
 
         phases = self.phases(raw)
         rubric_table = self.table(raw, "rubric", "top level")
@@ -332,6 +353,8 @@ class _Validator:
             rubric_title=self.text(rubric_table, "title", "[rubric]", required=False),
             rubric_title_en=self.text(rubric_table, "title_en", "[rubric]", required=False),
             rubric_total=total,
+            catch_up_days=catch_up_days,
+            ranking=self.ranking(rubric_table),
             not_applicable=rule,
             non_working_day=non_working_day,
             phases=phases,
@@ -368,7 +391,8 @@ class _Validator:
         return phases
 
     def rubric(self, table: dict) -> tuple[list[RubricNodeSpec], int]:
-        self.only(table, {"title", "title_en", "total", "groups", "not_applicable"}, "[rubric]")
+        self.only(table, {"title", "title_en", "total", "groups", "not_applicable", "ranking"},
+                  "[rubric]")
         total = self.integer(table, "total", "[rubric]")
         groups = [self.rubric_node(g, f"rubric.groups[{i}]", "group")
                   for i, g in enumerate(self.tables(table, "groups", "[rubric]"))]
@@ -384,6 +408,27 @@ class _Validator:
         if points != total:
             self.fail("[rubric]", f"the groups' points add up to {points}, not the total {total}")
         return groups, total
+
+    def ranking(self, table: dict) -> list[dict]:
+        """The groups units are ranked within (分类考核); each kind in at most one."""
+        if "ranking" not in table:
+            return [dict(g) for g in DEFAULT_RANKING]
+        result, seen = [], set()
+        for i, group in enumerate(self.tables(table, "ranking", "[rubric]")):
+            where = f"rubric.ranking[{i}]"
+            self.only(group, {"title", "title_en", "kinds"}, where)
+            kinds = group.get("kinds")
+            if (not isinstance(kinds, list) or not kinds
+                    or not all(isinstance(k, str) and k in ASSESSED_KINDS for k in kinds)):
+                self.fail(where, f"'kinds' must list unit kinds from: {', '.join(ASSESSED_KINDS)}")
+            twice = seen & set(kinds)
+            if twice:
+                self.fail(where, f"kind {sorted(twice)[0]} is already in another ranking group")
+            seen |= set(kinds)
+            result.append({"title": self.text(group, "title", where),
+                           "title_en": self.text(group, "title_en", where, required=False),
+                           "kinds": sorted(set(kinds), key=UNIT_KINDS.index)})
+        return result
 
     def rubric_node(self, item: dict, entry: str, kind: str) -> RubricNodeSpec:
         """A group (with items or rows), an item (with rows) or a leaf row."""
@@ -522,8 +567,8 @@ class _Validator:
         if len(whens) != 1:
             self.fail(entry, "'due' must be { rrule = \"FREQ=...\" }, { dates = [\"MM-DD\", "
                              "...] } or { set_by = \"coordinator\" } (a date set each year)")
-        self.only(due, {"rrule", "dates", "set_by", "source", "document", "non_working_day"},
-                  f"{entry} due")
+        self.only(due, {"rrule", "dates", "set_by", "source", "document", "note",
+                        "non_working_day"}, f"{entry} due")
         source = due.get("source", "plan")
         if source not in DUE_SOURCES:
             self.fail(entry, "'due.source' must be \"plan\" (the plan's own choice of date) or "
@@ -531,7 +576,12 @@ class _Validator:
         document = due.get("document", "")
         if not isinstance(document, str):
             self.fail(entry, "'due.document' must be text: what the plan document says of when")
-        extra = {"source": source, **({"document": document.strip()} if document.strip() else {})}
+        note = due.get("note", "")
+        if not isinstance(note, str):
+            self.fail(entry, "'due.note' must be text: the plan's own choice of when (its "
+                             "dates, cadence or phase), apart from the document's words")
+        extra = {"source": source, **({"document": document.strip()} if document.strip() else {}),
+                 **({"note": note.strip()} if note.strip() else {})}
         if "non_working_day" in due:
             extra["non_working_day"] = self.non_working_day(due, f"{entry} due", None)
         if "set_by" in due:

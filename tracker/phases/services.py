@@ -62,7 +62,7 @@ def install_plan(spec: PlanSpec, now: datetime) -> tuple[Plan, bool]:
         db.session.add(plan)
     for attr in ("title", "title_en", "issuer", "issuer_en", "document_number", "issued_on",
                  "timezone", "rubric_title", "rubric_title_en", "rubric_total", "not_applicable",
-                 "non_working_day", "source_sha256"):
+                 "non_working_day", "catch_up_days", "ranking", "source_sha256"):
         setattr(plan, attr, getattr(spec, attr))
     plan.updated_at = now
 

@@ -315,7 +315,7 @@ def _when(item: RobotItem, today: date) -> str:
     days = (item.due - today).days
     state = (f"已逾期 {-days} 天" if days < 0 else "今天到期" if days == 0
              else f"还有 {days} 天到期")
-    return f"截止 {item.due.isoformat()}，{state}"
+    return f"截止 {item.due.isoformat()}（本系统设定），{state}"
 
 
 def _json_bytes(text: str) -> int:

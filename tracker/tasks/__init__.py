@@ -5,9 +5,10 @@ from tracker.core import signals
 
 
 @signals.units_added.connect
+@signals.units_changed.connect
 def _give_units_their_tasks(units, now, **kwargs) -> list[tuple[str, int]]:
-    """New (or reactivated) units get their tasks for every loaded year at once; returns
-    how many were made for which plan and year."""
+    """New (or reactivated, or changed) units get their tasks for every loaded year at
+    once; returns how many were made for which plan and year."""
     from tracker.tasks.loading import sync_loaded_years
 
     synced = sync_loaded_years(now, [unit.id for unit in units])

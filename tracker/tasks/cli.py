@@ -113,8 +113,14 @@ def load(name_or_file, year, effective_from, replace):
                f"{r.unchanged} unchanged, {r.kept_finished} finished kept as they were; "
                f"{r.on_working_days} due on the working day before or after a day off.")
     if r.before_effective:
-        click.echo(f"The plan takes effect on {result.effective_from:%Y-%m-%d}: "
-                   f"{r.before_effective} occurrences due before it are not asked.")
+        click.echo(f"The plan takes effect on {result.effective_from:%Y-%m-%d}: of the "
+                   f"{r.before_effective} occurrences due before it, the units' one-off work "
+                   f"and the occurrences a minimum counts are asked as {r.caught_up} catch-up "
+                   f"tasks (补报), the rest not at all.")
+    if r.kept_record:
+        click.echo(f"{r.kept_record} tasks the plan no longer asks for, or due before it took "
+                   f"effect, are kept as they are (overdue or returned work is never "
+                   f"cancelled).")
     if result.carried_over:
         click.echo(f"{result.carried_over} finished tasks carried over from the plan replaced.")
     if not result.holidays_known:

@@ -5,6 +5,7 @@ request, job) commits once.
 
 import enum
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -13,14 +14,15 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from tracker.core.errors import TrackerError
+from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.phases.models import (Duty, DutyDate, Phase, Plan, PlanVersion, PlanYear,
-                                   VersionState)
+                                   RubricNode, VersionState, duty_rubric)
 from tracker.phases.planfile import PlanSpec
 from tracker.phases.recurrence import RecurrenceError, expand_due, phase_of
 from tracker.phases.services import check_year, install_plan
 from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
-from tracker.units.models import Unit
+from tracker.units.models import RowRuleMode, Unit, UnitRowRule
 from tracker.workdays.calendar import schedule_known
 from tracker.workdays.services import work_calendar
 
@@ -42,6 +44,12 @@ class SyncReport:
     on_working_days: int = 0
     #: Occurrences due before the plan took effect (a plan started mid-year): not asked.
     before_effective: int = 0
+    #: Of those, the units' tasks made as catch-up work (补报): one-off duties and the
+    #: occurrences an "at least N a year" duty counts, due ``catch_up_days`` after the start.
+    caught_up: int = 0
+    #: Tasks the plan no longer asks for that are kept all the same: overdue, returned,
+    #: or due before the day the plan took effect (the record is never erased).
+    kept_record: int = 0
     #: With ``details``: what changes for each unit, as ``Change`` records.
     changes: list = field(default_factory=list)
 
@@ -57,7 +65,7 @@ class Change:
     unit_id: int
     duty_id: int
     seq: int
-    #: ``new``, ``moved``, ``renamed``, ``cancelled`` or ``restored``.
+    #: ``new``, ``moved``, ``renamed``, ``cancelled``, ``restored`` or ``kept``.
     kind: str
     title: str
     due: date
@@ -110,42 +118,96 @@ def planned_occurrences(plan: Plan, year: int) -> list[tuple[Duty, int, object, 
     return result
 
 
+def catch_up_titles(title: str, title_en: str) -> tuple[str, str]:
+    """The titles of catch-up work (补报) after a plan started mid-year."""
+    return f"{title}（补报）", (f"{title_en} (catch-up)" if title_en else "")
+
+
+def duty_units(plan: Plan, year: int, units) -> dict[int, set[int]]:
+    """Active duty id -> the ids of ``units`` (``(id, kind)`` pairs) it asks work of in
+    ``year``: the kinds it applies to, with the coordinator's inclusions added and the
+    units for which every row it serves is exempted taken away. Two queries."""
+    ids = [unit_id for unit_id, _kind in units]
+    by_kind: dict[str, set[int]] = {}
+    for unit_id, kind in units:
+        by_kind.setdefault(str(kind), set()).add(unit_id)
+    rules = {(r.unit_id, r.code): r.mode for r in db.session.scalars(
+        sa.select(UnitRowRule).where(UnitRowRule.year == year, UnitRowRule.unit_id.in_(ids)))
+    } if ids else {}
+    rows: dict[int, set[str]] = {}
+    if rules:
+        for duty_id, code in db.session.execute(
+                sa.select(duty_rubric.c.duty_id, RubricNode.code)
+                .join(RubricNode, RubricNode.id == duty_rubric.c.node_id)
+                .where(RubricNode.plan_id == plan.id)):
+            rows.setdefault(duty_id, set()).add(code)
+    result = {}
+    for duty in plan.duties:
+        if not duty.active:
+            continue
+        asked = set().union(*(by_kind.get(kind, set()) for kind in duty.applies_to))
+        codes = rows.get(duty.id)
+        if codes:
+            asked |= {u for (u, code), mode in rules.items()
+                      if code in codes and mode == RowRuleMode.INCLUDE}
+            asked = {u for u in asked
+                     if not all(rules.get((u, code)) == RowRuleMode.EXEMPT for code in codes)}
+        result[duty.id] = asked
+    return result
+
+
 def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None = None,
                details: bool = False) -> SyncReport:
     """Make the plan's tasks for ``year`` match the plan, for all units or the given ones.
 
-    A task is identified by (duty, unit, year, occurrence number). Missing tasks
-    are created; pending tasks (open, returned) follow a changed date, title or
-    phase; pending tasks the plan no longer has are cancelled; finished ones are
-    left alone. The work is a fixed number of bulk statements whatever the
-    number of duties, so loading a town stays fast.
+    A task is identified by (duty, unit, year, occurrence number). Missing tasks are
+    created; open and returned tasks follow a changed date, title or phase; finished ones
+    are left alone. A plan started mid-year (``PlanYear.effective_from``) asks nothing
+    overdue: its one-off duties and the occurrences an "at least N a year" duty counts
+    become catch-up work (补报), due the plan's ``catch_up_days`` working days after the
+    start; other occurrences before it are not asked.
+
+    The record is never erased: a task the plan no longer asks for is cancelled only while
+    it is open and not yet due (or the unit is no longer asked for the duty at all: its
+    kind changed, the row was exempted, the unit was deactivated); overdue, returned and
+    finished tasks stay, and so does every task due before the day the plan took effect.
+    The work is a fixed number of bulk statements whatever the number of duties, so
+    loading a town stays fast.
     """
     report = SyncReport()
     calendar = work_calendar()
     plan_year = db.session.get(PlanYear, (plan.id, year))
-    # A plan started mid-year asks nothing due before the day it takes effect.
     start = plan_year.effective_from if plan_year is not None else None
+    today = local_today(now, plan.timezone)
+    catch_up = (calendar.add_working_days(start, plan.catch_up_days or 1)
+                if start is not None else None)
     unit_query = sa.select(Unit.id, Unit.kind).where(Unit.active)
     if unit_ids is not None:
         unit_query = unit_query.where(Unit.id.in_(unit_ids))
     units = db.session.execute(unit_query).all()
-    units_by_kind: dict[str, list[int]] = {}
-    for unit_id, kind in units:
-        units_by_kind.setdefault(kind.value, []).append(unit_id)
+    active_ids = {unit_id for unit_id, _kind in units}
+    asked = duty_units(plan, year, units)
 
+    occurrences = planned_occurrences(plan, year)
+    per_duty = Counter(duty.id for duty, *_ in occurrences)
     wanted = {}
-    for duty, seq, planned, phase, title, title_en in planned_occurrences(plan, year):
+    for duty, seq, planned, phase, title, title_en in occurrences:
         # Due on a working day, by the duty's (or the plan's) rule; the phase is the plan
         # date's, as the plan document writes the phases.
         day = calendar.shift(planned, duty.non_working_day(plan.non_working_day))
+        planned_date = planned if planned != day else None
         if start is not None and day < start:
             report.before_effective += 1
-            continue
-        for kind in duty.applies_to:
-            for unit_id in units_by_kind.get(kind, ()):
-                wanted[(duty.id, unit_id, seq)] = (day, planned, phase, title, title_en)
+            if per_duty[duty.id] > 1 and not duty.occurrence:
+                continue  # a recurring duty's past occurrence: not asked
+            day, planned_date = catch_up, None
+            title, title_en = catch_up_titles(title, title_en)
+            report.caught_up += len(asked.get(duty.id, ()))
+        for unit_id in asked.get(duty.id, ()):
+            wanted[(duty.id, unit_id, seq)] = (day, planned_date, phase, title, title_en)
 
-    report.on_working_days = sum(1 for day, planned, *_ in wanted.values() if planned != day)
+    report.on_working_days = sum(1 for _day, planned_date, *_ in wanted.values()
+                                 if planned_date is not None)
 
     existing_query = (
         sa.select(Task.id, Task.duty_id, Task.unit_id, Task.seq, Task.due_date, Task.phase_id,
@@ -159,8 +221,14 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
     updates, events = [], []
     for row in db.session.execute(existing_query):
         want = wanted.pop((row.duty_id, row.unit_id, row.seq), None)
+        if start is not None and row.due_date < start and row.status != TaskStatus.CANCELLED:
+            # Due before the plan took effect: the record stays as it stands.
+            report.kept_record += 1
+            continue
         if want is None:
-            if row.status in PENDING:
+            gone = (row.unit_id not in active_ids
+                    or (row.duty_id in asked and row.unit_id not in asked[row.duty_id]))
+            if row.status == TaskStatus.OPEN and (gone or row.due_date >= today):
                 updates.append({"id": row.id, "status": TaskStatus.CANCELLED, "updated_at": now})
                 events.append(_event(row.id, now, TaskEventKind.CANCELLED,
                                      {"status": [row.status.value, "cancelled"]}))
@@ -168,13 +236,18 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
                 if details:
                     report.changes.append(Change(row.unit_id, row.duty_id, row.seq,
                                                  "cancelled", row.title, row.due_date))
+            elif row.status in PENDING:
+                report.kept_record += 1
+                if details:
+                    report.changes.append(Change(row.unit_id, row.duty_id, row.seq,
+                                                 "kept", row.title, row.due_date))
             continue
         day, planned, phase, title, title_en = want
         if row.due_manual:
             # The coordinator moved this one by hand: the plan does not move it back.
             day, phase = row.due_date, phases_by_id.get(row.phase_id)
         phase_id = phase.id if phase else None
-        planned_date = planned if planned != day else None
+        planned_date = planned
         changes = {}
         if row.due_date != day:
             changes["due_date"] = [row.due_date.isoformat(), day.isoformat()]
@@ -198,7 +271,7 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
             report.kept_finished += 1
             continue
         elif set(changes) <= {"due_date", "planned_date"} and (
-                (row.planned_date or row.due_date) == planned):
+                (row.planned_date or row.due_date) == (planned or day)):
             # The plan's date is the same: a day made off or on moved the task.
             kind = TaskEventKind.WORKDAY_MOVED
             report.updated += 1
@@ -222,10 +295,11 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
 
     inserts = [
         {"plan_id": plan.id, "duty_id": duty_id, "unit_id": unit_id, "year": year, "seq": seq,
-         "due_date": day, "planned_date": planned if planned != day else None,
+         "due_date": day, "planned_date": planned_date,
          "phase_id": phase.id if phase else None, "title": title, "title_en": title_en,
          "status": TaskStatus.OPEN, "created_at": now, "updated_at": now}
-        for (duty_id, unit_id, seq), (day, planned, phase, title, title_en) in wanted.items()
+        for (duty_id, unit_id, seq), (day, planned_date, phase, title, title_en)
+        in wanted.items()
     ]
     report.created = len(inserts)
     if details:
@@ -353,21 +427,23 @@ def load_plan(spec: PlanSpec, year: int, now: datetime, effective_from: date | N
 
 
 def _replace(old: PlanYear, plan: Plan, year: int, now: datetime) -> int:
-    """Retire ``old`` (another plan of the year) for ``plan``: its finished work moves to
-    ``plan``'s duty of the same code (the task itself, with its evidence and history), its
-    ad-hoc tasks move too, the rest still open is cancelled. How many finished moved."""
+    """Retire ``old`` (another plan of the year) for ``plan``: its tasks move to ``plan``'s
+    duty of the same code (the task itself, with its evidence and history), its ad-hoc
+    tasks move too; of the rest, open work not yet due is cancelled and the record of
+    overdue and returned work stays. How many finished tasks moved."""
     duties = {d.code: d.id for d in plan.duties if d.active}
+    today = local_today(now, plan.timezone)
     carried, events = 0, []
     for task in db.session.scalars(sa.select(Task).where(Task.plan_id == old.plan_id,
                                                          Task.year == year)):
         if task.duty_id is None:
             task.plan_id = plan.id  # an ad-hoc task belongs to the year, not to a plan
-        elif task.status in FINISHED and task.duty.code in duties:
+        elif task.status != TaskStatus.CANCELLED and task.duty.code in duties:
             task.plan_id, task.duty_id = plan.id, duties[task.duty.code]
             events.append(_event(task.id, now, TaskEventKind.PLAN_UPDATED,
                                  {"plan": [old.plan.name, plan.name]}))
-            carried += 1
-        elif task.status in PENDING:
+            carried += task.status in FINISHED
+        elif task.status == TaskStatus.OPEN and task.due_date >= today:
             events.append(_event(task.id, now, TaskEventKind.CANCELLED,
                                  {"status": [task.status.value, "cancelled"],
                                   "plan": [old.plan.name, plan.name]}))
@@ -446,6 +522,7 @@ def set_duty_date(plan: Plan, duty_code: str, year: int, day: date | None, actor
     if day is None:
         if stored is not None:
             db.session.delete(stored)
+            _withdraw(duty, year, now)
     elif stored is None:
         db.session.add(DutyDate(duty_id=duty.id, year=year, due_date=day,
                                 set_by_id=getattr(actor, "id", None), set_at=now))
@@ -453,6 +530,20 @@ def set_duty_date(plan: Plan, duty_code: str, year: int, day: date | None, actor
         stored.due_date, stored.set_by_id, stored.set_at = day, getattr(actor, "id", None), now
     db.session.flush()
     return sync_tasks(plan, year, now)
+
+
+def _withdraw(duty: Duty, year: int, now: datetime) -> None:
+    """The coordinator took back a duty's date: its open tasks of ``year`` are cancelled,
+    due or not (the date they were due by is no longer known); returned and finished work
+    stays."""
+    ids = db.session.scalars(sa.select(Task.id).where(
+        Task.duty_id == duty.id, Task.year == year, Task.status == TaskStatus.OPEN)).all()
+    if ids:
+        db.session.execute(sa.update(Task).where(Task.id.in_(ids)).values(
+            status=TaskStatus.CANCELLED, updated_at=now))
+        db.session.execute(sa.insert(TaskEvent), [
+            _event(task_id, now, TaskEventKind.CANCELLED, {"status": ["open", "cancelled"]})
+            for task_id in ids])
 
 
 def yearly_dates(year: int) -> list[tuple[Duty, date | None]]:

@@ -7,10 +7,11 @@ import sqlalchemy as sa
 
 from tracker.core import signals
 from tracker.core.cli import TrackerGroup, emit
-from tracker.core.timeutil import utcnow
+from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.extensions import db
-from tracker.units.models import Unit, UnitKind
-from tracker.units.services import add_units, clean_name, parse_kind, read_units_csv
+from tracker.units.models import RowRuleMode, Unit, UnitKind
+from tracker.units.services import (add_units, clean_name, clear_row_rule, get_unit, parse_kind,
+                                    read_units_csv, set_row_rule)
 
 unit_cli = TrackerGroup("unit", help="Units: the branches, offices and enterprises.")
 
@@ -42,8 +43,8 @@ def _add_and_report(entries):
 @click.argument("name")
 @click.option("--kind", required=True, type=click.Choice([k.value for k in UnitKind]),
               help="village (村党（总）支部), community (居民区党支部), branch (other party "
-                   "branches, e.g. 机关党支部), office (机关科室), enterprise (镇属企业, 镇属事业单位) or "
-                   "coordinator (the propaganda office).")
+                   "branches, e.g. 机关党支部), office (机关科室), enterprise (镇属企业), "
+                   "institution (镇属事业单位) or coordinator (the propaganda office).")
 def add(name, kind):
     """Add a unit; it gets its tasks for every year a plan is loaded for."""
     name = clean_name(name)
@@ -67,3 +68,50 @@ def list_units(fmt):
     units = db.session.scalars(sa.select(Unit).order_by(Unit.kind, Unit.name)).all()
     emit([{"id": u.id, "name": u.name, "kind": u.kind.value, "active": u.active} for u in units],
          fmt, ["id", "name", "kind", "active"])
+
+
+def _rows_changed(unit: Unit, now) -> str:
+    """Tell the tasks area; what it made or cancelled, for the report."""
+    made = [count for result in signals.values(signals.units_changed.send([unit], now=now))
+            for _what, count in result]
+    db.session.commit()
+    return f"; tasks made: {sum(made)}" if sum(made) else ""
+
+
+@unit_cli.command("exempt")
+@click.argument("name")
+@click.option("--row", "code", required=True, help="The rubric row's code, e.g. 2-8-2.")
+@click.option("--year", type=click.IntRange(MIN_YEAR, MAX_YEAR), required=True)
+@click.option("--reason", default="", help="Why the row does not apply (shown on the sheet).")
+@click.option("--clear", is_flag=True, help="Undo the exemption.")
+def exempt(name, code, year, reason, clear):
+    """Exempt a unit from a rubric row for a year: its sheet reads 不适用 with the reason,
+    and the row's duties ask nothing more of it (open work not yet due is cancelled)."""
+    unit, now = get_unit(name), utcnow()
+    if clear:
+        clear_row_rule(unit, year, code)
+        click.echo(f"{unit.name}: row {code} of {year} follows the unit's kind again"
+                   f"{_rows_changed(unit, now)}.")
+        return
+    set_row_rule(unit, year, code, RowRuleMode.EXEMPT, reason, None, now)
+    click.echo(f"{unit.name}: row {code} of {year} does not apply ({reason})"
+               f"{_rows_changed(unit, now)}.")
+
+
+@unit_cli.command("include")
+@click.argument("name")
+@click.option("--row", "code", required=True, help="The rubric row's code, e.g. 2-7-1.")
+@click.option("--year", type=click.IntRange(MIN_YEAR, MAX_YEAR), required=True)
+@click.option("--reason", default="", help="Why the unit carries the row (optional).")
+@click.option("--clear", is_flag=True, help="Undo the inclusion.")
+def include(name, code, year, reason, clear):
+    """Give a unit a rubric row its kind does not carry, for a year, with the duties that
+    serve it (their tasks are made at once)."""
+    unit, now = get_unit(name), utcnow()
+    if clear:
+        clear_row_rule(unit, year, code)
+        click.echo(f"{unit.name}: row {code} of {year} follows the unit's kind again"
+                   f"{_rows_changed(unit, now)}.")
+        return
+    set_row_rule(unit, year, code, RowRuleMode.INCLUDE, reason, None, now)
+    click.echo(f"{unit.name}: row {code} of {year} applies{_rows_changed(unit, now)}.")

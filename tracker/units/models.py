@@ -1,5 +1,6 @@
 """The Unit model."""
 
+import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -25,3 +26,30 @@ class Unit(db.Model):
 
     def __repr__(self):
         return f"<Unit {self.name!r} {self.kind.value}>"
+
+
+class RowRuleMode(enum.StrEnum):
+    """How the coordinator sets a rubric row for one unit and year, against its kind."""
+
+    EXEMPT = "exempt"  # the row does not apply to this unit (不适用), with the reason
+    INCLUDE = "include"  # the row applies though its kind does not carry it
+
+
+class UnitRowRule(db.Model):
+    """The coordinator's word on one rubric row for one unit in one year: exempted (a
+    village with no 宗教场所 for 2-8-2) or included (a culture institution for 2-7-1)."""
+
+    __tablename__ = "unit_row_rules"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "year", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id", ondelete="CASCADE"),
+                                         index=True)
+    year: Mapped[int]
+    #: The rubric row's code in the plan loaded for the year (e.g. ``2-8-2``).
+    code: Mapped[str] = mapped_column(sa.String(64))
+    mode: Mapped[RowRuleMode] = mapped_column(enum_column(RowRuleMode))
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

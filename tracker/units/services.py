@@ -5,12 +5,13 @@ from collections import Counter
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from tracker.core.errors import TrackerError
 from tracker.core.text import check_text
 from tracker.extensions import db
-from tracker.units.models import Unit, UnitKind
+from tracker.phases.services import plan_for_year
+from tracker.units.models import ASSESSED_KINDS, RowRuleMode, Unit, UnitKind, UnitRowRule
 
 KIND_NAMES = ", ".join(k.value for k in UnitKind)
 MAX_NAME = 200
@@ -126,3 +127,66 @@ def _read_units(lines, source: str, max_rows: int) -> list[tuple[str, UnitKind]]
     if not entries:
         raise TrackerError(f"{source}: no units in the file")
     return entries
+
+
+#: Longest reason for an exemption.
+MAX_REASON = 500
+
+
+def set_row_rule(unit: Unit, year: int, code: str, mode: RowRuleMode, reason: str, actor,
+                 now) -> UnitRowRule:
+    """Exempt ``unit`` from a rubric row of ``year``'s plan (it reads 不适用, with the
+    reason) or include a row its kind does not carry (its duties become the unit's)."""
+    if unit.kind == UnitKind.COORDINATOR:
+        raise TrackerError(_("The coordinator's office is not assessed on the rubric."))
+    node = _row(year, code)
+    reason = " ".join(check_text(reason or "", _("The reason")).split())
+    if len(reason) > MAX_REASON:
+        raise TrackerError(_("The reason is longer than %(n)d characters.", n=MAX_REASON))
+    carried = str(unit.kind) in (node.applies_to or ASSESSED_KINDS)
+    if mode == RowRuleMode.EXEMPT and not reason:
+        raise TrackerError(_("Give the reason for the exemption; the sheet shows it."))
+    if mode == RowRuleMode.INCLUDE and carried:
+        raise TrackerError(_("Row %(code)s applies to this unit's kind already.", code=code))
+    rule = db.session.scalar(sa.select(UnitRowRule).where(
+        UnitRowRule.unit_id == unit.id, UnitRowRule.year == year, UnitRowRule.code == code))
+    if mode == RowRuleMode.EXEMPT and not carried and (rule is None
+                                                      or rule.mode != RowRuleMode.INCLUDE):
+        raise TrackerError(_("Row %(code)s does not apply to this unit's kind: there is "
+                              "nothing to exempt.", code=code))
+    if rule is None:
+        rule = UnitRowRule(unit_id=unit.id, year=year, code=code)
+        db.session.add(rule)
+    rule.mode, rule.reason = mode, reason
+    rule.created_by_id, rule.created_at = getattr(actor, "id", None), now
+    db.session.flush()
+    return rule
+
+
+def clear_row_rule(unit: Unit, year: int, code: str) -> None:
+    """Undo an exemption or inclusion: the row follows the unit's kind again."""
+    _row(year, code)
+    rule = db.session.scalar(sa.select(UnitRowRule).where(
+        UnitRowRule.unit_id == unit.id, UnitRowRule.year == year, UnitRowRule.code == code))
+    if rule is None:
+        raise TrackerError(_("Row %(code)s is neither exempted nor included for %(unit)s in "
+                              "%(year)d.", code=code, unit=unit.name, year=year))
+    db.session.delete(rule)
+    db.session.flush()
+
+
+def row_rules_of(unit: Unit, year: int) -> list[UnitRowRule]:
+    """The unit's exemptions and inclusions of ``year``, by row code."""
+    return db.session.scalars(sa.select(UnitRowRule).where(
+        UnitRowRule.unit_id == unit.id, UnitRowRule.year == year)
+        .order_by(UnitRowRule.code)).all()
+
+
+def _row(year: int, code: str):
+    plan = plan_for_year(year)
+    node = next((n for n in plan.rubric_nodes if n.active and n.is_leaf and n.code == code),
+                None)
+    if node is None:
+        raise TrackerError(_("The plan of %(year)d has no rubric row %(code)s.", year=year,
+                              code=code))
+    return node

@@ -3,15 +3,17 @@
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
+from flask_login import current_user
 
 from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
-from tracker.core.web import admin_required
+from tracker.core.web import admin_required, today
 from tracker.extensions import db
-from tracker.units.forms import UnitForm
-from tracker.units.models import KIND_LABELS, Unit
-from tracker.units.services import add_units, clean_name, parse_kind
+from tracker.units.forms import RowRuleForm, UnitForm
+from tracker.units.models import KIND_LABELS, RowRuleMode, Unit, UnitRowRule
+from tracker.units.services import (add_units, clean_name, clear_row_rule, parse_kind,
+                                    set_row_rule)
 
 bp = Blueprint("units", __name__, url_prefix="/admin/units")
 bp.app_context_processor(lambda: {"KIND_LABELS": KIND_LABELS})
@@ -68,15 +70,74 @@ def edit(unit_id):
             form.name.errors = [str(exc)]
         else:
             became_active = form.active.data and not unit.active
-            unit.name, unit.kind, unit.active = name, parse_kind(form.kind.data), form.active.data
+            kind = parse_kind(form.kind.data)
+            kind_changed = kind != unit.kind
+            unit.name, unit.kind, unit.active = name, kind, form.active.data
             db.session.flush()
             if became_active:
                 units_added([unit])
+            elif kind_changed and unit.active:
+                # The new kind's duties are made; the old kind's open work not yet due
+                # is cancelled (the record of the rest stays).
+                signals.units_changed.send([unit], now=utcnow())
             db.session.commit()
             flash(_("Unit %(name)s saved.", name=unit.name), "success")
             return redirect(url_for("units.units"))
+    return _edit_page(unit, form, RowRuleForm(year=today().year))
+
+
+def _edit_page(unit: Unit, form, rule_form, status=None):
     # What other areas show of the unit (the reminders area: its group robot).
     panels = signals.values(signals.unit_page_panels.send(unit))
-    return render_template("units/edit.html", form=form, unit=unit,
+    rules = db.session.scalars(sa.select(UnitRowRule).where(UnitRowRule.unit_id == unit.id)
+                               .order_by(UnitRowRule.year.desc(), UnitRowRule.code)).all()
+    return render_template("units/edit.html", form=form, unit=unit, rule_form=rule_form,
+                           rules=rules,
                            panels=[html for _, html in sorted(panels, key=lambda p: p[0])]
-                           ), 400 if form.errors else 200
+                           ), status or (400 if form.errors or rule_form.errors else 200)
+
+
+@bp.post("/<id:unit_id>/rows")
+@admin_required
+def row_rule(unit_id):
+    """Exempt the unit from a rubric row of a year, or include one; its tasks follow."""
+    unit = db.session.get(Unit, unit_id) or abort(404)
+    rule_form = RowRuleForm()
+    if rule_form.validate_on_submit():
+        try:
+            set_row_rule(unit, rule_form.year.data, rule_form.code.data.strip(),
+                         RowRuleMode(rule_form.mode.data), rule_form.reason.data or "",
+                         current_user, utcnow())
+            signals.units_changed.send([unit], now=utcnow())
+        except TrackerError as exc:
+            db.session.rollback()
+            rule_form.code.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash(_("Row %(code)s of %(year)d set for %(name)s.", code=rule_form.code.data,
+                    year=rule_form.year.data, name=unit.name), "success")
+            return redirect(url_for("units.edit", unit_id=unit.id))
+    form = UnitForm(obj=unit)
+    form.kind.data = unit.kind.value
+    return _edit_page(unit, form, rule_form, status=400)
+
+
+@bp.post("/<id:unit_id>/rows/<id:rule_id>/delete")
+@admin_required
+def clear_rule(unit_id, rule_id):
+    """Undo an exemption or inclusion: the row follows the unit's kind again."""
+    unit = db.session.get(Unit, unit_id) or abort(404)
+    rule = db.session.get(UnitRowRule, rule_id)
+    if rule is None or rule.unit_id != unit.id:
+        abort(404)
+    try:
+        clear_row_rule(unit, rule.year, rule.code)
+        signals.units_changed.send([unit], now=utcnow())
+    except TrackerError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Row %(code)s of %(year)d follows the unit's kind again.", code=rule.code,
+                year=rule.year), "success")
+    return redirect(url_for("units.edit", unit_id=unit.id))

@@ -121,6 +121,19 @@ class WorkCalendar:
                     return moved
         return day
 
+    def add_working_days(self, day: date, count: int) -> date:
+        """The ``count``-th working day after ``day``, kept in ``day``'s year (the year's
+        last working day after ``day`` where the count runs past it; ``day`` itself where
+        none is left)."""
+        last, moved, left = day, day, count
+        while left > 0:
+            moved += timedelta(days=1)
+            if moved.year != day.year:
+                break
+            if self.is_working(moved):
+                last, left = moved, left - 1
+        return last
+
     def working_on_or_before(self, day: date) -> date:
         """The last working day on or before ``day`` (for reminders ahead of a date)."""
         while not self.is_working(day):
