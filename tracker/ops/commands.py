@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.models import User
-from tracker.core.cli import CLIError, handle_errors, now_option
+from tracker.core.cli import CLIError, app_factory, handle_errors, now_option
 from tracker.core.db import upgrade_database
 from tracker.extensions import db
 
@@ -151,9 +151,7 @@ def head_revision() -> str:
 
 def _upgrade(database: Path) -> None:
     """Bring an unpacked database to the current schema before it is put in place."""
-    from tracker import create_app
-
-    staging = create_app({**current_app.config, "SCHEDULER_ENABLED": False,
+    staging = app_factory()({**current_app.config, "SCHEDULER_ENABLED": False,
                           "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
     with staging.app_context():
         try:
