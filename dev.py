@@ -51,8 +51,47 @@ def ensure_env(extras: str = "") -> None:
     stamp.write_text(digest.hexdigest())
 
 
+#: Debian packages the 工作台账 PDF needs (WeasyPrint: Pango, HarfBuzz's subsetter, a font
+#: that carries Chinese), and those its tests read it back with.
+PDF_PACKAGES = {"libpango-1.0-0": "pango-1.0", "libpangoft2-1.0-0": "pangoft2-1.0",
+                "libharfbuzz-subset0": "harfbuzz-subset"}
+TEST_PACKAGES = {"poppler-utils": "pdftotext"}
+
+
+def missing_packages(testing: bool) -> list[str]:
+    """The Debian packages of PDF_PACKAGES (and TEST_PACKAGES) not installed here."""
+    from ctypes.util import find_library
+
+    missing = [name for name, library in PDF_PACKAGES.items() if not find_library(library)]
+    fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True,
+                           text=True).stdout if shutil.which("fc-list") else ""
+    if not fonts.strip():
+        missing += ["fontconfig", "fonts-noto-cjk"]
+    if testing:
+        missing += [name for name, tool in TEST_PACKAGES.items() if not shutil.which(tool)]
+    return missing
+
+
+def ensure_system(testing: bool = False) -> None:
+    """Install the missing Debian packages where we may (root with apt-get); else say which
+    to install: without them the app runs, but cannot make the 工作台账 PDF."""
+    missing = missing_packages(testing)
+    if not missing:
+        return
+    if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
+        say(f"installing Debian packages for the PDF binder: {' '.join(missing)}")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], env=env)
+        if subprocess.run(["apt-get", "install", "-y", "-qq", *missing], env=env,
+                          stdout=subprocess.DEVNULL).returncode == 0:
+            return
+    say(f"the PDF binder (工作台账) needs Debian packages not installed here; install them "
+        f"with: sudo apt-get install {' '.join(missing)}")
+
+
 def run(args):
     ensure_env()
+    ensure_system()
     tracker = str(BIN / "tracker")
     say("setting up the demo town (SQLite database in instance/)")
     subprocess.run([tracker, "demo"], check=True, cwd=ROOT)
@@ -66,6 +105,7 @@ def run(args):
 def test(args):
     """The layers contract (import-linter), then pytest; ``--at INSTANT`` fakes the clock."""
     ensure_env("[test]")
+    ensure_system(testing=True)
     os.chdir(ROOT)
     lint = subprocess.run([str(BIN / "lint-imports"), "--no-cache"], capture_output=True,
                           text=True)

@@ -72,6 +72,7 @@ function upload(form, event) {
 function serviceWorker() {
   const source = document.querySelector("meta[name=service-worker]");
   if (!("serviceWorker" in navigator) || !source) return;
+  if (anotherSessionsCopy(source)) return;
   const signedIn = document.body.hasAttribute("data-signed-in");
   navigator.serviceWorker.register(source.content, { scope: source.dataset.scope })
     .then(() => navigator.serviceWorker.ready)
@@ -84,6 +85,22 @@ function serviceWorker() {
       if (worker) worker.postMessage({ type: "signed-out" });
     });
   });
+}
+
+/** A kept page of a session that has ended (the browser was closed without signing out):
+ * dropped and the offline page shown instead. The worker checks this itself where it
+ * can read cookies; this is for browsers where it cannot. */
+function anotherSessionsCopy(source) {
+  const key = document.body.dataset.offlineKey;
+  if (!key) return false;
+  const name = `${source.dataset.cookie}=`;
+  const cookie = document.cookie.split("; ").find((part) => part.startsWith(name));
+  if (cookie && cookie.slice(name.length) === key) return false;
+  document.body.hidden = true;
+  const worker = navigator.serviceWorker.controller;
+  if (worker) worker.postMessage({ type: "signed-out" });
+  window.location.replace(source.dataset.offline);
+  return true;
 }
 
 function showOffline() {

@@ -4,7 +4,10 @@
 // Online, every request goes to the server as before; what is kept is only read when the
 // server cannot be reached. Kept: the app shell (stylesheet, script, icon, the offline
 // page: the same for everyone, fetched without cookies) and the signed-in user's agenda,
-// which is dropped when the user signs out or the server answers as for nobody.
+// which is dropped when the user signs out or the server answers as for nobody. The
+// agenda is kept with its session's offline key (the X-Offline-Key header) and shown only
+// while the session's cookie (CONFIG.cookie) names that key: the browser closed without
+// signing out, or someone else signed in, and it is dropped instead.
 /* global CONFIG */
 const SHELL_CACHE = `shell-${CONFIG.version}`;
 const PRIVATE_CACHE = "private";
@@ -56,16 +59,29 @@ async function navigate(request, url) {
   try {
     response = await fetch(request);
   } catch (error) {
-    // No server: the kept agenda (whatever page was asked for), else the offline page.
-    const kept = await (await caches.open(PRIVATE_CACHE)).match(CONFIG.agenda);
+    // No server: the kept agenda (whatever page was asked for) if it is this session's,
+    // else the offline page.
+    const kept = await keptAgenda();
     return kept || (await caches.match(CONFIG.offline)) || Response.error();
   }
   // (A redirect reaches here unfollowed, as an opaque response: the page it leads to
   // tells the worker whether anyone is signed in.)
-  if (url.pathname + url.search === CONFIG.agenda && response.ok) {
+  if (url.pathname + url.search === CONFIG.agenda && response.ok
+      && response.headers.get("X-Offline-Key")) {
     await (await caches.open(PRIVATE_CACHE)).put(CONFIG.agenda, response.clone());
   }
   return response;
+}
+
+/** The kept agenda, unless it belongs to another session than the cookie's (then it is
+ * dropped). Where the worker cannot read cookies, the page checks (static/app.js). */
+async function keptAgenda() {
+  const kept = await (await caches.open(PRIVATE_CACHE)).match(CONFIG.agenda);
+  if (!kept || !self.cookieStore) return kept;
+  const cookie = await self.cookieStore.get(CONFIG.cookie);
+  if (cookie && cookie.value === kept.headers.get("X-Offline-Key")) return kept;
+  await caches.delete(PRIVATE_CACHE);
+  return undefined;
 }
 
 async function shellFile(request) {
@@ -92,7 +108,7 @@ async function keepAgenda() {
   }
   if (response.redirected && new URL(response.url).pathname === CONFIG.login) {
     await caches.delete(PRIVATE_CACHE);  // signed out elsewhere, or the session ended
-  } else if (response.ok && !response.redirected) {
+  } else if (response.ok && !response.redirected && response.headers.get("X-Offline-Key")) {
     await cache.put(CONFIG.agenda, response);
   }
 }

@@ -6,7 +6,8 @@ token, and for DingTalk's 加签 and Feishu's signature the signature and the
 timestamp's freshness (an hour either way). The signatures are verified here
 from the vendors' formulas, independently of tracker.reminders.robots. It answers
 in the vendor's own JSON and keeps every message it accepts; a test can script
-the next answers: rate limited, any status, a redirect, or a hang.
+the next answers: rate limited, any status, a redirect, a hang, or an answer
+trickled a byte at a time.
 
 The answer codes are the vendors' documented ones, except where noted: a few
 answers to malformed requests are stand-ins with the vendor's shape.
@@ -72,7 +73,7 @@ class Received:
 class Action:
     """What the server does with the next request instead of (or before) the contract."""
 
-    kind: str  # "too fast", "answer" or "hang"
+    kind: str  # "too fast", "answer", "hang" or "trickle"
     status: int = 200
     body: bytes = b""
     headers: tuple = ()
@@ -97,6 +98,12 @@ def redirect(location: str, status: int = 302) -> Action:
 def hang(seconds: float) -> Action:
     """Say nothing for ``seconds`` (or until the server stops), then answer as usual."""
     return Action("hang", seconds=seconds)
+
+
+def trickle(seconds: float) -> Action:
+    """Answer as usual, but one byte every ``seconds`` (headers and body): a robot that
+    keeps each read alive and the request open far longer than any read timeout."""
+    return Action("trickle", seconds=seconds)
 
 
 @dataclass
@@ -171,21 +178,31 @@ class RobotServer:
 
     # -- the contract ------------------------------------------------------------------
 
+    def pause(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less if the server stops; False if it stopped."""
+        # Short sleeps rather than one timed wait: under faketime (``dev.py test --at``)
+        # a timed wait on a condition can outlast its timeout by far.
+        deadline = time.monotonic() + seconds
+        while not self._release.is_set() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return not self._release.is_set()
+
     def _next(self) -> Action | None:
         with self._lock:
             self.requests += 1
             return self._script.popleft() if self._script else None
 
     def handle(self, path: str, query: dict, content_type: str, body: bytes
-               ) -> tuple[int, bytes, tuple]:
-        """The answer to a POST: status, body, headers."""
+               ) -> tuple[int, bytes, tuple, float]:
+        """The answer to a POST: status, body, headers, and the seconds between two of its
+        bytes (0: all at once)."""
         action = self._next()
+        pace = action.seconds if action is not None and action.kind == "trickle" else 0.0
+        return (*self._answer_to(action, path, query, content_type, body), pace)
+
+    def _answer_to(self, action, path, query, content_type, body) -> tuple[int, bytes, tuple]:
         if action is not None and action.kind == "hang":
-            # Short sleeps rather than one timed wait: under faketime (``dev.py test --at``)
-            # a timed wait on a condition can outlast its timeout by far.
-            deadline = time.monotonic() + action.seconds
-            while not self._release.is_set() and time.monotonic() < deadline:
-                time.sleep(0.02)
+            self.pause(action.seconds)
         if action is not None and action.kind == "answer":
             return action.status, action.body, action.headers
         route = self._route(path, query)
@@ -340,15 +357,24 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         parts = urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, data, headers = self.server.robots.handle(
+        status, data, headers, pace = self.server.robots.handle(
             parts.path, parse_qs(parts.query, keep_blank_values=True),
             self.headers.get("Content-Type", ""), body)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        if not pace:
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        # The status line and headers are buffered until end_headers: out a byte at a time.
+        answer, self._headers_buffer = b"".join(self._headers_buffer) + b"\r\n" + data, []
+        robots = self.server.robots
+        for i in range(len(answer)):
+            self.wfile.write(answer[i:i + 1])
+            if not robots.pause(pace):
+                return
 
     def _not_allowed(self):
         self.send_response(405)

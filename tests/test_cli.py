@@ -83,7 +83,8 @@ def test_plan_show_json_shape(runner, app):
     assert study["occurrence"]["flags"][0]["code"] == "ideology"
     row = next(n for n in nodes if n["code"] == "1-4-1")
     assert row["applies_to"] == ["village", "community", "branch"]
-    assert row["evidence"] == ["study-session"] and row["requires"][0]["at_least"] == 6
+    assert row["evidence"] == ["study-session", "branch-study-session"]
+    assert row["requires"][0]["at_least"] == 6
     assert data["not_applicable"] == "rescale"
     assert study["reminders"] == {"before": [7, 1, 0], "overdue_every": 7}
     assert data["document_number"] == "书委〔2020〕29号"
@@ -119,6 +120,28 @@ def test_tasks_list_formats_and_filters(runner, loaded):
     assert all(r["overdue"] and r["status"] == "open" for r in overdue)
     assert json.loads(ok(runner.invoke(
         args=["tasks", "list", "--status", "accepted", "--format", "json"]))) == []
+
+
+FORMULAS = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+
+
+def test_csv_exports_neutralise_formulas(runner, loaded):
+    """A title (or unit name) a spreadsheet would run as a formula is written with a
+    leading apostrophe (OWASP, CSV injection), in `tasks list` and `unit list`."""
+    tasks = db.session.scalars(sa.select(Task).order_by(Task.id).limit(len(FORMULAS))).all()
+    for task, title in zip(tasks, FORMULAS):
+        task.title = title
+    db.session.scalars(sa.select(Unit)).first().name = "=cmd|' /C calc'!A0"
+    db.session.commit()
+    parsed = list(csv.DictReader(io.StringIO(ok(runner.invoke(
+        args=["tasks", "list", "--format", "csv"])), newline="")))
+    titles = {r["title"] for r in parsed}
+    assert {"'" + title for title in FORMULAS} <= titles
+    assert not [t for t in titles if t.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert all(r["id"].isdigit() for r in parsed)  # numbers stay numbers
+    units = list(csv.DictReader(io.StringIO(ok(runner.invoke(
+        args=["unit", "list", "--format", "csv"])))))
+    assert "'=cmd|' /C calc'!A0" in {u["name"] for u in units}
 
 
 def test_unit_add_gets_tasks_for_loaded_years(runner, loaded):
@@ -291,7 +314,7 @@ def test_the_console_script(tmp_path):
     done = run("init-db")
     assert done.returncode == 0, done.stderr
     shown = run("plan", "show", "shuyuan-2020", "--format", "json")
-    assert shown.returncode == 0 and len(json.loads(shown.stdout)["duties"]) == 48
+    assert shown.returncode == 0 and len(json.loads(shown.stdout)["duties"]) == 50
     bad = run("plan", "load", "shuyuan-2020", "--year", "1999")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "1999 is not in the range" in bad.stderr

@@ -251,3 +251,26 @@ def test_the_command_line_refuses_control_characters(runner, town, tmp_path, bad
     assert result.exit_code == 2 and result.stderr.startswith("Error:"), result.output
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Unit)) == before
+
+
+@pytest.mark.parametrize("path", ["/", "/tasks", "/settings", "/login"])
+def test_an_unreachable_database_is_503_for_signed_in_users_too(backend, admin_client, path):
+    """PostgreSQL down (nothing listening): a signed-in person's page is the 503 page
+    with Retry-After, as for anybody else, not a 500 (loading the user failed, and the
+    error page would load it again)."""
+    if backend != "postgresql":
+        pytest.skip("a database server that can be unreachable")
+    from tests.conftest import make_app
+    from tests.mailserver import free_port
+
+    down = make_app(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/tracker")
+    client = down.test_client()
+    client.set_cookie("session", admin_client.get_cookie("session").value)
+    try:
+        response = client.get(path)
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "5"
+        assert "try again" in response.text and "Traceback" not in response.text
+    finally:
+        with down.app_context():
+            db.engine.dispose()

@@ -14,8 +14,8 @@ MADE_AT_RUN_TIME = ("bench/.cache/", "bench/results/<", "tests/browser/node_modu
 
 def named_paths() -> set[str]:
     """Paths in backquotes that start at a folder of the checkout (``<name>`` and ``*``
-    stand for any name)."""
-    return {re.sub(r"<\w+>", "*", p) for p in re.findall(r"`([^`\s]+)`", README)
+    stand for any name; a test named ``file::test`` is its file)."""
+    return {re.sub(r"<\w+>", "*", p.split("::")[0]) for p in re.findall(r"`([^`\s]+)`", README)
             if p.startswith(TOP) and not p.startswith(MADE_AT_RUN_TIME)}
 
 

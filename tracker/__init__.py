@@ -51,6 +51,11 @@ def create_app(test_config=None):
         #: window starts again. No account is ever locked.
         LOGIN_MAX_FAILURES=5,
         LOGIN_MAX_FAILURES_PER_ADDRESS=30,
+        #: An address is an IPv4 address or an IPv6 /64; guesses at any account from
+        #: one IPv6 /48 are counted together too, and guesses at one account from every
+        #: place it has not signed in from (tracker.auth.throttle).
+        LOGIN_MAX_FAILURES_PER_NETWORK=100,
+        LOGIN_MAX_FAILURES_PER_ACCOUNT=20,
         LOGIN_DELAY_SECONDS=30,
         LOGIN_FAILURE_WINDOW_MINUTES=15,
         #: What a backup may hold when `tracker restore` unpacks it: bytes in all, and
@@ -93,6 +98,7 @@ def create_app(test_config=None):
     from tracker.assessment.views import bp as assessment_bp
     from tracker.auth import login  # noqa: F401  (the user loader)
     from tracker.auth.views import bp as auth_bp
+    from tracker.binder.views import bp as binder_bp
     from tracker.calendar.views import bp as calendar_bp
     from tracker.core import web
     from tracker.dashboard.views import bp as dashboard_bp
@@ -107,7 +113,8 @@ def create_app(test_config=None):
     web.init_app(app)
     reminders.init_app(app)  # mail config defaults; the scheduler only where config asks
     for blueprint in (auth_bp, calendar_bp, dashboard_bp, tasks_bp, units_bp, assessment_bp,
-                      reminders_bp, inbox_bp, workdays_bp, planning_bp, health_bp, pwa_bp):
+                      reminders_bp, inbox_bp, workdays_bp, planning_bp, health_bp, pwa_bp,
+                      binder_bp):
         app.register_blueprint(blueprint)
 
     register_commands(app)
@@ -137,6 +144,7 @@ def register_commands(app):
     """Attach every area's commands to ``app.cli`` (so ``flask --app tracker`` has them too)."""
     from tracker.assessment.cli import assessment_cli
     from tracker.auth.cli import user_cli
+    from tracker.binder.cli import binder_cli, stats_command
     from tracker.calendar.cli import feed_cli, ics_cli
     from tracker.ops.commands import (backup_command, demo_command, init_db_command,
                                       restore_command)
@@ -149,7 +157,8 @@ def register_commands(app):
 
     for command in (init_db_command, demo_command, plan_cli, unit_cli, user_cli, tasks_cli,
                     workdays_cli, ics_cli, feed_cli, reminders_cli, scheduler_command,
-                    assessment_cli, backup_command, restore_command, serve_command, evidence_cli):
+                    assessment_cli, backup_command, restore_command, serve_command, evidence_cli,
+                    binder_cli, stats_command):
         app.cli.add_command(command)
 
 

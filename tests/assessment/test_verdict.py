@@ -335,3 +335,68 @@ def test_exempt_on_the_units_page(units, app, client, login, create_user):
     assert refused_.status_code in (403, 404)  # the coordinator's gate (one answer: #26)
     assert next(r for r in verdict(village, date(YEAR, 12, 31)).rows.values()
                 if r.node.code == "2-8-1").applicable
+
+
+def test_an_enterprise_and_its_own_party_branch_report_the_party_rows_once(units, runner):
+    """镇资产经营公司 names its 党支部: 1-2-1 (党组织制定的文件) is asked of the branch only,
+    and both sheets say where the evidence lives."""
+    out = runner.invoke(args=["unit", "add", "资产公司党支部", "--kind", "branch"])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(args=["unit", "add", "镇资产经营有限公司", "--kind", "enterprise",
+                              "--party-org", "资产公司党支部"])
+    assert out.exit_code == 0, out.output
+    refused(runner.invoke(args=["unit", "add", "某公司", "--kind", "enterprise", "--party-org",
+                                "党政办公室"]), "is not a party organisation")
+    load_plan(read_plan("shuyuan-2020"), YEAR, at(date(YEAR, 1, 5)))
+    db.session.commit()
+    company = db.session.scalar(sa.select(Unit).where(Unit.name == "镇资产经营有限公司"))
+    branch = db.session.scalar(sa.select(Unit).where(Unit.name == "资产公司党支部"))
+    assert not tasks_of(company, "work-plan") and tasks_of(branch, "work-plan")
+    assert tasks_of(company, "duty-split")  # 1-2-2 is every unit's own
+    accept(tasks_of(branch, "work-plan"))
+    scored = results(plan_for_year(YEAR), YEAR, [company, branch], date(YEAR, 12, 31))
+    mine = next(r for r in scored[company.id].rows.values() if r.node.code == "1-2-1")
+    theirs = next(r for r in scored[branch.id].rows.values() if r.node.code == "1-2-1")
+    assert mine.final == 2 and mine.evidence_at == "资产公司党支部"
+    assert theirs.final == 2 and theirs.also_for == ["镇资产经营有限公司"]
+
+
+def accept_all_but(unit, missing: str):
+    """Every task of the unit accepted (the first session marked "on ideology") but the
+    duty ``missing``'s."""
+    for task in tasks_of(unit):
+        if task.duty and task.duty.code != missing:
+            task.status = TaskStatus.ACCEPTED
+            if (task.duty.occurrence or {}).get("flags") and task.seq == 1:
+                task.flags = [flag["code"] for flag in task.duty.occurrence["flags"]]
+    db.session.commit()
+
+
+@pytest.mark.parametrize("kind, missing, possible, raw, total", [
+    # 2-2-1's 政务新媒体管理制度 missing: the row's 8 points.
+    ("village", "new-media", 100, 92, Decimal("92")),
+    # 2-3-1's 舆情处置流程图 missing: 2 of the 71 points a branch carries.
+    ("branch", "opinion-mechanism", 71, 69, Decimal("97.2")),
+    # 3-1-1's staff list is there, its 2 articles are not: the minimum's 2 points.
+    ("office", "articles", 50, 48, Decimal("96.0")),
+    # 4-1-1's 上半年自查记录 missing: 3 of 52.
+    ("enterprise", "self-check-h1", 52, 49, Decimal("94.2")),
+    # 2-7-1's 文化服务机构名册 missing: 6 of the 60 an institution carries.
+    ("institution", "cultural-venues", 60, 54, Decimal("90.0")),
+])
+def test_each_kind_scored_by_hand_before_and_after_the_coordinator_acts(
+        units, create_user, kind, missing, possible, raw, total):
+    from tracker.assessment.services import get_or_start
+    load_plan(read_plan("shuyuan-2020"), YEAR, at(date(YEAR, 1, 5)))
+    db.session.commit()
+    unit = units[kind]
+    accept_all_but(unit, missing)
+    before = verdict(unit, date(YEAR, 12, 31))
+    assert (before.possible, before.raw, before.total) == (possible, raw, total)
+    admin = create_user("admin@example.org", "admin", units["coordinator"])
+    get_or_start(unit, plan_for_year(YEAR), YEAR, admin, at(date(YEAR, 12, 31)))
+    db.session.commit()
+    after = verdict(unit, date(YEAR, 12, 31))
+    assert after.assessment is not None
+    assert (after.possible, after.raw, after.total) == (possible, raw, total)
+    assert sum(d.points for d in after.assessment.deductions) == possible - raw

@@ -85,9 +85,11 @@ def test_a_success_takes_its_guess_back_and_ends_the_accounts_count(client, town
     for _ in range(4):
         post_login(client, "manager@example.org", "wrong")
     assert post_login(client, "manager@example.org").status_code == 302
-    counts = dict(db.session.execute(sa.select(LoginThrottle.email, LoginThrottle.failures)
-                                     ).all())
-    assert counts == {"": 8}
+    counts = {(e, a): n for e, a, n in db.session.execute(sa.select(
+        LoginThrottle.email, LoginThrottle.address, LoginThrottle.failures))}
+    # The account's count from everywhere keeps the guesses made before this place was
+    # known (it is not asked for a known place).
+    assert counts == {("", HERE): 8, ("manager@example.org", throttle.EVERYWHERE): 5}
 
 
 def test_a_client_address_comes_from_the_proxy_only_when_one_is_configured(
@@ -164,11 +166,11 @@ def test_old_counts_and_sign_in_records_are_pruned(app):
     db.session.commit()
     throttle.reserve("old@x.org", HERE, now - timedelta(minutes=16))
     throttle.reserve("new@x.org", THERE, now - timedelta(minutes=14))
-    assert throttle.prune(now, 90) == 3
+    assert throttle.prune(now, 90) == 4  # old@x.org's two counts, and its count everywhere
     db.session.commit()
     assert set(db.session.scalars(sa.select(LoginAttempt.email))) == {"b@x.org"}
     assert set(db.session.execute(sa.select(LoginThrottle.email, LoginThrottle.address))) == {
-        ("new@x.org", THERE), ("", THERE)}
+        ("new@x.org", THERE), ("", THERE), ("new@x.org", throttle.EVERYWHERE)}
 
 
 def test_the_daily_job_prunes_them(app):
@@ -179,3 +181,50 @@ def test_the_daily_job_prunes_them(app):
     db.session.commit()
     run_prune(app)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 0
+
+
+def test_addresses_of_one_ipv6_64_are_one_place(app, town):
+    """Sixty wrong passwords from twelve addresses of one /64, five each: five are
+    checked, the rest wait; another /64 and IPv4 sign in as ever."""
+    client = app.test_client()
+    answers = [post_login(client, "admin@example.org", "wrong",
+                          address=f"2001:db8:5:7:{i:x}::{j + 1}").status_code
+               for i in range(12) for j in range(5)]
+    assert answers.count(200) == 5 and answers.count(429) == 55
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 5
+    assert post_login(client, "admin@example.org", address="2001:db8:5:7:abcd::1"
+                      ).status_code == 429
+    assert post_login(app.test_client(), "admin@example.org",
+                      address="2001:db8:5:8::1").status_code == 302
+    assert throttle.place("2001:db8:5:7:ffff:1:2:3") == ("2001:db8:5:7::/64", "2001:db8:5::/48")
+    assert throttle.place("::ffff:198.51.100.7") == ("198.51.100.7", None)
+
+
+def test_a_burst_from_one_ipv6_48_is_counted_together(app, town):
+    """Guesses at many accounts, each from a /64 of its own within one /48: past
+    LOGIN_MAX_FAILURES_PER_NETWORK they wait; another /48 does not."""
+    app.config["LOGIN_MAX_FAILURES_PER_NETWORK"] = 8
+    client = app.test_client()
+    answers = [post_login(client, f"nobody{i}@example.org", "wrong",
+                          address=f"2001:db8:6:{i:x}::1").status_code for i in range(12)]
+    assert answers == [200] * 8 + [429] * 4
+    assert post_login(client, "manager@example.org", address="2001:db8:7::1").status_code == 302
+
+
+def test_guesses_at_one_account_from_many_places_slow_down_but_never_lock_it(app, town):
+    """Guesses at the coordinator from many IPv4 addresses, a few each: past
+    LOGIN_MAX_FAILURES_PER_ACCOUNT each guess from a place the account has never signed
+    in from waits (30 s, doubling); from where the coordinator signs in, the right
+    password goes in at once, and from a new place after the wait."""
+    app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] = 8
+    assert post_login(app.test_client(), "admin@example.org", address=HERE).status_code == 302
+    client = app.test_client()
+    answers = [post_login(client, "admin@example.org", "wrong",
+                          address=f"192.0.2.{i + 1}").status_code for i in range(12)]
+    # The coordinator's own sign-in, from a place not yet known then, counted one.
+    assert answers == [200] * 7 + [429] * 5
+    held = post_login(app.test_client(), "admin@example.org", address=THERE)
+    assert held.status_code == 429 and int(held.headers["Retry-After"]) <= 30
+    assert post_login(app.test_client(), "admin@example.org", address=HERE).status_code == 302
+    now = datetime.now(timezone.utc) + timedelta(seconds=31)
+    assert throttle.reserve("admin@example.org", THERE, now) is None

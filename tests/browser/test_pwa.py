@@ -122,3 +122,23 @@ def test_an_ended_session_drops_the_kept_agenda_too(live_server, town, page_for)
     page.wait_for_url(f"{live_server}/login?next=%2F")
     wait_for(lambda: kept(page) is None)
 
+
+
+def test_a_browser_closed_without_signing_out_shows_no_kept_agenda(live_server, town,
+                                                                   page_for):
+    """The browser closed without signing out (its session cookies gone, nobody signed
+    in), then offline: the kept agenda is the ended session's, so the offline page is
+    shown and the copy dropped, not the previous person's agenda."""
+    soon = db.session.scalar(sa.select(Task).where(Task.unit_id == town.units.a.id,
+                                                   Task.due_date >= today())
+                             .order_by(Task.due_date))
+    page = page_for("manager", phone=True)
+    sign_in(page, live_server, "manager@example.org")
+    wait_for(lambda: kept(page) == [AGENDA])
+    page.context.clear_cookies()  # what closing the browser does to session cookies
+    page.context.set_offline(True)
+    page.goto(f"{live_server}{AGENDA}")
+    assert page.locator("h1").inner_text() in ("离线", "Offline")
+    assert page.locator(".agenda .item", has_text=soon.title).count() == 0
+    wait_for(lambda: kept(page) is None)
+    page.context.set_offline(False)

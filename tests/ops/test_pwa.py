@@ -66,3 +66,46 @@ def test_sign_out_asks_the_browser_to_drop_what_it_kept(app, client, town, login
     # Chromium drops Cache Storage (the kept agenda) for "storage", not for "cache".
     assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
     assert "Clear-Site-Data" not in client.get("/logout").headers
+
+
+def _offline_cookie(response):
+    """The Set-Cookie header of the offline key, or None."""
+    return next((value for value in response.headers.getlist("Set-Cookie")
+                 if value.startswith("tracker_offline=")), None)
+
+
+@pytest.mark.parametrize("remember", [False, True])
+def test_the_kept_agenda_is_tied_to_the_session(app, client, town, remember):
+    """A signed-in session's pages carry its offline key (header, page, and a cookie that
+    ends with the browser session, or lasts with "keep me signed in"); sign-out takes the
+    cookie away, and the next session has another key: the worker shows a kept agenda only
+    to the session it was kept for (the browser's side: tests/browser/test_pwa.py)."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    form = {"email": "manager@example.org", "password": "correct horse battery"}
+    if remember:
+        form["remember"] = "y"
+    signed_in = client.post("/login", data=form)
+    assert signed_in.status_code == 302
+    cookie = _offline_cookie(signed_in)
+    agenda = client.get("/?view=agenda")
+    key = agenda.headers["X-Offline-Key"]
+    if cookie is None:  # set on the first page instead
+        cookie = _offline_cookie(agenda)
+    assert cookie.startswith(f"tracker_offline={key};") and len(key) == 32
+    assert ("Max-Age=2592000" in cookie) == remember and "HttpOnly" not in cookie
+    assert f'data-offline-key="{key}"' in agenda.text
+    for url in ("/static/app.js", "/manifest.webmanifest", "/sw.js"):
+        response = client.get(url)
+        assert "X-Offline-Key" not in response.headers and _offline_cookie(response) is None
+        response.close()
+    signed_out = client.post("/logout")
+    assert _offline_cookie(signed_out).startswith('tracker_offline=; Expires=Thu, 01 Jan 1970')
+    assert "X-Offline-Key" not in client.get("/login").headers
+    client.post("/login", data=form)
+    assert client.get("/?view=agenda").headers["X-Offline-Key"] != key
+
+
+def test_the_worker_shows_a_kept_agenda_only_to_its_session(client):
+    source = client.get("/sw.js").text
+    assert '"cookie": "tracker_offline"' in source
+    assert 'cookieStore.get(CONFIG.cookie)' in source and 'headers.get("X-Offline-Key")' in source

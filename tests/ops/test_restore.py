@@ -413,3 +413,118 @@ def test_backups_and_restored_files_are_private(site, tmp_path, instance_path):
     assert stat.S_IMODE((instance_path / "tracker.sqlite3").stat().st_mode) == 0o600
     for path in (instance_path / "evidence").rglob("*"):
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_restore_and_a_dispatch_run_from_cron_exclude_each_other(site, tmp_path, instance_path):
+    """R13: a restore during a `tracker reminders dispatch` (cron) would put back the
+    outbox from before the mails it is sending, and they would go again; so a restore is
+    refused while a dispatch runs, and a dispatch while a restore runs."""
+    import socket
+
+    from tracker.core import inuse
+
+    app, runner, archive = site
+    for args in (["plan", "load", "shuyuan-2020", "--year", "2026"],
+                 ["user", "add", "clerk@example.org", "--role", "manager", "--unit", "甲村党支部"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+    db.session.remove()
+    # A mail server that takes the connection and says nothing: the dispatch is sending.
+    server = socket.create_server(("127.0.0.1", 0))
+    env = {**os.environ, "TRACKER_INSTANCE_PATH": str(instance_path),
+           "TRACKER_SECRET_KEY": "test", "TRACKER_MAIL_SERVER": "127.0.0.1",
+           "TRACKER_MAIL_PORT": str(server.getsockname()[1]), "TRACKER_MAIL_TIMEOUT": "60"}
+    dispatch = subprocess.Popen([TRACKER, "reminders", "dispatch", "--now",
+                                 "2026-04-30T09:30:00+08:00"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        server.settimeout(60)
+        connection, _ = server.accept()
+        result = runner.invoke(args=["restore", str(archive), "--yes"])
+        assert result.exit_code == 2 and "stop it, then restore" in result.stderr, result.output
+        assert units() == ["甲村党支部"] and leftovers(instance_path) == []
+        connection.close()
+    finally:
+        out, err = dispatch.communicate(timeout=60)
+        server.close()
+    assert dispatch.returncode == 0, err
+    # The dispatch's own record of the pass is in the database in place.
+    db.session.remove()
+    assert db.session.scalar(sa.text("SELECT count(*) FROM reminder_outbox")) > 0
+    # And the other way round: a dispatch while a restore holds the lock.
+    lock = inuse.exclusive(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        result = runner.invoke(args=["reminders", "dispatch", "--now",
+                                     "2026-04-30T09:40:00+08:00"])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("Error: a restore is running"), result.stderr
+    finally:
+        lock.close()
+
+
+def test_paths_nested_too_deep_are_refused(site, tmp_path, instance_path):
+    """R15: an evidence file 1,500 folders deep was a RecursionError traceback."""
+    app, runner, archive = site
+    real = members_of(archive)
+    deep = "evidence/" + "a/" * 1500 + "x.pdf"
+    refused(runner, write_archive(tmp_path / "deep.tar.gz", [
+        ("manifest.json", manifest()), ("tracker.sqlite3", real["tracker.sqlite3"]),
+        (deep, b"%PDF")]), "folders deep", instance_path)
+
+
+def _altered(tmp_path, real: bytes, sql: str) -> bytes:
+    """The backup's database with ``sql`` run in it."""
+    path = tmp_path / f"altered-{abs(hash(sql))}.sqlite3"
+    path.write_bytes(real)
+    conn = sqlite3.connect(path)
+    conn.executescript(sql)
+    conn.close()
+    return path.read_bytes()
+
+
+def test_schema_objects_the_app_did_not_make_are_refused(site, tmp_path, instance_path):
+    """R7: a trigger planted in the archive's database made a viewer the coordinator at the
+    next anonymous sign-in. The staged database must have the migrations' schema: no
+    trigger, view, table or index they did not make, none of theirs missing."""
+    app, runner, archive = site
+    real = members_of(archive)["tracker.sqlite3"]
+    cases = [
+        ("CREATE TRIGGER promote AFTER INSERT ON login_attempts BEGIN "
+         "UPDATE users SET role = 'admin'; END;", "trigger promote is not tracker's"),
+        ("CREATE VIEW everyone AS SELECT email FROM users;", "view everyone"),
+        ("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);", "table notes"),
+        ("CREATE INDEX ix_sneaky ON users (email, role);", "index ix_sneaky"),
+        ("DROP INDEX ix_tasks_year_due_date;", "index ix_tasks_year_due_date is missing"),
+    ]
+    for i, (sql, message) in enumerate(cases):
+        refused(runner, write_archive(tmp_path / f"objects{i}.tar.gz", [
+            ("manifest.json", manifest()), ("tracker.sqlite3", _altered(tmp_path, real, sql))]),
+            message, instance_path)
+
+
+def test_tables_of_tracker_s_names_with_other_columns_are_refused(site, tmp_path,
+                                                                  instance_path):
+    """R8: tables named as tracker's but without its columns were restored (exit 0), the
+    town wiped and the instance unusable."""
+    app, runner, archive = site
+    real = members_of(archive)["tracker.sqlite3"]
+    probe = tmp_path / "probe.sqlite3"
+    probe.write_bytes(real)
+    with sqlite3.connect(probe) as conn:
+        current = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    hollow = sqlite_bytes(tmp_path, ";".join(
+        [f"CREATE TABLE {name} (x)" for name in ("units", "users", "plans", "duties", "tasks",
+                                                 "evidence_files")]
+        + ["CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+           f"INSERT INTO alembic_version VALUES ('{current}')"]))
+    cases = [
+        (hollow, "columns of duties: duties.id is missing"),
+        (_altered(tmp_path, real, "ALTER TABLE users RENAME COLUMN role TO rank;"),
+         "columns of users: users.role is missing, users.rank is not tracker's"),
+        (_altered(tmp_path, real, "ALTER TABLE units ADD COLUMN secret TEXT;"),
+         "units.secret is not tracker's"),
+    ]
+    for i, (database, message) in enumerate(cases):
+        refused(runner, write_archive(tmp_path / f"columns{i}.tar.gz", [
+            ("manifest.json", manifest()), ("tracker.sqlite3", database)]), message,
+            instance_path)

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -50,15 +51,17 @@ def served(tmp_path):
         "--password-stdin", stdin=PASSWORD + "\n")
     run("plan", "load", "shuyuan-2020", "--year", "2026")
     port = _free_port()
+    log = open(tmp_path / "serve.log", "wb")  # gunicorn's access log (stdout)
     server = subprocess.Popen([TRACKER, "serve", "--bind", f"127.0.0.1:{port}",
                                "--workers", "1"], env=env, cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=log, stderr=subprocess.PIPE)
     try:
         _get(f"http://127.0.0.1:{port}/healthz")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         _, errors = server.communicate(timeout=30)
+        log.close()
     assert b"Traceback" not in errors, errors.decode(errors="replace")
 
 
@@ -79,3 +82,31 @@ def test_the_calendar_download_of_a_unit_named_in_chinese(served):
     assert disposition == ("attachment; filename=\"tasks--2026.ics\"; filename*=UTF-8''tasks-"
                            + urllib.parse.quote("洋溢村党总支") + "-2026.ics")
     assert body.startswith(b"BEGIN:VCALENDAR")
+
+
+def test_the_access_log_never_holds_a_feed_or_unsubscribe_token(served, tmp_path):
+    """A calendar feed's address is its only credential: gunicorn's access log writes
+    the path without it (and so for the unsubscribe links of mails)."""
+    feed, unsubscribe = "Zq3-secretFeedToken_0123456789", "eyJ1Ijo1fQ.secretUnsub.sig"
+    for path in (f"/feeds/{feed}.ics?year=2026", f"/unsubscribe/{unsubscribe}"):
+        try:
+            urllib.request.urlopen(f"{served}{path}", timeout=10).close()
+        except urllib.error.HTTPError as error:
+            assert error.code in (404, 400)
+    _get(f"{served}/healthz")  # the log line of the last request is written by now
+    log = (tmp_path / "serve.log").read_text()
+    assert "GET /feeds/[redacted].ics?year=2026" in log, log
+    assert "GET /unsubscribe/[redacted]" in log, log
+    assert "secret" not in log, log
+
+
+def test_the_apps_own_log_lines_never_hold_a_token(app, caplog):
+    """Flask logs a failed request's path ("Exception on /feeds/… [GET]"), Werkzeug's
+    development server every request line: both without the token."""
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        app.logger.error("Exception on %s [%s]", "/feeds/s3cretFeed.ics", "GET")
+        logging.getLogger("werkzeug").info('"GET /unsubscribe/s3cret.x.y HTTP/1.1" 200 -')
+    assert "/feeds/[redacted].ics" in caplog.text and "/unsubscribe/[redacted]" in caplog.text
+    assert "s3cret" not in caplog.text

@@ -47,21 +47,41 @@ def seed_annex() -> tuple[list[str], list[list[str | None]]]:
 FRONT, ROWS = seed_annex()
 
 
-def build(rows, mode="merged", front=(), header=HEADER, above=None) -> bytes:
+def build(rows, mode="merged", front=(), header=HEADER, above=None, splits=(),
+          repeat_header=True, between=("",), merged_columns=(0, 1), after=()) -> bytes:
     """A .docx holding ``front`` as paragraphs and ``rows`` as a table under ``header``.
 
     ``mode`` says how a cell that continues the one above is written: "merged" (a real
-    vertical merge, and group 5's cell across two columns), "empty" or "repeated".
+    vertical merge in ``merged_columns``, and group 5's cell across two columns), "empty"
+    or "repeated". ``splits``: row indexes where the table goes on as another table (after
+    the paragraphs ``between``), its header repeated or not; ``after``: paragraphs below.
     """
     document = docx.Document()
     for line in front:
         document.add_paragraph(line)
-    top = 1 if above is None else 2
+    bounds = [0, *splits, len(rows)]
+    for n, (first, last) in enumerate(zip(bounds, bounds[1:])):
+        if n:
+            for line in between:
+                document.add_paragraph(line)
+        has_header = n == 0 or repeat_header
+        _table(document, rows[first:last], mode, header if has_header else None,
+               above if n == 0 else None, merged_columns)
+    for line in after:
+        document.add_paragraph(line)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _table(document, rows, mode, header, above, merged_columns):
+    top = (header is not None) + (above is not None)
     table = document.add_table(rows=top + len(rows), cols=6)
     if above is not None:
         table.cell(0, 0).merge(table.cell(0, 5)).text = above
-    for cell, text in zip(table.rows[top - 1].cells, header):
-        cell.text = text
+    if header is not None:
+        for cell, text in zip(table.rows[top - 1].cells, header):
+            cell.text = text
     previous = [""] * 6
     for r, row in enumerate(rows, top):
         if row[2] is SPAN:
@@ -72,10 +92,7 @@ def build(rows, mode="merged", front=(), header=HEADER, above=None) -> bytes:
             write(cell, text)
         previous = [text or previous[c] for c, text in enumerate(row)]
     if mode == "merged":
-        merge(table, rows, top)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+        merge(table, rows, top, merged_columns)
 
 
 def write(cell, text):
@@ -86,14 +103,14 @@ def write(cell, text):
         cell.add_paragraph(more)
 
 
-def merge(table, rows, top):
-    """Merge group 5's two-column cells, then each empty cell of the first two columns
-    into the one above, as Word does (w:gridSpan, w:vMerge)."""
+def merge(table, rows, top, columns=(0, 1)):
+    """Merge group 5's two-column cells, then each empty cell of ``columns`` into the one
+    above, as Word does (w:gridSpan, w:vMerge)."""
     for r, row in enumerate(rows, top):
         if row[2] is SPAN:
             text = row[1]
             table.cell(r, 1).merge(table.cell(r, 2)).text = text
-    for c in (0, 1):
+    for c in columns:
         start = top
         for r in range(top + 1, top + len(rows) + 1):
             if r == top + len(rows) or rows[r - top][c]:
@@ -109,7 +126,7 @@ def bundled_rubric():
 
 #: What a scoring table says of a rubric: not its English, nor how the plan scores each row
 #: (kinds, the evidence its 扣分标准 names, minimums), which the plan adds.
-PLAN_ONLY = {"title_en", "applies_to", "evidence", "evidence_match", "requires"}
+PLAN_ONLY = {"title_en", "applies_to", "evidence", "evidence_match", "requires", "party_org"}
 
 
 def without_en(nodes):
@@ -203,8 +220,8 @@ def test_the_annex_heading_is_the_rubric_title_and_a_total_row_is_checked():
     assert (imported.title, imported.rubric_title, imported.total) == (
         "考核评分细则", "考核评分细则", 100)
     rows[-1][4] = "90"
-    with pytest.raises(PlanError, match="^plan.docx: the 合计 row says 90 points, but the "
-                                        "groups add up to 100$"):
+    with pytest.raises(PlanError, match="^plan.docx: table 1, row 34, cell 分值: the 合计 row "
+                                        "says 90 points, but the groups add up to 100$"):
         read(build(rows))
 
 
@@ -224,13 +241,15 @@ def changed(code_prefix, column, value):
 
 def test_a_points_cell_that_is_not_a_number():
     message = table_error(changed("1-1-2", 4, "三"))
-    assert message == "plan.docx: table 1, row 3: 分值 '三' is not a whole number of points"
+    assert message == (
+        "plan.docx: table 1, row 3, cell 分值: “三” is not a number of points (whole, or in "
+        "halves such as 1.5)")
     assert "the 分值 cell is empty" in table_error(changed("1-1-2", 4, ""))
 
 
 def test_points_that_do_not_add_up():
     assert table_error(changed("推动新思想", 4, "5")) == (
-        "plan.docx: table 1, row 32: group 5 (特色亮点项目) says 10 points, "
+        "plan.docx: table 1, row 32, cell 一级项目: group 5 (特色亮点项目) says 10 points, "
         "but its rows add up to 9")
     assert "item 1-1 (健全集体领导、分工明确、执行有力的意识形态工作责任体系。) says 6 points, " \
         "but its rows add up to 5" in table_error(changed("1-1-1", 4, "2"))
@@ -239,8 +258,8 @@ def test_points_that_do_not_add_up():
 def test_a_group_with_rows_both_with_and_without_items():
     message = table_error(changed("结合属地实际", 2, "4-9 自拟项目"), mode="empty")
     assert "group 5 (特色亮点项目) has rows both with and without a 二级项目" in message
-    assert "code 1-1-1 is used twice (first in table 1, row 2)" in table_error(
-        changed("1-1-2", 2, "1-1-1 明确其他班子成员是具体责任人。"))
+    assert ("row 3, cell 工作要求: code 1-1-1 is used twice (first in table 1, row 2, "
+            "cell 工作要求)") in table_error(changed("1-1-2", 2, "1-1-1 明确其他班子成员是具体责任人。"))
 
 
 @pytest.mark.parametrize("document", [
@@ -386,3 +405,12 @@ def test_cli_errors(runner, tmp_path):
     refused(runner.invoke(args=["plan", "import", str(text), "-o", str(draft)]),
             "not a Word document")
     assert not draft.exists()
+
+
+def test_cli_refuses_a_file_too_large_before_reading_it_whole(runner, tmp_path):
+    from tracker.phases.docximport import MAX_DOCUMENT_BYTES
+
+    big = tmp_path / "big.docx"
+    with big.open("wb") as handle:
+        handle.truncate(MAX_DOCUMENT_BYTES + 1)  # sparse: nothing written
+    refused(runner.invoke(args=["plan", "import", str(big)]), "the document is larger than 50 MB")

@@ -106,7 +106,8 @@ def test_contingency_plans_before_each_sensitive_date(plan):
     # The party congress is called on no fixed date: the coordinator sets it each year.
     congress = next(d for d in plan.duties if d.code == "contingency-party-congress")
     assert congress.due == {"set_by": "coordinator", "source": "plan",
-                            "document": "党代会召开前（日期待定）"}
+                            "document": "对两会、党代会",
+                            "note": "党代会召开日期确定后，由镇党委宣传办设定截止日期；此前显示为“日期待定”"}
 
 
 def test_statements_carry_the_seed_character_caps(plan):
@@ -150,7 +151,7 @@ def edited(old, new, count=1):
     (edited('rubric = ["1-4-1"]', 'rubric = ["9-9-9"]'),
      r"\(study-session\): unknown rubric code '9-9-9'"),
     (edited('rubric = ["1-4-1"]', 'rubric = ["1-4"]'), r"'1-4' is a group or item"),
-    (edited('rubric = ["1-4-1"]', 'rubric = []'), r"rubric row 1-4-1 is served by no duty"),
+    (edited('rubric = ["1-5-2"]', 'rubric = []'), r"rubric row 1-5-2 is served by no duty"),
     (edited('dates = ["06-30", "12-15"]', 'dates = ["06-30", "02-30"]'),
      r"'02-30' is not a month and day"),
     (edited('dates = ["06-30", "12-15"]', 'dates = ["06-30", "13-01"]'),

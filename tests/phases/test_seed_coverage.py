@@ -31,9 +31,12 @@ def test_every_duty_row_and_phase_named_exists():
 def test_the_plans_choices_are_marked_and_the_document_quoted():
     plan = read_plan("shuyuan-2020")
     for duty in plan.duties:
-        # The seed gives no day for any duty: none may claim the document gave it.
+        # The seed gives no day for any duty: none may claim the document gave it; what
+        # it says of when is quoted (verbatim: tests/assessment/test_verdict.py), the
+        # plan's own arrangement stands apart.
         assert duty.due["source"] == "plan", duty.code
-        assert duty.due.get("document"), f"{duty.code}: what does the seed say of when?"
+        assert duty.due.get("document") or duty.due.get("note"), \
+            f"{duty.code}: neither the seed's words nor the plan's arrangement of when"
     duties = {d.code: d for d in plan.duties}
     for _, _, where, how in entries():
         if how.startswith("plan's choice"):

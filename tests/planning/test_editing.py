@@ -31,7 +31,7 @@ def loader_message(data) -> str:
 
 def test_the_bundled_plan_reads_whole(data):
     assert len(editing.phases(data)) == 4
-    assert len(editing.duties(data)) == 48
+    assert len(editing.duties(data)) == 50
     assert len(editing.rows(data)) == 32
     assert [p for p, _ in editing.rows(data)][-2:] == ["g4/r0", "g4/r1"]
     assert editing.find_row(data, "1-4-1")["points"] == 4
@@ -115,7 +115,7 @@ def test_renaming_a_row_renames_it_in_its_duties(data):
 def test_phases_follow_renames_and_removals(data):
     editing.rename_phase(data, "P1", "P0")
     assert editing.find_duty(data, "work-plan")["phase"] == "P0"
-    assert editing.drop_phase(data, "P0") == 7
+    assert editing.drop_phase(data, "P0") == 8
     assert "phase" not in editing.find_duty(data, "work-plan")
 
 

@@ -113,7 +113,8 @@ def test_the_plan_form_saves_metadata_and_defaults(admin, draft):
     assert after["plan"]["title"] == "书院镇2027年度工作方案"
     assert after["plan"]["document_number"] == "书委〔2027〕3号"
     assert str(after["plan"]["issued_on"]) == "2027-03-01"
-    assert after["defaults"] == {"non_working_day": "next", "reminders": {"before": [14, 3]}}
+    assert after["defaults"] == {"non_working_day": "next", "reminders": {"before": [14, 3]},
+                                 "catch_up_days": 10}
     assert after["rubric"]["not_applicable"] == "full"
     assert after["duties"] == before["duties"] and after["phases"] == before["phases"]
     db.session.expire_all()
@@ -180,7 +181,7 @@ def test_the_schedule_form_writes_the_rrule_and_reads_it_back(admin, draft):
     saved(admin, url, "duty-form", **{"schedule-kind": "times", "schedule-times": "2"})
     due = editing.find_duty(plan_of(draft), "briefing")["due"]
     assert due == {"rrule": "FREQ=MONTHLY;BYMONTH=6,12;BYMONTHDAY=-1",
-                   "document": "每年至少一次"}
+                   "document": "每年至少一次在本单位党内通报意识形态领域情况", "note": "安排在12月15日前"}
     html = page(admin, url)
     assert '<input checked id="schedule-kind-3" name="schedule-kind" type="radio" ' \
            'value="times">' in html
@@ -194,7 +195,7 @@ def test_the_schedule_form_writes_the_rrule_and_reads_it_back(admin, draft):
     # Set by the coordinator: no date in the plan.
     saved(admin, url, "duty-form", **{"schedule-kind": "set_by"})
     assert editing.find_duty(plan_of(draft), "briefing")["due"] == {
-        "set_by": "coordinator", "document": "每年至少一次"}
+        "set_by": "coordinator", "document": "每年至少一次在本单位党内通报意识形态领域情况", "note": "安排在12月15日前"}
 
 
 def test_an_rrule_written_by_hand_is_kept_as_written(admin, draft):
@@ -203,7 +204,8 @@ def test_an_rrule_written_by_hand_is_kept_as_written(admin, draft):
     saved(admin, url, "duty-form", **{"schedule-rrule": rule, "source": "document",
                                       "document": "上半年、下半年各一次"})
     due = editing.find_duty(plan_of(draft), "briefing")["due"]
-    assert due == {"rrule": rule, "source": "document", "document": "上半年、下半年各一次"}
+    assert due == {"rrule": rule, "source": "document", "document": "上半年、下半年各一次",
+                   "note": "安排在12月15日前"}
     html = page(admin, url)
     assert 'checked id="schedule-kind-5"' in html
     # Posted back as it stands, the rule is not rewritten in the form's words.
@@ -288,7 +290,7 @@ def test_a_new_duty_is_added_and_the_loader_says_what_it_lacks(admin, draft):
                                           title="暑期走访"))
     assert response.headers["Location"] == f"/plans/{draft.id}/duties/summer-visit"
     html = page(admin, response.headers["Location"])
-    assert "duties[48] (summer-visit): &#39;due&#39; must be" in html
+    assert "duties[50] (summer-visit): &#39;due&#39; must be" in html
     html = saved(admin, f"/plans/{draft.id}/duties/summer-visit", "duty-form",
                  **{"schedule-dates": "07-15, 08-15", "rubric": "2-6-1",
                     "applies_to": ["village", "community"]})
@@ -331,8 +333,10 @@ def test_the_rubric_tree_edits_points_adds_and_removes_rows(admin, draft):
 
 def test_the_rubric_tree_refuses_malformed_points_and_clashing_codes(admin, draft):
     url = f"/plans/{draft.id}/rubric"
-    assert "Not a valid integer value." in refused(admin, url, "rubric-form",
-                                                   **{"nodes-1-points": "six"})
+    assert "six is not a number." in refused(admin, url, "rubric-form",
+                                             **{"nodes-1-points": "six"})
+    assert "Give points whole or in halves, such as 9.5." in refused(
+        admin, url, "rubric-form", **{"nodes-1-points": "2.25"})
     assert "Another group, item or row has this code." in refused(
         admin, url, "rubric-form", **{"nodes-2-code": "1-1-2"})
 
@@ -456,7 +460,13 @@ def test_an_imported_draft_is_filled_in_with_the_editor(admin, town, draft):
         "year": str(town.year + 2), "document": (io.BytesIO(document),
                                                  "方案.docx")},
         content_type="multipart/form-data")
-    assert response.status_code == 302, response.get_data(as_text=True)
+    # First the table as read, row by row beside the document's: nothing saved yet.
+    assert response.status_code == 200, response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "table 1, row 2" in html and "1-1-1" in html and "明确领导班子一把手" in html
+    assert db.session.scalar(sa.select(PlanVersion).where(
+        PlanVersion.year == town.year + 2)) is None
+    response = post(admin, "/plans/import/confirm", form_data(html, "confirm-form"))
     imported = db.session.scalar(sa.select(PlanVersion).where(
         PlanVersion.year == town.year + 2))
     assert response.headers["Location"] == f"/plans/{imported.id}"
@@ -487,9 +497,8 @@ def test_a_document_without_a_scoring_table_is_refused(admin, town):
         response = admin.post("/plans/import", data={
             "year": str(town.year + 1), "document": (io.BytesIO(body), name)},
             content_type="multipart/form-data")
-        assert response.status_code == 302 and response.headers["Location"] == "/plans"
-        flashed = page(admin, "/plans")
-        assert 'class="flash error"' in flashed
+        assert response.status_code == 400
+        assert 'class="flash error"' in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PlanVersion)) == before
 
 
@@ -531,3 +540,22 @@ def test_an_editor_page_reads_the_version_once(admin, draft, count_queries):
         with count_queries() as statements:
             page(admin, f"/plans/{draft.id}{url}")
         assert len(statements) <= (4 if url == "" else 2), (url, statements)
+
+
+def test_the_plan_file_form_made_on_an_older_draft_overwrites_nothing(admin, draft):
+    """R6: the plan file as text, opened before the editor saved a change, is refused
+    (409) with the text typed shown again; the editor's change stays."""
+    url = f"/plans/{draft.id}"
+    old_page = page(admin, url)
+    saved(admin, f"{url}/plan", title="另一个窗口")
+    old = form_data(old_page, "source-form")
+    typed = old["source"].replace('title = "', 'title = "旧窗口', 1)
+    response = post(admin, f"{url}/source", form_data(old_page, "source-form", source=typed),
+                    status=409)
+    html = response.get_data(as_text=True)
+    assert "The draft was changed since this page was opened" in html
+    assert "旧窗口" in html, "the text typed is shown again"
+    assert plan_of(draft)["plan"]["title"] == "另一个窗口"
+    # Saved again from the page shown (the current revision): it goes through.
+    post(admin, f"{url}/source", form_data(html, "source-form"))
+    assert plan_of(draft)["plan"]["title"].startswith("旧窗口")

@@ -3,13 +3,15 @@ tests/robotserver.py: one message per unit and day, what each answer does, pacin
 
 import json
 import re
+import threading
+import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
-from tests.robotserver import DINGTALK, FEISHU, WECOM, too_fast
+from tests.robotserver import DINGTALK, FEISHU, WECOM, answer, too_fast, trickle
 from tracker.core.errors import TrackerError
 from tracker.extensions import db
 from tracker.phases.planfile import read_plan
@@ -306,3 +308,53 @@ def test_a_later_pass_knows_what_the_robot_got_this_minute(robot_app, robot_serv
     later = waiting.next_attempt_at
     robot_server.clock = lambda: later.timestamp()
     assert len(dispatch(later).sent) == 1 and robot_server.requests == 21
+
+
+def test_a_trickling_robot_never_keeps_a_pass_past_its_lease(robot_app, robot_server,
+                                                             create_unit):
+    """A robot answering a byte every 50 ms (each read within the 1 s timeout, the answer
+    whole after ~8 s): the pass gives up on it at 1 s and ends well within its lease,
+    so no later pass takes the message over while it is being sent; nothing twice."""
+    units = shared_robot_town(3, robot_server, create_unit)
+    robot_app.config.update(REMINDERS_LEASE_SECONDS=4, REMINDERS_ROBOT_TIMEOUT_SECONDS=1)
+    robot_server.script(*[trickle(0.05)] * 3)
+    now, reports = at(2, 3), []
+
+    def first_pass():
+        with robot_app.app_context():
+            reports.append(dispatch(now))
+            db.session.remove()
+
+    started = time.monotonic()
+    thread = threading.Thread(target=first_pass)
+    thread.start()
+    thread.join(4)  # the lease
+    took = time.monotonic() - started
+    alive = thread.is_alive()
+    robot_server.stop()  # lets a trickle still going end, so the thread does
+    thread.join(30)
+    assert not alive and took < 3, f"the pass took {took:.1f} s, past its 4 s lease"
+    assert robot_server.requests == 1  # the others wait for the robot: not one sent twice
+    rows = robot_rows()
+    assert len(rows) == len(units) and OutboxStatus.SENDING not in {r.status for r in rows}
+    [tried] = [r for r in rows if r.attempts == 1]
+    assert "TimeoutError" in tried.last_error and tried.status == OutboxStatus.QUEUED
+
+
+def test_a_nul_in_a_robots_answer_is_stored_without_it(robot_app, town, robot_server):
+    """PostgreSQL refuses NUL in text: an errmsg holding one once crashed every pass and
+    the message went out again every lease. Now its error is kept, NUL replaced."""
+    give_robot(town["branch"], robot_server, WECOM)
+    robot_server.script(answer(200, json.dumps(
+        {"errcode": 93000, "errmsg": "invalid\u0000key\u001b"}).encode()))
+    report = dispatch(at(2, 3))
+    [(_, _, error)] = report.failed
+    [row] = robot_rows()
+    assert row.status == OutboxStatus.FAILED and row.last_error == error
+    assert "invalid\ufffdkey\ufffd" in row.last_error
+    robot_server.script(answer(200, json.dumps({"errcode": -1, "errmsg": "busy\u0000"}).encode()))
+    resend(row.id, at(2, 3, 9))
+    db.session.commit()
+    assert dispatch(at(2, 3, 9)).retrying == 1
+    assert robot_rows()[0].last_error.endswith("busy\ufffd")
+    assert robot_server.requests == 2

@@ -3,11 +3,13 @@ fake robots of tests/robotserver.py. No app."""
 
 import json
 import re
+import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from tests.robotserver import DINGTALK, FEISHU, WECOM, answer, hang, redirect, too_fast
+from tests.robotserver import (DINGTALK, FEISHU, WECOM, answer, hang, redirect, too_fast,
+                              trickle)
 from tracker.core.errors import TrackerError
 from tracker.reminders.robots import (CONTENT_LIMIT, FEISHU_BODY_LIMIT, Outcome, Pacer,
                                       RobotItem, Status, Vendor, Webhook, WebhookError,
@@ -527,6 +529,33 @@ def test_a_robot_that_does_not_answer_is_given_up_on_and_retried_later(robot_ser
     outcome = send(webhook, payload, secret=None, now=NOW, timeout=0.3)
     assert outcome.status == Status.RETRY and "TimeoutError" in outcome.error
     assert robot_server.take() == []
+
+
+def test_a_robot_trickling_its_answer_is_cut_off_at_the_deadline(robot_server):
+    """The timeout bounds the whole request, not each read: a robot answering a byte
+    every 50 ms (each read well within 0.5 s; the answer whole after about 8 s) is
+    given up on at 0.5 s."""
+    webhook = robot(robot_server, WECOM)
+    payload = build_payload(Vendor.WECOM, "洋溢村党总支", ITEMS, today=TODAY, base_url=BASE,
+                            more_url=MORE)
+    robot_server.script(trickle(0.05))
+    started = time.monotonic()
+    outcome = send(webhook, payload, secret=None, now=NOW, timeout=0.5)
+    assert time.monotonic() - started < 1.5
+    assert outcome.status == Status.RETRY and "TimeoutError" in outcome.error
+    assert webhook.token not in outcome.error
+    robot_server.script(trickle(0.001))  # a slow answer within the deadline is read whole
+    assert send(webhook, payload, secret=None, now=NOW, timeout=5).status == Status.SENT
+
+
+def test_an_answer_with_control_characters_is_stored_without_them():
+    """A robot's errmsg holding NUL (PostgreSQL refuses it in text), ESC or a bidi
+    override becomes U+FFFD in the error kept for the coordinator."""
+    body = json.dumps({"errcode": 93000, "errmsg": "bad\u0000key\u001b[31m\u202e"}).encode()
+    outcome = classify(Vendor.WECOM, 200, body, None)
+    assert outcome.status == Status.FAILED
+    assert "\x00" not in outcome.error and "\x1b" not in outcome.error
+    assert "bad\ufffdkey\ufffd[31m\ufffd" in outcome.error
 
 
 def test_a_closed_port_is_a_retry(robot_server):

@@ -1,10 +1,16 @@
 """Evidence from phones and Chinese offices: HEIC photos, WPS Office and OFD documents,
 several files at once, pictures shown as JPEG previews."""
 
+import fcntl
 import html
 import io
+import os
 import re
+import struct
+import threading
+import time
 import zipfile
+import zlib
 
 import olefile
 import pytest
@@ -224,3 +230,71 @@ def test_a_broken_picture_has_no_preview(client, town, login, instance_path):
     file, = stored()
     (instance_path / "evidence" / file.stored_name).write_bytes(samples.heic()[:200])
     assert client.get(f"/tasks/{task.id}/evidence/{file.id}/preview").status_code == 404
+
+
+def huge_png(width: int, height: int) -> bytes:
+    """A valid RGBA PNG of ``width``×``height`` transparent pixels, a few hundred kB:
+    written row by row, never held whole."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    packer, row, parts = zlib.compressobj(9), b"\0" + bytes(width * 4), []
+    for _ in range(height // 100):
+        parts.append(packer.compress(row * 100))
+    parts.append(packer.compress(row * (height % 100)) + packer.flush())
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
+            + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b""))
+
+
+def test_a_picture_too_large_to_decode_has_no_preview_and_costs_nothing(client, town, login):
+    """An 8000×7999 RGBA PNG of ~250 kB would take ~950 MB and seconds to decode: it is
+    refused from its header (at most MAX_PREVIEW_PIXELS), at once, view after view."""
+    task = task_of(town.units.a, "briefing")
+    login(client, town.users.manager)
+    send(client, task, (huge_png(8000, 7999), "bomb.png"))
+    file, = stored()
+    assert evidence.MAX_PREVIEW_PIXELS <= 16_000_000
+    started = time.monotonic()
+    for _ in range(3):
+        assert client.get(f"/tasks/{task.id}/evidence/{file.id}/preview").status_code == 404
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_preview_is_made_once_and_the_original_never_decoded_again(client, town, login,
+                                                                     instance_path):
+    task = task_of(town.units.a, "briefing")
+    login(client, town.users.manager)
+    send(client, task, (samples.jpeg(1200, 900), "IMG_0003.jpg"))
+    file, = stored()
+    url = f"/tasks/{task.id}/evidence/{file.id}/preview"
+    first = client.get(url)
+    assert first.status_code == 200
+    kept = instance_path / "evidence" / (file.stored_name + evidence.PREVIEW)
+    assert kept.read_bytes() == first.data and oct(kept.stat().st_mode & 0o777) == "0o600"
+    # The original spoilt: had it been decoded again, there would be no preview.
+    (instance_path / "evidence" / file.stored_name).write_bytes(b"\xff\xd8broken")
+    assert client.get(url).data == first.data
+    # Removed with its picture.
+    client.post(f"/tasks/{task.id}/evidence/{file.id}/delete")
+    assert not kept.exists()
+
+
+def test_pictures_are_decoded_one_at_a_time(client, town, login, instance_path):
+    """While another worker decodes (holds the lock), a first view waits its turn."""
+    task = task_of(town.units.a, "briefing")
+    login(client, town.users.manager)
+    send(client, task, (samples.jpeg(800, 600), "IMG_0004.jpg"))
+    file, = stored()
+    fd = os.open(instance_path / "evidence" / ".previews.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    answers = []
+    viewer = threading.Thread(target=lambda: answers.append(
+        client.get(f"/tasks/{task.id}/evidence/{file.id}/preview").status_code))
+    viewer.start()
+    time.sleep(0.6)
+    waited = answers == []
+    os.close(fd)
+    viewer.join(20)
+    assert waited and answers == [200]

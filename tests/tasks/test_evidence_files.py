@@ -1,8 +1,11 @@
 """Evidence files on disk: never half-written under a final name, what interrupted uploads
 leave is cleaned up, and nobody but the owner reads them."""
 
+import errno
 import io
 import os
+import resource
+import signal
 import stat
 import subprocess
 import sys
@@ -107,3 +110,58 @@ def test_uploads_are_written_whole_and_private(client, town, login, instance_pat
     assert len(files) == 2 and not any(p.name.endswith(".part") for p in files)
     for path in [folder, *folder.rglob("*")]:
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+class _FullDisk(io.RawIOBase):
+    """A file whose every write the OS answers with ENOSPC (what write(2) says when the
+    disk is full): the descriptor is real, only the answer is the full disk's."""
+
+    def __init__(self, fd, mode="wb"):
+        self.fd = fd
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def fileno(self):
+        return self.fd
+
+    def close(self):
+        if not self.closed:
+            os.close(self.fd)
+        super().close()
+
+
+@pytest.mark.parametrize("how", ["ENOSPC", "RLIMIT_FSIZE"])
+def test_a_full_disk_is_a_clear_507_and_nothing_is_kept(client, town, login, instance_path,
+                                                       monkeypatch, how):
+    """The disk fills up during an upload: 507 with a page saying nothing was kept (not a
+    500), no row, no file. ENOSPC as write(2) gives it; or a real file-size limit on this
+    process (EFBIG), the same for the person uploading."""
+    login(client, town.users.manager)
+    task = task_of(town.units.a, "responsibility-docs")
+    big = PDF + bytes(200_000)
+    if how == "ENOSPC":
+        monkeypatch.setattr("tracker.tasks.evidence.os.fdopen", _FullDisk)
+        response = client.post(f"/tasks/{task.id}/evidence", data={"file": [
+            (io.BytesIO(PDF), "一.pdf"), (io.BytesIO(big), "二.pdf")]},
+            content_type="multipart/form-data")
+    else:
+        client.get(f"/tasks/{task.id}")  # the session's writes done before the limit
+        previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, limits[1]))
+        try:
+            response = client.post(f"/tasks/{task.id}/evidence", data={"file": [
+                (io.BytesIO(PDF), "一.pdf"), (io.BytesIO(big), "二.pdf")]},
+                content_type="multipart/form-data")
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+            signal.signal(signal.SIGXFSZ, previous)
+    assert response.status_code == 507
+    assert "no room left for files: nothing was kept" in response.text
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(EvidenceFile)).all() == []
+    assert [p for p in (instance_path / "evidence").rglob("*") if p.is_file()] == []

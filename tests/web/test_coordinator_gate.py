@@ -22,6 +22,8 @@ COORDINATOR_ONLY = frozenset({
     "tasks.review_task", "tasks.move", "tasks.new_task", "tasks.accept_many", "tasks.set_date",
     "workdays.index", "workdays.change",
     "units.units", "units.edit", "units.row_rule", "units.clear_rule",
+    "workdays.notice_preview", "workdays.notice_confirm", "planning.confirm_import",
+    "binder.export_town",
     "reminders.failed", "reminders.resend_failed",
     "assessment.start", "assessment.refresh", "assessment.deduct", "assessment.withdraw",
     "assessment.rectification", "assessment.lock_sheet", "assessment.feedback",
@@ -42,7 +44,8 @@ SHARED = frozenset({
     "assessment.self_assess", "assessment.download", "reminders.unsubscribe_link",
     "reminders.settings", "reminders.robot", "reminders.test_robot", "reminders.remove_robot",
     "inbox.index", "inbox.read", "inbox.read_all", "health.healthz", "pwa.manifest",
-    "pwa.service_worker", "pwa.offline",
+    "pwa.service_worker", "pwa.offline", "binder.index", "binder.export_unit", "binder.job",
+    "binder.download", "binder.figures",
 })
 
 

@@ -86,9 +86,12 @@ def test_an_override_moves_open_tasks_and_leaves_finished_ones(units, runner):
 
     listed = json.loads(runner.invoke(args=["workdays", "list", "--year", "2026",
                                             "--format", "json"]).output)
-    assert {"date": "2026-10-30", "working": False, "name": "镇庆"} in listed
-    assert {"date": "2026-02-14", "working": True, "name": "春节调休"} in listed
-    assert {"date": "2026-10-01", "working": False, "name": "国庆节"} in listed
+    assert {"date": "2026-10-30", "working": False, "name": "镇庆", "source": "override",
+            "confirmed": True} in listed
+    assert {"date": "2026-02-14", "working": True, "name": "春节调休", "source": "schedule",
+            "confirmed": True} in listed
+    assert {"date": "2026-10-01", "working": False, "name": "国庆节", "source": "schedule",
+            "confirmed": True} in listed
     assert not any(d["date"] == "2026-10-31" for d in listed)  # a plain Saturday
 
     # A working Saturday: the task goes back to the plan's own date.

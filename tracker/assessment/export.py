@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from tracker.assessment.scoring import Layout, rank
+from tracker.core.text import spreadsheet_cell
 
 HEADERS = ["一级项目", "二级项目", "工作要求", "扣分标准", "分值", "得分"]
 WIDTHS = [14, 30, 60, 36, 7, 7]
@@ -31,10 +32,6 @@ NOT_APPLICABLE = "不适用"
 LINE_HEIGHT, ROW_PADDING = 16.5, 4
 
 
-#: A cell starting with one of these is a formula to a spreadsheet program.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _append(sheet, values: list) -> None:
     """Append a row; text that looks like a formula (a unit named ``=HYPERLINK(...)``)
     stays text: openpyxl would otherwise store it as a formula."""
@@ -45,14 +42,6 @@ def _append(sheet, values: list) -> None:
             cell.data_type = "s"
         cells.append(cell)
     sheet.append(cells)
-
-
-def _csv_cell(value):
-    """Text a spreadsheet would take for a formula, quoted with an apostrophe (OWASP's
-    advice against CSV injection); numbers as they are."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _number(value):
@@ -249,5 +238,5 @@ def csv_text(layout: Layout, results: list) -> str:
         if result.total != result.raw or result.possible != layout.total:
             rows.append([result.unit.name, scaled_label(result), "", "", "", layout.total,
                          _number(result.total)])
-    writer.writerows([_csv_cell(value) for value in row] for row in rows)
+    writer.writerows([spreadsheet_cell(value) for value in row] for row in rows)
     return "\ufeff" + out.getvalue()  # the BOM lets Excel read the file as UTF-8

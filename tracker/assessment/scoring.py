@@ -72,7 +72,8 @@ def shortfall_prefix(label: str) -> str:
     return f"未达到《工作方案》要求：{label} "
 
 
-def scaled_total(raw: Decimal, possible: int, total: int, not_applicable: str) -> Decimal:
+def scaled_total(raw: Decimal, possible: int | Decimal, total: int | Decimal,
+                 not_applicable: str) -> Decimal:
     """A unit's total by the plan's rule for rows that do not apply to its kind:
     ``rescale`` (the score over the applicable points, scaled to ``total``, one decimal)
     or ``full`` (such rows count their full points)."""
@@ -83,7 +84,7 @@ def scaled_total(raw: Decimal, possible: int, total: int, not_applicable: str) -
     return (raw * total / possible).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def row_score(points: int, deducted: Decimal) -> Decimal:
+def row_score(points: int | Decimal, deducted: Decimal) -> Decimal:
     """A row's points less its deductions, never below zero."""
     return max(ZERO, Decimal(points) - deducted)
 
@@ -104,17 +105,18 @@ class SheetRow:
     item_span: int
     requirement: str
     deduction: str
-    points: int
+    points: int | Decimal
 
 
 @dataclass
 class Layout:
     rows: list[SheetRow] = field(default_factory=list)
-    groups: list[tuple[str, str, int]] = field(default_factory=list)  # (code, label, points)
-    total: int = 0
+    # (code, label, points)
+    groups: list[tuple[str, str, int | Decimal]] = field(default_factory=list)
+    total: int | Decimal = 0
 
 
-def _points(value: int) -> str:
+def _points(value: int | Decimal) -> str:
     return f"（{value}分）"
 
 

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -144,6 +144,11 @@ class RowResult:
     gap: str = ""
     #: The minimums the coordinator waived: {label: MinimumWaiver}.
     waived: dict = field(default_factory=dict)
+    #: A party organisation's own row of a unit that names its party organisation: the
+    #: organisation whose evidence it is scored on (its name).
+    evidence_at: str = ""
+    #: A party organisation's own row: the units whose row its evidence answers too.
+    also_for: list = field(default_factory=list)
 
     @property
     def met(self) -> bool:
@@ -259,7 +264,17 @@ def results(plan: Plan, year: int, units: list[Unit],
     _, leaves = rubric_tree(plan)
     serving = _serving(plan)
     unit_ids = [u.id for u in units]
-    counts, flagged = work_counts(plan, year, unit_ids)
+    everyone = {u.id: u for u in units}
+    org_ids = {u.party_org_id for u in units if u.party_org_id} - set(everyone)
+    if org_ids:
+        everyone.update({u.id: u for u in db.session.scalars(
+            sa.select(Unit).where(Unit.id.in_(org_ids)))})
+    members = defaultdict(list)
+    for org_id, name in db.session.execute(
+            sa.select(Unit.party_org_id, Unit.name)
+            .where(Unit.party_org_id.in_(unit_ids), Unit.active).order_by(Unit.name)):
+        members[org_id].append(name)
+    counts, flagged = work_counts(plan, year, list(everyone))
     rules = row_rules(year, unit_ids)
     waived_all = waivers(plan, year, unit_ids)
     assessments = {a.unit_id: a for a in db.session.scalars(
@@ -283,9 +298,12 @@ def results(plan: Plan, year: int, units: list[Unit],
             applicable, na_reason = applies_to_unit(leaf, unit, rules)
             waived = {label: w for (u, n, label), w in waived_all.items()
                       if u == unit.id and n == leaf.id}
+            # A party organisation's own row is scored on the organisation's evidence.
+            org = (everyone.get(unit.party_org_id)
+                   if leaf.party_org and unit.party_org_id else None)
             evidence, minimums, suggested, gap = (
-                score_row(leaf, unit, serving.get(leaf.id, []), counts, flagged, today,
-                          waived) if applicable else ([], [], ZERO, ""))
+                score_row(leaf, org or unit, serving.get(leaf.id, []), counts, flagged,
+                          today, waived) if applicable else ([], [], ZERO, ""))
             deducted = sum((d.points for d in by_row[leaf.id]), ZERO)
             final = row_score(leaf.points, deducted) if assessment else suggested
             own = own_rows.get(leaf.id)
@@ -295,7 +313,9 @@ def results(plan: Plan, year: int, units: list[Unit],
                 final=final if applicable else ZERO, deductions=by_row[leaf.id],
                 self_score=own.self_score if own else None,
                 self_note=own.self_note if own else "", statement=own.statement if own else "",
-                na_reason=na_reason, gap=gap, waived=waived)
+                na_reason=na_reason, gap=gap, waived=waived,
+                evidence_at=org.name if org else "",
+                also_for=members[unit.id] if leaf.party_org else [])
         out[unit.id] = UnitResult(unit=unit, assessment=assessment, rows=rows,
                                   rule=plan.not_applicable or "rescale",
                                   out_of=plan.rubric_total or 100)
@@ -347,25 +367,18 @@ def _add_evidence_deductions(assessment: Assessment, actor, now: datetime) -> No
     扣分标准 names is not there (the seed's "未能提供X", naming what is missing), else one
     for each minimum of its 工作要求 not met and not waived, of the plan's amount."""
     plan, unit, year = assessment.plan, assessment.unit, assessment.year
-    __, leaves = rubric_tree(plan)
-    serving = _serving(plan)
-    counts, flagged = work_counts(plan, year, [unit.id])
-    rules = row_rules(year, [unit.id])
-    waived_all = waivers(plan, year, [unit.id])
-    today = local_today(now, plan.timezone)
-    for leaf in leaves:
-        if not applies_to_unit(leaf, unit, rules)[0]:
+    scored = results(plan, year, [unit], local_today(now, plan.timezone))[unit.id]
+    for row in scored.rows.values():
+        if not row.applicable:
             continue
-        waived = {label for (__, node_id, label) in waived_all if node_id == leaf.id}
-        evidence, minimums, __, gap = score_row(leaf, unit, serving.get(leaf.id, []), counts,
-                                                flagged, today, waived)
-        if gap:
+        leaf = row.node
+        if row.gap:
             _deduct(assessment, leaf, Decimal(str(leaf.points)),
-                    gap_reason(leaf, evidence, gap), actor, now)
+                    gap_reason(leaf, row.evidence, row.gap), actor, now)
             continue
         left = Decimal(str(leaf.points))
-        for minimum in minimums:
-            if not minimum.met and minimum.label not in waived and left > 0:
+        for minimum in row.minimums:
+            if not minimum.met and minimum.label not in row.waived and left > 0:
                 points = min(minimum.deduct, left)
                 _deduct(assessment, leaf, points, minimum.reason, actor, now)
                 left -= points
@@ -393,9 +406,13 @@ def parse_points(value) -> Decimal:
     """A score or deduction as typed: a number with at most one decimal."""
     try:
         number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise TrackerError(_("'%(value)s' is not a number.", value=value)) from None
-    if not number.is_finite() or number != number.quantize(Decimal("0.1")):
+    except (DecimalException, ValueError):
+        raise TrackerError(_("'%(value)s' is not a number.", value=str(value)[:20])) from None
+    if not number.is_finite() or number.adjusted() >= 6:
+        # Past any score, and past what arithmetic in the context takes (1E+999999999
+        # overflows abs() and quantize()): read by its exponent alone.
+        raise TrackerError(_("'%(value)s' is not a number.", value=str(value)[:20]))
+    if number != number.quantize(Decimal("0.1")):
         raise TrackerError(_("Give points with at most one decimal, e.g. 1.5."))
     return number
 
@@ -425,7 +442,7 @@ def add_deduction(assessment: Assessment, node_id: int, points, reason: str, act
         raise TrackerError(_("The reason is longer than %(n)d characters.", n=MAX_NOTE))
     already = sum((d.points for d in assessment.deductions if d.node_id == node.id), ZERO)
     if already + points > node.points:
-        raise TrackerError(_("Row %(code)s is worth %(max)d points; with this deduction its "
+        raise TrackerError(_("Row %(code)s is worth %(max)s points; with this deduction its "
                              "score would fall below zero.", code=node.code, max=node.points))
     deduction = Deduction(assessment=assessment, node=node, points=points, reason=reason,
                           source=DeductionSource.COORDINATOR, created_by=actor, created_at=now)
@@ -450,7 +467,7 @@ def set_self_assessment(assessment: Assessment, node_id: int, score, note: str,
     node = _leaf(assessment, node_id)
     value = None if str(score or "").strip() == "" else parse_points(score)
     if value is not None and not 0 <= value <= node.points:
-        raise TrackerError(_("The score of row %(code)s must lie between 0 and %(max)d.",
+        raise TrackerError(_("The score of row %(code)s must lie between 0 and %(max)s.",
                              code=node.code, max=node.points))
     note = (note or "").replace("\r\n", "\n").strip()
     statement = (statement or "").replace("\r\n", "\n").strip()

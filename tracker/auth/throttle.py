@@ -1,9 +1,17 @@
 """Slowing down password guesses (OWASP ASVS 5.0 V6.3.1, V6.1.1): per account and
-address, and per address, never per account alone.
+place, per place, per network, and per account from places it was never signed in from.
+
+A place is an IPv4 address, or an IPv6 /64 (one subscriber's network: a client rotating
+through its 2⁶⁴ addresses is still one place); a network is an IPv6 /48 (one site's),
+counted for every account together (LOGIN_MAX_FAILURES_PER_NETWORK).
 
 An account is never locked: guesses from one place never stop the right password
 from another. Past a limit, each further guess from that place waits, the wait doubling
-up to LOGIN_FAILURE_WINDOW_MINUTES; a count unused that long starts again.
+up to LOGIN_FAILURE_WINDOW_MINUTES; a count unused that long starts again. Guesses at one
+account from everywhere are counted too (LOGIN_MAX_FAILURES_PER_ACCOUNT), a slow
+back-off against guessing from many places, but only for places the account has not
+signed in from within LOGIN_RECORDS_KEEP_DAYS: the account's own person, from where
+they usually sign in, is never held back by what others guess.
 
 A guess is counted *before* its password is checked, in a transaction of its own that
 holds the counting rows, and committed at once (not with the request), so that guesses
@@ -11,6 +19,7 @@ sent at the same moment, to any worker process, are counted one after another. A
 success takes its guess back.
 """
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -33,13 +42,19 @@ class Limits:
     per_address: int  # LOGIN_MAX_FAILURES_PER_ADDRESS: guesses at any account from one
     first_delay: float  # LOGIN_DELAY_SECONDS: the first wait past a limit
     window: timedelta  # LOGIN_FAILURE_WINDOW_MINUTES: the longest wait, and when a count ends
+    per_network: int = 100  # LOGIN_MAX_FAILURES_PER_NETWORK: at any account from an IPv6 /48
+    per_account_all: int = 20  # LOGIN_MAX_FAILURES_PER_ACCOUNT: at one account, unknown places
+    keep: timedelta = timedelta(days=90)  # LOGIN_RECORDS_KEEP_DAYS: how long a place is known
 
     @classmethod
     def from_config(cls, config=None) -> "Limits":
         config = config or current_app.config
         return cls(config["LOGIN_MAX_FAILURES"], config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
                    config["LOGIN_DELAY_SECONDS"],
-                   timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"]))
+                   timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"]),
+                   config["LOGIN_MAX_FAILURES_PER_NETWORK"],
+                   config["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+                   timedelta(days=config["LOGIN_RECORDS_KEEP_DAYS"]))
 
     def delay(self, failures: int, limit: int) -> timedelta:
         """How long to wait after the ``failures``-th failure: none below the limit, then
@@ -50,11 +65,45 @@ class Limits:
         return min(timedelta(seconds=seconds), self.window)
 
 
-def _keys(email: str, address: str, limits: Limits) -> list[tuple[str, str, int]]:
-    # Always in this order (account first, then the address), so that two transactions
-    # never wait for each other's rows in a cycle.
-    return [(email[:254], address[:64], limits.per_account),
-            ("", address[:64], limits.per_address)]
+#: The ``address`` of an account's count over every place it is not known from.
+EVERYWHERE = "*"
+
+
+def place(address: str) -> tuple[str, str | None]:
+    """Where a guess comes from, as counted: an IPv4 address, or an IPv6 address's /64;
+    and for IPv6 its /48 (None for IPv4, or an address that is not an IP address)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return address[:64], None
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped), None
+    if ip.version == 6:
+        return (str(ipaddress.ip_network(f"{ip}/64", strict=False)),
+                str(ipaddress.ip_network(f"{ip}/48", strict=False)))
+    return str(ip), None
+
+
+def _keys(email: str, address: str, limits: Limits, known: bool
+          ) -> list[tuple[str, str, int]]:
+    here, network = place(address)
+    keys = [(email[:254], here, limits.per_account), ("", here, limits.per_address)]
+    if network:
+        keys.append(("", network, limits.per_network))
+    if not known:
+        keys.append((email[:254], EVERYWHERE, limits.per_account_all))
+    # Always in one order, so that two transactions never wait for each other's rows in
+    # a cycle.
+    return sorted(keys)
+
+
+def _known(conn, email: str, address: str, now: datetime, limits: Limits) -> bool:
+    """Whether the account signed in from this place within the records kept."""
+    here = place(address)[0]
+    return any(place(seen)[0] == here for seen in conn.scalars(
+        sa.select(LoginAttempt.address).distinct().where(
+            LoginAttempt.email == email[:254], LoginAttempt.succeeded.is_(True),
+            LoginAttempt.at >= now - limits.keep)))
 
 
 def _insert(dialect: str):
@@ -69,8 +118,8 @@ def reserve(email: str, address: str, now: datetime, limits: Limits | None = Non
     limit holds it back. Commits on its own connection.
     """
     limits = limits or Limits.from_config()
-    keys = _keys(email, address, limits)
     with db.engine.begin() as conn:
+        keys = _keys(email, address, limits, _known(conn, email, address, now, limits))
         insert = _insert(conn.dialect.name)
         rows = {}
         for mail, addr, _limit in keys:
@@ -106,15 +155,18 @@ def reserve(email: str, address: str, now: datetime, limits: Limits | None = Non
 
 
 def succeeded(email: str, address: str) -> None:
-    """The guess was right: the account's count from this address ends, and the
-    address's count takes the guess back (a success of one's own does not clear what
-    was guessed at other accounts). Commits on its own connection."""
-    mail, addr = email[:254], address[:64]
+    """The guess was right: the account's count from this place ends, and the place's and
+    the network's counts take the guess back: a success of one's own does not clear what
+    others guessed (the account's count from everywhere keeps it: the place is known
+    from now on, and never held back by that count). Commits on its own connection."""
+    mail = email[:254]
+    here, network = place(address)
     with db.engine.begin() as conn:
-        conn.execute(_table.delete().where(_table.c.email == mail, _table.c.address == addr))
-        conn.execute(_table.update().where(
-            _table.c.email == "", _table.c.address == addr, _table.c.failures > 0).values(
-            failures=_table.c.failures - 1))
+        conn.execute(_table.delete().where(_table.c.email == mail, _table.c.address == here))
+        for key_mail, key_addr in sorted([("", here)] + ([("", network)] if network else [])):
+            conn.execute(_table.update().where(
+                _table.c.email == key_mail, _table.c.address == key_addr,
+                _table.c.failures > 0).values(failures=_table.c.failures - 1))
 
 
 def prune(now: datetime, keep_days: int, limits: Limits | None = None) -> int:

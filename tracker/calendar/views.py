@@ -23,6 +23,7 @@ from tracker.calendar.services import (active_token, feed_qr_svg, feed_urls, iss
                                        revoke_token, user_for_token)
 from tracker.core import signals
 from tracker.core.errors import TrackerError
+from tracker.core.text import whole_number
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.core.web import BlockCache, attachment, date_arg, render_block, today
 from tracker.extensions import db
@@ -216,10 +217,11 @@ def parse_query(args: MultiDict, day: date) -> tuple[FeedFilters, ical.FeedOptio
     if year == "all":
         year, since = None, None
     elif year is not None:
-        if not (year.isascii() and year.isdigit()) or not MIN_YEAR <= int(year) <= MAX_YEAR:
-            raise TrackerError(f"year {year!r} is out of range ({MIN_YEAR}-{MAX_YEAR}, "
+        number = whole_number(year, MIN_YEAR, MAX_YEAR)
+        if number is None:
+            raise TrackerError(f"year {year[:20]!r} is out of range ({MIN_YEAR}-{MAX_YEAR}, "
                                "or all)")
-        year = int(year)
+        year = number
     detail = args.get("detail") or DETAIL_DUTIES
     if detail not in DETAILS:
         raise TrackerError(f"unknown detail {detail!r} (expected {' or '.join(DETAILS)})")

@@ -14,7 +14,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from tracker.core.errors import TrackerError
-from tracker.core.text import check_text
+from tracker.core.text import check_text, spreadsheet_cell
 from tracker.core.timeutil import utcnow
 from tracker.extensions import db
 
@@ -111,10 +111,11 @@ def emit(records: list[dict], fmt: str, columns: list[str]) -> None:
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
     elif fmt == "csv":
         out = io.StringIO()
+        # RFC 4180's CRLF: with it the writer quotes a field holding a lone CR too.
         writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore",
-                                lineterminator="\n")
+                                lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows({c: spreadsheet_cell(r.get(c)) for c in columns} for r in records)
         click.echo(out.getvalue(), nl=False)
     else:
         click.echo(format_table(columns, [[r[c] for c in columns] for r in records]))

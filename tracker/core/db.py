@@ -19,10 +19,11 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.close()
 
 
-def upgrade_database() -> None:
-    """Bring the database schema to the latest migration (in the app context)."""
+def upgrade_database(revision: str = "head") -> None:
+    """Bring the database schema to the latest migration, or to ``revision`` (in the app
+    context)."""
     import flask_migrate
 
     from tracker.core.paths import MIGRATIONS
 
-    flask_migrate.upgrade(directory=str(MIGRATIONS))
+    flask_migrate.upgrade(directory=str(MIGRATIONS), revision=revision)

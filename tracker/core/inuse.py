@@ -1,11 +1,12 @@
 """Who has the app's SQLite database open for work: ``tracker serve``, ``tracker run`` and
 ``tracker scheduler`` hold a shared lock (an flock on ``<database>.in-use``) for as long as
-they run; ``tracker restore`` takes it exclusively, so it never replaces a file that
+they run, and a ``tracker reminders dispatch`` pass (from cron) for as long as it runs; ``tracker restore`` takes it exclusively, so it never replaces a file that
 running workers would go on writing to. The lock goes away with the processes that hold it,
 ``kill -9`` included. On PostgreSQL there is nothing to hold: tracker does not restore it."""
 
 import fcntl
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -42,6 +43,22 @@ def hold(app) -> None:
         raise TrackerError("a restore is running on this database; start again when it "
                            "is done") from None
     _held[path] = handle
+
+
+@contextmanager
+def holding(app):
+    """The database marked in use by this process for the block (a command that writes
+    to it, such as a dispatch pass from cron); refused while a restore runs. Nothing more
+    to take where the process holds it already (``tracker scheduler``)."""
+    path = lock_file(app.config["SQLALCHEMY_DATABASE_URI"])
+    if path is None or path in _held:
+        yield
+        return
+    hold(app)
+    try:
+        yield
+    finally:
+        _held.pop(path).close()
 
 
 def exclusive(database_uri: str):

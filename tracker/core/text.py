@@ -31,6 +31,41 @@ def bad_character(value: str, multiline: bool = False) -> str | None:
     return None
 
 
+def printable(text: str) -> str:
+    """Text from outside (a robot's or a mail server's answer) made storable and safe to
+    show: each control character (NUL among them, which PostgreSQL refuses in text;
+    line breaks and tabs too) and bidirectional control becomes U+FFFD."""
+    return "".join("\ufffd" if unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS
+                   or ch in "\u2028\u2029" else ch for ch in text)
+
+
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high`` (ASCII digits, a leading minus
+    only where ``low`` is negative), or None. Never int() on text longer than the bound
+    needs: past 4,300 digits int() raises, and a database column holds less anyway."""
+    text = text.strip()
+    digits = text[1:] if text.startswith("-") and low < 0 else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(max(abs(low),
+                                                                                abs(high)))):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+#: A cell starting with one of these is a formula to a spreadsheet program (OWASP's
+#: "CSV Injection": =, +, -, @, tab and carriage return).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    """Text a spreadsheet would take for a formula, quoted with an apostrophe (OWASP's
+    advice against CSV injection); numbers and other values as they are. Every CSV the
+    app writes passes its cells through this."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def check_text(value: str, what: str, multiline: bool = False) -> str:
     """``value`` if it holds no character ``bad_character`` refuses; else TrackerError
     naming ``what`` and the character."""

@@ -1,5 +1,6 @@
 """Web plumbing shared by the areas: locale, safe redirects, errors, headers."""
 
+import logging
 import re
 import threading
 import unicodedata
@@ -9,7 +10,8 @@ from functools import wraps
 from urllib.parse import quote, urlsplit
 
 import sqlalchemy.exc
-from flask import abort, current_app, has_request_context, render_template, request, session
+from flask import (abort, current_app, g, has_request_context, render_template, request,
+                   session)
 from flask_babel import format_date, format_datetime, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
@@ -17,7 +19,8 @@ from markupsafe import Markup
 from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import TrackerError
-from tracker.core.text import bad_character, check_text
+from tracker.core.logs import redact_logger
+from tracker.core.text import bad_character, check_text, whole_number
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
 from tracker.extensions import db, login_manager
 
@@ -44,6 +47,9 @@ def init_app(app):
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     app.config["MAX_CONTENT_LENGTH"] = max(app.config["MAX_UPLOAD_BYTES"],
                                            app.config["MAX_EVIDENCE_BYTES"]) + 1024 * 1024
+    # Flask logs a failed request's path, Werkzeug's server every request line.
+    redact_logger(app.logger)
+    redact_logger(logging.getLogger("werkzeug"))
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
@@ -120,10 +126,11 @@ def int_arg(name: str, low: int = 1, high: int = 2**31 - 1) -> int | None:
     value = request.args.get(name, "").strip()
     if not value:
         return None
-    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+    number = whole_number(value, low, high)
+    if number is None:
         abort(400, description=_("'%(name)s' must be a number from %(low)d to %(high)d.",
                                  name=name, low=low, high=high))
-    return int(value)
+    return number
 
 
 def date_arg(name: str) -> date | None:
@@ -244,6 +251,10 @@ def _busy(error):
     # The database is locked by another writer past the busy timeout, or gone:
     # nothing of this request was kept; the client may try again.
     db.session.rollback()
+    if "_login_user" not in g:
+        # Loading the signed-in user was what failed (the server is unreachable): the
+        # page is rendered for nobody rather than asking the database again.
+        g._login_user = login_manager.anonymous_user()
     current_app.logger.warning("database unavailable: %s", error)
     page = render_template("errors/error.html", code=503, description="")
     return page, 503, {"Retry-After": "5"}

@@ -20,7 +20,7 @@ from tracker.tasks.models import Task
 from tracker.tasks.queries import phase_ranges, state_counts, status_counts, upcoming
 from tracker.tasks.states import COUNTED, STATE_LABELS
 from tracker.units.models import Unit
-from tracker.workdays.calendar import schedule_known
+from tracker.workdays.services import year_confirmed
 
 bp = Blueprint("dashboard", __name__)
 #: The columns of the counts, each what ``/tasks?status=`` lists (they overlap: an
@@ -130,4 +130,4 @@ def overview():
                            table_rows=table_rows(rows, year),
                            sort=sort, descending=descending, states=STATES, chart=chart,
                            grand_total=sum(r["total"] for r in rows), yearly=yearly_dates(year),
-                           holidays_known=schedule_known(year))
+                           holidays_known=year_confirmed(year))

@@ -8,7 +8,9 @@ backup.
 
 A restore is checked whole before anything in place is touched: every entry's name and
 kind, the sizes (counted while unpacking, not taken from the headers), the database's
-integrity and its schema revision. It is unpacked beside its targets, on their file
+integrity, its schema revision, and its schema itself (tables, columns, indexes, and no
+trigger or view), compared with the one the migrations make at that revision. It is
+unpacked beside its targets, on their file
 systems, so that putting it in place is a few renames; the data it replaces is kept aside
 until the new data is in place. A restore cut short while unpacking leaves a folder that
 the next restore removes; one cut short between its renames leaves the old data in a
@@ -22,7 +24,9 @@ import secrets
 import shutil
 import sqlite3
 import tarfile
+import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -35,6 +39,9 @@ STAGE_PREFIX = ".tracker-restore-"
 #: In a stage folder: the swap has begun; the old data is kept aside under ``before/``.
 SWAPPING = "SWAPPING"
 MAX_MANIFEST_BYTES = 64 * 1024
+#: The deepest path an archive may hold (tracker writes evidence/<year>/<file>): deeper
+#: ones are refused before any folder is made (making them recurses, once per folder).
+MAX_DEPTH = 16
 #: Tables every known schema revision has: a database without them is not tracker's.
 CORE_TABLES = {"alembic_version", "units", "users", "plans", "duties", "tasks",
                "evidence_files"}
@@ -146,9 +153,12 @@ def clear_stale(db_file: Path, evidence_dir: Path) -> None:
 
 
 def prepare(archive_path: Path, db_file: Path, evidence_dir: Path, known_revisions: set[str],
-            max_bytes: int, max_files: int) -> Staged:
+            max_bytes: int, max_files: int,
+            schema_at: Callable[[str, Path], dict]) -> Staged:
     """Unpack and check a backup beside its targets; nothing in place is touched. The
-    caller puts it in place with ``swap`` or drops it with ``Staged.discard``."""
+    caller puts it in place with ``swap`` or drops it with ``Staged.discard``.
+    ``schema_at(revision, folder)`` is the schema (``schema_of``) the migrations make at a
+    revision, in a database it may make in ``folder``."""
     clear_stale(db_file, evidence_dir)
     try:
         archive = tarfile.open(archive_path, "r:gz")
@@ -162,6 +172,8 @@ def prepare(archive_path: Path, db_file: Path, evidence_dir: Path, known_revisio
         with archive:
             staged.manifest = _unpack(archive, archive_path, staged, max_bytes, max_files)
         staged.revision = _check_database(staged.database, archive_path, known_revisions)
+        _check_schema(staged.database, archive_path, staged.revision,
+                      schema_at(staged.revision, staged.db_stage))
         (staged.evidence_stage / "evidence").mkdir(mode=0o700, exist_ok=True)
     except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
         staged.discard()
@@ -223,6 +235,10 @@ def _safe_path(member, archive_path: Path) -> PurePosixPath:
             or any(part in ("..", "") for part in member.name.rstrip("/").split("/"))
             or path.is_absolute() or not path.parts):
         raise TrackerError(f"{archive_path}: unexpected entry {member.name!r}")
+    if len(path.parts) > MAX_DEPTH:
+        raise TrackerError(f"{archive_path}: an entry is {len(path.parts) - 1} folders deep "
+                           f"(at most {MAX_DEPTH - 1}): {member.name[:80]!r}"
+                           f"{'…' if len(member.name) > 80 else ''}")
     return path
 
 
@@ -291,6 +307,96 @@ def _check_database(path: Path, archive_path: Path, known_revisions: set[str]) -
                            f"{revisions[0]!r}, which this version does not know (a backup "
                            f"from a newer version?); nothing was restored")
     return revisions[0]
+
+
+def _where(sql: str | None) -> str:
+    """A partial index's condition, spaces and quotes aside."""
+    condition = (sql or "").partition(" WHERE ")[2]
+    return re.sub(r"[\s\"'`]", "", condition).lower()
+
+
+def schema_of(path: Path) -> dict[str, object]:
+    """A SQLite database's schema as data to compare: ``"table NAME"`` (its columns as
+    declared, its foreign keys, the indexes its constraints make), ``"index NAME"`` (its
+    table, columns, uniqueness and condition), ``"trigger NAME"`` and ``"view NAME"``.
+    SQLite's own tables (``sqlite_sequence``, ``sqlite_stat1``) are left out."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA trusted_schema=OFF")
+        schema: dict[str, object] = {}
+        objects = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                               "ORDER BY type, name").fetchall()
+        for kind, name, table, sql in objects:
+            if name.startswith("sqlite_"):
+                continue  # SQLite's own: its tables, and the indexes of constraints
+            if kind == "table":
+                quoted = name.replace('"', '""')
+                columns = {row[1]: (str(row[2]).upper(), row[3], row[4], row[5], row[6])
+                           for row in conn.execute(f'PRAGMA table_xinfo("{quoted}")')}
+                keys = sorted((row[2], row[3], str(row[4]), row[5], row[6]) for row in
+                              conn.execute(f'PRAGMA foreign_key_list("{quoted}")'))
+                implied = sorted(
+                    (bool(row[2]), row[3], tuple(c[2] for c in conn.execute(
+                        f'PRAGMA index_info("{row[1]}")')))
+                    for row in conn.execute(f'PRAGMA index_list("{quoted}")')
+                    if row[3] != "c")
+                schema[f"table {name}"] = {"columns": columns, "foreign keys": keys,
+                                           "constraints": implied}
+            elif kind == "index":
+                quoted = name.replace('"', '""')
+                unique = conn.execute("SELECT \"unique\" FROM pragma_index_list(?) "
+                                      "WHERE name = ?", (table, name)).fetchone()
+                schema[f"index {name}"] = (table, bool(unique and unique[0]), tuple(
+                    row[2] for row in conn.execute(f'PRAGMA index_info("{quoted}")')),
+                    _where(sql))
+            else:  # trigger, view
+                schema[f"{kind} {name}"] = sql
+        return schema
+    finally:
+        conn.close()
+
+
+def schema_differences(found: dict[str, object], expected: dict[str, object]) -> list[str]:
+    """How a database's schema differs from the expected one, in words: what is not
+    tracker's first (a trigger, a view: code that would run in the app's database), then
+    columns, then what is missing."""
+    extra = [f"{key} is not tracker's" for key in sorted(found.keys() - expected.keys())]
+    extra.sort(key=lambda text: not text.startswith(("trigger", "view")))
+    changed, missing = [], [f"{key} is missing" for key in sorted(expected.keys() - found.keys())]
+    for key in sorted(found.keys() & expected.keys()):
+        have, want = found[key], expected[key]
+        if have == want:
+            continue
+        if key.startswith("table "):
+            table = key.removeprefix("table ")
+            columns = [f"{table}.{c} is missing" for c in want["columns"]
+                       if c not in have["columns"]]
+            columns += [f"{table}.{c} is not tracker's" for c in have["columns"]
+                        if c not in want["columns"]]
+            columns += [f"{table}.{c} is declared otherwise" for c in have["columns"]
+                        if c in want["columns"] and have["columns"][c] != want["columns"][c]]
+            if columns:
+                changed.append(f"columns of {table}: {', '.join(columns)}")
+            for part in ("foreign keys", "constraints"):
+                if have[part] != want[part]:
+                    changed.append(f"{part} of {table} differ")
+        else:
+            changed.append(f"{key} differs")
+    return extra + changed + missing
+
+
+def _check_schema(path: Path, archive_path: Path, revision: str, expected: dict) -> None:
+    """The unpacked database has the schema the migrations make at its revision."""
+    try:
+        differences = schema_differences(schema_of(path), expected)
+    except sqlite3.DatabaseError as exc:
+        raise TrackerError(f"{archive_path}: the database in it is damaged or not a "
+                           f"database: {exc}") from None
+    if differences:
+        shown = "; ".join(differences[:6]) + (" …" if len(differences) > 6 else "")
+        raise TrackerError(f"{archive_path}: the database in it does not have the schema of "
+                           f"tracker's migrations at its revision {revision}: {shown}; "
+                           f"nothing was restored")
 
 
 def swap(staged: Staged, db_file: Path, evidence_dir: Path) -> None:

@@ -117,7 +117,8 @@ def restore_command(archive, yes):
         db.session.remove()
         db.engine.dispose()
         staged = prepare(archive, db_file, evidence.folder(), known_revisions(),
-                         config["RESTORE_MAX_BYTES"], config["RESTORE_MAX_FILES"])
+                         config["RESTORE_MAX_BYTES"], config["RESTORE_MAX_FILES"],
+                         migrations_schema)
         try:
             if staged.revision != head_revision():
                 _upgrade(staged.database)  # an older backup is brought up to date first
@@ -149,13 +150,27 @@ def head_revision() -> str:
     return _script().get_current_head()
 
 
-def _upgrade(database: Path) -> None:
-    """Bring an unpacked database to the current schema before it is put in place."""
+def migrations_schema(revision: str, folder: Path) -> dict:
+    """The schema this version's migrations make at ``revision`` (``backup.schema_of``),
+    from a database made for it in ``folder`` and removed again."""
+    from tracker.ops.backup import schema_of
+
+    reference = folder / "reference.sqlite3"
+    try:
+        _upgrade(reference, revision)
+        return schema_of(reference)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{reference}{suffix}").unlink(missing_ok=True)
+
+
+def _upgrade(database: Path, revision: str = "head") -> None:
+    """Bring a database (an unpacked one, before it is put in place) to ``revision``."""
     staging = app_factory()({**current_app.config, "SCHEDULER_ENABLED": False,
-                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+                             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
     with staging.app_context():
         try:
-            upgrade_database()
+            upgrade_database(revision)
         finally:
             db.session.remove()
             db.engine.dispose()

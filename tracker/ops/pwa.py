@@ -5,13 +5,23 @@ The service worker is ``static/sw.js`` served at ``/sw.js``, so that its scope i
 whole site; a line of configuration (the version of the app shell and the URLs it keeps)
 goes before it. It keeps the app shell for everyone and the signed-in user's agenda for
 reading offline, and drops the agenda when the user signs out.
+
+The kept agenda belongs to one session: the pages of a signed-in session carry its
+offline key (``X-Offline-Key`` and ``data-offline-key``), and a cookie that lasts as long
+as the session (as long as "keep me signed in" where that was chosen) holds it too. The
+worker shows the kept agenda only while the cookie names the key it was kept with:
+after the browser is closed without signing out, or once another person signs in, it
+is dropped instead of shown. The key is no secret (the worker and the page read it;
+the session cookie itself is HttpOnly).
 """
 
 import hashlib
+import hmac
 import json
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from tracker.core.paths import STATIC
 from tracker.core.web import select_locale
@@ -25,6 +35,45 @@ SHELL_FILES = ("style.css", "app.js", "icons/icon-192.png")
 #: (file, size, purpose) of the manifest's icons.
 ICONS = (("icons/icon-192.png", 192, "any"), ("icons/icon-512.png", 512, "any"),
          ("icons/maskable-512.png", 512, "maskable"))
+
+
+#: The cookie naming the session the kept agenda belongs to.
+OFFLINE_COOKIE = "tracker_offline"
+
+
+def offline_key() -> str:
+    """The signed-in session's offline key: the same for a session restored by "keep me
+    signed in", another after signing out and in again (the user id string the session
+    holds changes then)."""
+    digest = hmac.new(current_app.secret_key.encode(), b"offline:" + session.get(
+        "_user_id", "").encode(), hashlib.sha256).hexdigest()
+    return digest[:32]
+
+
+@bp.app_context_processor
+def _offline_key_for_templates():
+    return {"offline_key": offline_key}
+
+
+@bp.after_app_request
+def _offline_cookie(response):
+    """Pages of a signed-in session carry its key (header and cookie); a page for nobody
+    takes the cookie away."""
+    if response.mimetype != "text/html":
+        return response  # files, feeds, downloads: no cookie, and no user loaded for them
+    if current_user.is_authenticated:
+        key = offline_key()
+        response.headers["X-Offline-Key"] = key
+        if request.cookies.get(OFFLINE_COOKIE) != key:
+            remember = (session.get("_remember") == "set" or current_app.config.get(
+                "REMEMBER_COOKIE_NAME", "remember_token") in request.cookies)
+            response.set_cookie(
+                OFFLINE_COOKIE, key, samesite="Lax", secure=current_app.config.get(
+                    "SESSION_COOKIE_SECURE", False),
+                max_age=current_app.config["REMEMBER_COOKIE_DURATION"] if remember else None)
+    elif OFFLINE_COOKIE in request.cookies:
+        response.delete_cookie(OFFLINE_COOKIE, samesite="Lax")
+    return response
 
 
 @bp.get("/manifest.webmanifest")
@@ -64,6 +113,7 @@ def service_worker():
         "agenda": url_for("calendar.index", view="agenda"),
         "offline": url_for("pwa.offline"),
         "login": url_for("auth.login"),
+        "cookie": OFFLINE_COOKIE,
     }
     response = current_app.response_class(
         f"const CONFIG = {json.dumps(config)};\n{source}", mimetype="text/javascript")

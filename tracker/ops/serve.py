@@ -7,9 +7,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from tracker.core import inuse
 from tracker.core.cli import app_factory, handle_errors
+from tracker.core.logs import redact_logger
 
 
 class TrackerServer(BaseApplication):
@@ -33,6 +35,16 @@ class TrackerServer(BaseApplication):
         gc.collect()
         gc.freeze()
         return app
+
+
+class RedactingLogger(Logger):
+    """Gunicorn's logs (access and error) without the calendar feed and unsubscribe
+    tokens of the paths they name."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        redact_logger(self.access_log)
+        redact_logger(self.error_log)
 
 
 def _post_fork(server, worker):
@@ -60,5 +72,6 @@ def serve_command(bind, workers, timeout):
     TrackerServer(app_factory(), {
         "bind": bind, "workers": workers, "timeout": timeout, "preload_app": True,
         "post_fork": _post_fork, "accesslog": "-", "errorlog": "-",
+        "logger_class": RedactingLogger,
         "forwarded_allow_ips": "127.0.0.1",
     }).run()

@@ -52,13 +52,17 @@ def import_plan(file, fmt, output, force):
     from pathlib import Path
 
     from tracker.core.cli import CLIError
-    from tracker.phases.docximport import draft_toml, read_document
+    from tracker.phases.docximport import MAX_DOCUMENT_BYTES, draft_toml, read_document
     from tracker.phases.planfile import PlanError
 
     try:
-        data = Path(file).read_bytes()
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
         raise PlanError(f"{file}: cannot read the document: {exc.strerror}") from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise PlanError(f"{file}: the document is larger than "
+                        f"{MAX_DOCUMENT_BYTES // 2**20} MB")
     imported = read_document(data, file)
     if output:
         draft = draft_toml(imported, Path(output).stem)

@@ -2,12 +2,13 @@
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.core.timeutil import utcnow
-from tracker.core.types import UTCDateTime, enum_column
+from tracker.core.types import HalfPoints, UTCDateTime, enum_column
 from tracker.extensions import db
 
 duty_rubric = sa.Table(
@@ -35,7 +36,8 @@ class Plan(db.Model):
     timezone: Mapped[str] = mapped_column(sa.String(64))
     rubric_title: Mapped[str] = mapped_column(sa.String(300), default="")
     rubric_title_en: Mapped[str] = mapped_column(sa.String(300), default="")
-    rubric_total: Mapped[int] = mapped_column(default=0)
+    #: Whole points, or in halves (as the rows' points).
+    rubric_total: Mapped[int | Decimal] = mapped_column(HalfPoints, default=0)
     #: How a unit's total treats rows that do not apply to its kind: ``rescale`` (the score
     #: over the applicable points, scaled to the total) or ``full``.
     not_applicable: Mapped[str] = mapped_column(sa.String(16), default="rescale")
@@ -165,7 +167,8 @@ class RubricNode(db.Model):
     code: Mapped[str] = mapped_column(sa.String(32))
     title: Mapped[str] = mapped_column(sa.Text)
     title_en: Mapped[str] = mapped_column(sa.Text, default="")
-    points: Mapped[int]
+    #: Whole points, or in halves (9.5).
+    points: Mapped[int | Decimal] = mapped_column(HalfPoints)
     #: 工作要求 of a leaf row; empty on groups and items.
     requirement: Mapped[str] = mapped_column(sa.Text, default="")
     #: 扣分标准 of a leaf row; empty on groups and items.
@@ -183,6 +186,9 @@ class RubricNode(db.Model):
     #: A leaf row: the minimums of its 工作要求, counted from accepted work
     #: (``[{duties, at_least, label, label_en, deduct, flag?}]``).
     requires: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: A leaf row that is a party organisation's own: asked once, of the organisation a
+    #: unit names as its own (``Unit.party_org``).
+    party_org: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     is_leaf: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)

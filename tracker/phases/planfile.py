@@ -6,6 +6,7 @@ A plan file is data, not code, so another town or another year is a new file.
 """
 
 import hashlib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -41,6 +42,12 @@ DEFAULT_RANKING = [
 #: A leap and a common year: a year-agnostic plan must work in both.
 CHECK_YEARS = (2024, 2025)
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: What a plan may hold: checking and loading it is work in proportion (the bundled plan,
+#: 54 KB, has 47 duties, 32 rubric rows and 4 phases), and so is every editor page.
+MAX_PLAN_BYTES = 256_000
+MAX_DUTIES = 300
+MAX_ROWS = 200
+MAX_PHASES = 24
 
 
 class PlanError(TrackerError):
@@ -62,7 +69,8 @@ class RubricNodeSpec:
     code: str
     title: str
     title_en: str
-    points: int
+    #: Whole, or in halves (a float: 9.5 is exact in binary, and TOML and JSON write it).
+    points: int | float
     requirement: str = ""
     deduction: str = ""
     numbered: bool = True
@@ -81,6 +89,9 @@ class RubricNodeSpec:
     #: ``[{duties, at_least, label, label_en, deduct, flag?}]`` (``at_least`` a number, or
     #: ``"all"``: every task of those duties the unit has this year).
     requires: list[dict] = field(default_factory=list)
+    #: A leaf row that is a party organisation's own (党组织制定的文件…): a unit that names
+    #: its party organisation has it asked of that organisation, once.
+    party_org: bool = False
 
     @property
     def is_leaf(self) -> bool:
@@ -100,7 +111,7 @@ class RubricNodeSpec:
             data.update(requirement=self.requirement, deduction=self.deduction,
                         numbered=self.numbered, applies_to=self.applies_to,
                         evidence=self.evidence, evidence_match=self.evidence_match,
-                        requires=self.requires)
+                        requires=self.requires, party_org=self.party_org)
         return data
 
 
@@ -141,7 +152,7 @@ class PlanSpec:
     timezone: str
     rubric_title: str
     rubric_title_en: str
-    rubric_total: int
+    rubric_total: int | float
     #: ``rescale`` or ``full`` (NOT_APPLICABLE_RULES).
     not_applicable: str
     #: What a due date on a day off does, unless a duty says otherwise: ``previous``
@@ -202,7 +213,8 @@ def read_plan(name_or_file: str) -> PlanSpec:
             f"(bundled: {names})"
         )
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(MAX_PLAN_BYTES + 1)
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan file: {exc.strerror}") from None
     return parse_plan(data, str(path))
@@ -217,8 +229,35 @@ def loads_toml(text: str) -> dict:
         raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
 
 
+def _tables(parent, key: str) -> list:
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return [t for t in value if isinstance(t, dict)] if isinstance(value, list) else []
+
+
+def counts(raw: dict) -> dict[str, int]:
+    """How many duties, rubric rows and phases a plan file's data holds (as far as it is
+    one), before anything else of it is checked."""
+    groups = _tables(raw.get("rubric"), "groups")
+    rows = sum(len(_tables(g, "rows")) + sum(len(_tables(i, "rows")) for i in
+                                              _tables(g, "items")) for g in groups)
+    return {"duties": len(_tables(raw, "duties")), "rows": rows,
+            "phases": len(_tables(raw, "phases"))}
+
+
+def over_caps(raw: dict) -> str | None:
+    """What a plan holds beyond MAX_DUTIES, MAX_ROWS or MAX_PHASES, in words; else None."""
+    held = counts(raw)
+    for what, cap in (("duties", MAX_DUTIES), ("rows", MAX_ROWS), ("phases", MAX_PHASES)):
+        if held[what] > cap:
+            noun = "rubric rows" if what == "rows" else what
+            return f"the plan has {held[what]} {noun}; a plan holds at most {cap}"
+    return None
+
+
 def parse_plan(data: bytes, source: str) -> PlanSpec:
     """Parse and validate the bytes of a plan file; ``source`` names it in errors."""
+    if len(data) > MAX_PLAN_BYTES:
+        raise PlanError(f"{source}: the plan file is larger than {MAX_PLAN_BYTES // 1000} KB")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -227,6 +266,8 @@ def parse_plan(data: bytes, source: str) -> PlanSpec:
         raw = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{source}: invalid TOML: {exc}") from None
+    if message := over_caps(raw):
+        raise PlanError(f"{source}: {message}")
     spec = _Validator(source).plan(raw, hashlib.sha256(data).hexdigest())
     spec.source = text
     return spec
@@ -275,6 +316,19 @@ class _Validator:
                       else f"missing '{key}'")
         if value < minimum:
             self.fail(entry, f"'{key}' must be at least {minimum}, not {value}")
+        return value
+
+    def points(self, table: dict, key: str, entry: str) -> int | float:
+        """Points: a whole number, or one in halves (9.5); never negative."""
+        value = table.get(key)
+        if isinstance(value, float) and math.isfinite(value) and (value * 2).is_integer():
+            value = int(value) if value.is_integer() else value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                isinstance(value, float) and not (value * 2).is_integer()):
+            self.fail(entry, f"'{key}' must be a number of points, whole or in halves (9.5)"
+                      if value is not None else f"missing '{key}'")
+        if value < 0:
+            self.fail(entry, f"'{key}' must be at least 0, not {value}")
         return value
 
     def code(self, table: dict, entry: str) -> str:
@@ -390,10 +444,10 @@ class _Validator:
             ))
         return phases
 
-    def rubric(self, table: dict) -> tuple[list[RubricNodeSpec], int]:
+    def rubric(self, table: dict) -> tuple[list[RubricNodeSpec], int | float]:
         self.only(table, {"title", "title_en", "total", "groups", "not_applicable", "ranking"},
                   "[rubric]")
-        total = self.integer(table, "total", "[rubric]")
+        total = self.points(table, "total", "[rubric]")
         groups = [self.rubric_node(g, f"rubric.groups[{i}]", "group")
                   for i, g in enumerate(self.tables(table, "groups", "[rubric]"))]
         if not groups:
@@ -437,7 +491,7 @@ class _Validator:
         if kind == "row":
             self.only(item, {"code", "title", "title_en", "points", "requirement", "deduction",
                              "numbered", "code_space", "applies_to", "evidence",
-                             "evidence_match", "requires"}, entry)
+                             "evidence_match", "requires", "party_org"}, entry)
             match = item.get("evidence_match", "all")
             if match not in ("all", "any"):
                 self.fail(entry, "'evidence_match' must be \"all\" (each duty named in "
@@ -455,7 +509,7 @@ class _Validator:
                 code=code,
                 title=self.text(item, "title", entry, required=False, default=requirement),
                 title_en=self.text(item, "title_en", entry, required=False),
-                points=self.integer(item, "points", entry),
+                points=self.points(item, "points", entry),
                 requirement=requirement,
                 deduction=self.text(item, "deduction", entry),
                 numbered=numbered,
@@ -464,6 +518,7 @@ class _Validator:
                 evidence=list(evidence),
                 evidence_match=match,
                 requires=[dict(r) for r in requires],
+                party_org=self.boolean(item, "party_org", entry, False),
             )
         child_key = "items" if kind == "group" and "items" in item else "rows"
         self.only(item, {"code", "title", "title_en", "points", "code_space", child_key}, entry)
@@ -476,7 +531,7 @@ class _Validator:
         node = RubricNodeSpec(
             code=code, title=self.text(item, "title", entry),
             title_en=self.text(item, "title_en", entry, required=False),
-            points=self.integer(item, "points", entry), children=children,
+            points=self.points(item, "points", entry), children=children,
             code_space=self.boolean(item, "code_space", entry, True),
         )
         points = sum(c.points for c in children)

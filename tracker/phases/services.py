@@ -78,7 +78,7 @@ def install_plan(spec: PlanSpec, now: datetime) -> tuple[Plan, bool]:
         points=n.points, requirement=n.requirement, deduction=n.deduction,
         numbered=n.numbered, is_leaf=n.is_leaf, code_space=n.code_space,
         applies_to=n.applies_to if n.is_leaf else [], evidence=n.evidence,
-        evidence_match=n.evidence_match, requires=n.requires), nodes)
+        evidence_match=n.evidence_match, requires=n.requires, party_org=n.party_org), nodes)
 
     _upsert(plan.duties, Duty, spec.duties, lambda ds: dict(
         title=ds.title, title_en=ds.title_en, description=ds.description,

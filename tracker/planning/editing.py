@@ -6,6 +6,7 @@ A draft may be incomplete or wrong while it is written; these functions read wha
 can and never drop what they do not understand (keys the editor has no field for stay).
 """
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -210,17 +211,23 @@ def children(node: Node) -> list[dict]:
     return tables(node.table, "items") + tables(node.table, "rows")
 
 
-def points_of(value) -> int | None:
-    """Points as the loader takes them: a whole number, else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def points_of(value) -> int | float | None:
+    """Points as the loader takes them: a whole number or one in halves, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or not (value * 2).is_integer():
+            return None
+        return int(value) if value.is_integer() else value
+    return value
 
 
 @dataclass
 class Sum:
     """A node's points beside its children's (or the total beside the groups')."""
 
-    points: int | None
-    children: int | None
+    points: int | float | None
+    children: int | float | None
 
     @property
     def adds_up(self) -> bool:
@@ -239,7 +246,7 @@ def sums(data: dict) -> dict[str, Sum]:
     return result
 
 
-def _total(nodes: list[dict]) -> int | None:
+def _total(nodes: list[dict]) -> int | float | None:
     values = [points_of(n.get("points")) for n in nodes]
     return None if None in values else sum(values)
 

@@ -66,11 +66,12 @@ def _page(template: str, version, data: dict, form, **context):
 
 
 def _save(version, data: dict, message: str, target: str):
-    """Write the data as the draft's plan file, commit, and go on to ``target``."""
+    """Write the data as the draft's plan file, commit, and go on to ``target``; refused
+    (a plan holding more than a plan may), back to the page the form was on."""
     try:
         services.save_draft_data(version, data, utcnow())
     except TrackerError as exc:
-        return _refused(exc, target)
+        return _refused(exc, request.path)
     return _done(message, target)
 
 

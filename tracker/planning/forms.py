@@ -20,6 +20,7 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.core.forms import TrackerForm, choices
+from tracker.core.text import whole_number
 from tracker.phases.kinds import (APPLIES_TO_ALIASES, ASSESSED_KINDS, KIND_LABELS, ROW_ALIASES,
                                   UNIT_KINDS)
 from tracker.phases.planfile import EVIDENCE_KINDS
@@ -110,6 +111,12 @@ class NumberField(StringField):
             except ValueError:
                 raise ValueError(_("%(value)s is not a number.", value=text)) from None
             self.data = int(value) if value.is_integer() else value
+
+
+def in_halves(form, field):
+    """Points are whole or in halves (9.5)."""
+    if field.data is not None and not (field.data * 2 == int(field.data * 2)):
+        raise ValidationError(_("Give points whole or in halves, such as 9.5."))
 
 
 class Checkboxes(SelectMultipleField):
@@ -491,8 +498,10 @@ class DutyForm(EditorForm):
     source = RadioField(_l("The date comes from"), choices=choices([
         ("plan", _l("the plan's own choice")), ("document", _l("the plan document"))]),
         default="plan")
-    document = TextAreaField(_l("What the plan document says of when"),
-                             validators=[Length(max=1000)])
+    document = TextAreaField(_l("What the plan document says of when (its own words, "
+                                "verbatim)"), validators=[Length(max=1000)])
+    note = TextAreaField(_l("The system’s own arrangement of when (cadence, dates, phase), "
+                            "shown as the system’s setting"), validators=[Length(max=1000)])
 
     def setup(self, data: dict) -> "DutyForm":
         """Choices from the plan: its rubric rows, its phases."""
@@ -536,7 +545,8 @@ class DutyForm(EditorForm):
             schedule=ScheduleForm.values_of(due),
             non_working_day=editing.text_of(due, "non_working_day"),
             source=editing.text_of(due, "source") or "plan",
-            document=editing.text_of(due, "document"))
+            document=editing.text_of(due, "document"),
+            note=editing.text_of(due, "note"))
         return values
 
     def validate_flags(self, field):
@@ -593,6 +603,7 @@ class DutyForm(EditorForm):
         if self.source.data != "plan" or "source" in old:
             due["source"] = self.source.data
         editing.set_text(due, "document", self.document.data)
+        editing.set_text(due, "note", self.note.data)
         editing.set_text(due, "non_working_day", self.non_working_day.data)
         duty["due"] = due
 
@@ -643,7 +654,7 @@ class NodeForm(Form):
     code = StringField(_l("Code"), validators=[code_check, Length(max=32)])
     title = StringField(_l("Title"), validators=[Length(max=300)])
     title_en = StringField(_l("Title in English"), validators=[Length(max=300)])
-    points = IntegerField(_l("Points"), validators=[Optional(), NumberRange(0, 1000)])
+    points = NumberField(_l("Points"), validators=[Optional(), NumberRange(0, 1000), in_halves])
     remove = BooleanField(_l("Remove"))
 
     def validate(self, extra_validators=None):
@@ -651,7 +662,8 @@ class NodeForm(Form):
 
 
 class RubricForm(EditorForm):
-    total = IntegerField(_l("Total points"), validators=[Optional(), NumberRange(1, 10_000)])
+    total = NumberField(_l("Total points"), validators=[Optional(), NumberRange(1, 10_000),
+                                                        in_halves])
     nodes = FieldList(FormField(NodeForm))
 
     @staticmethod
@@ -730,7 +742,7 @@ class RequireForm(EntryForm):
 
     def validate_at_least(self, field):
         text = (field.data or "").strip()
-        if text != "all" and not (text.isdigit() and int(text) >= 1):
+        if text != "all" and whole_number(text, 1, 2**31 - 1) is None:
             raise ValidationError(_("Give a number from 1, or “all”."))
 
 
@@ -740,7 +752,7 @@ class RowForm(EditorForm):
     title_en = StringField(_l("Title in English"), validators=[Length(max=300)])
     requirement = TextAreaField(_l("Requirement (工作要求)"), validators=[Length(max=5000)])
     deduction = TextAreaField(_l("Deduction (扣分标准)"), validators=[Length(max=5000)])
-    points = IntegerField(_l("Points"), validators=[Optional(), NumberRange(0, 1000)])
+    points = NumberField(_l("Points"), validators=[Optional(), NumberRange(0, 1000), in_halves])
     numbered = BooleanField(_l("The document numbers the row"))
     code_space = BooleanField(_l("A space between the code and the text"))
     applies_to = Checkboxes(_l("Kinds of unit it applies to"))

@@ -7,27 +7,33 @@ inside a savepoint that is rolled back), and published (loaded for its year). A 
 version changes only by a new version, through the same preview.
 """
 
+import difflib
+import functools
 import hashlib
 import re
+import sqlite3
 import tomllib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
 import tomli_w
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 from flask_babel import gettext as _
 
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.extensions import db
 from tracker.phases.models import Plan, PlanVersion, PlanYear, VersionState
-from tracker.phases.planfile import PlanError, PlanSpec, bundled_plans, loads_toml, parse_plan
+from tracker.phases.planfile import (MAX_DUTIES, MAX_PHASES, MAX_PLAN_BYTES, MAX_ROWS,
+                                     PlanError, PlanSpec, bundled_plans, counts, loads_toml,
+                                     parse_plan)
 from tracker.tasks.loading import (Change, LoadResult, SyncReport, load_plan,
                                    next_version_number)
 from tracker.units.models import Unit
 
-#: The largest plan file a draft holds (the bundled plan is about 60 KB).
-MAX_SOURCE = 1_000_000
 
 
 def get_version(version_id: int) -> PlanVersion:
@@ -59,12 +65,42 @@ def _check_year(year: int) -> None:
                              high=MAX_YEAR))
 
 
-def _meta(source: str) -> tuple[str, str]:
-    """(name, title) of a plan file's [plan] table, as far as it can be read."""
+def _too_large(source: str) -> TrackerError | None:
+    """Why a plan file is larger than a plan may be (planfile.MAX_PLAN_BYTES), or None."""
+    if len(source) > MAX_PLAN_BYTES or len(source.encode("utf-8")) > MAX_PLAN_BYTES:
+        return TrackerError(_("The plan file is larger than %(kb)d KB.",
+                              kb=MAX_PLAN_BYTES // 1000))
+    return None
+
+
+def _holds_too_much(data: dict) -> TrackerError | None:
+    """Why a plan holds more than a plan may (duties, rubric rows, phases), or None."""
+    held = counts(data)
+    if held["duties"] > MAX_DUTIES:
+        return TrackerError(_("A plan holds at most %(cap)d duties; this one has %(n)d.",
+                              cap=MAX_DUTIES, n=held["duties"]))
+    if held["rows"] > MAX_ROWS:
+        return TrackerError(_("A plan holds at most %(cap)d rubric rows; this one has %(n)d.",
+                              cap=MAX_ROWS, n=held["rows"]))
+    if held["phases"] > MAX_PHASES:
+        return TrackerError(_("A plan holds at most %(cap)d phases; this one has %(n)d.",
+                              cap=MAX_PHASES, n=held["phases"]))
+    return None
+
+
+def _checked_meta(source: str) -> tuple[str, str]:
+    """(name, title) of a plan file's [plan] table, as far as it can be read; TrackerError
+    where the file is larger, or holds more, than a plan may (a draft may be incomplete
+    or wrong, never unbounded: every editor page reads it whole)."""
+    if error := _too_large(source):
+        raise error
     try:
-        meta = loads_toml(source).get("plan", {})
+        data = loads_toml(source)
     except tomllib.TOMLDecodeError:
         return "", ""
+    if error := _holds_too_much(data):
+        raise error
+    meta = data.get("plan", {})
     meta = meta if isinstance(meta, dict) else {}
     return str(meta.get("name", ""))[:100], str(meta.get("title", ""))[:300]
 
@@ -73,9 +109,7 @@ def create_draft(year: int, source: str, actor, now: datetime,
                  based_on: PlanVersion | None = None) -> PlanVersion:
     """A new draft of ``year``'s plan from a plan file's text."""
     _check_year(year)
-    if len(source) > MAX_SOURCE:
-        raise TrackerError(_("The plan file is larger than %(kb)d KB.", kb=MAX_SOURCE // 1000))
-    name, title = _meta(source)
+    name, title = _checked_meta(source)
     draft = PlanVersion(year=year, number=next_version_number(year), state=VersionState.DRAFT,
                         name=name, title=title, source=source, based_on=based_on,
                         created_at=now, created_by_id=getattr(actor, "id", None))
@@ -124,16 +158,71 @@ def dump(data: dict) -> str:
 def revision(version: PlanVersion) -> str:
     """A short fingerprint of the version's plan file: a form made on another revision
     would overwrite changes its page never showed."""
-    return hashlib.sha256(version.source.encode("utf-8")).hexdigest()[:16]
+    return revision_of(version.source)
+
+
+def revision_of(source: str) -> str:
+    """The revision of a plan file's text."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+class StaleDraft(TrackerError):
+    """The draft changed since the page that acts on it was made (another window saved
+    it): acting would overwrite, or publish, a change nobody saw there."""
+
+
+def lock_version(version: PlanVersion) -> PlanVersion:
+    """The version's row locked until the transaction ends (PostgreSQL; SQLite has one
+    writer at a time) and read again: a save or publish that waited for another sees what
+    that one committed."""
+    return db.session.scalars(
+        sa.select(PlanVersion).where(PlanVersion.id == version.id).with_for_update()
+        .execution_options(populate_existing=True)).one()
+
+
+def check_revision(draft: PlanVersion, named: str | None) -> None:
+    """StaleDraft unless ``named`` is the draft's current revision."""
+    if not named:
+        raise StaleDraft(_("Preview the draft before publishing it: what is published is "
+                           "what the preview showed."))
+    if named != revision(draft):
+        raise StaleDraft(_("The draft was changed after this preview (in another window?): "
+                           "what changed is below, and what publishing it changes now. "
+                           "Publish again from this page to publish it as it is."))
+
+
+def plan_diff(before: str, after: str, context: int = 2,
+              limit: int = 400) -> list[tuple[str, str]]:
+    """The lines that differ between two plan files, with ``context`` lines around them:
+    ``(kind, line)`` with kind ``" "``, ``"-"``, ``"+"`` or ``"@"`` (a gap); at most
+    ``limit`` lines (then a last ``("…", "")``)."""
+    lines = []
+    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), n=context,
+                                     lineterm=""):
+        if line.startswith(("---", "+++")):
+            continue
+        kind = "@" if line.startswith("@@") else line[:1]
+        lines.append((kind, "" if kind == "@" else line[1:]))
+        if len(lines) >= limit:
+            lines.append(("…", ""))
+            break
+    return lines
 
 
 def draft_data(draft: PlanVersion) -> dict:
-    """The draft as data (the plan file's tables); TrackerError if it is not TOML."""
+    """The draft as data (the plan file's tables); TrackerError if it is not TOML, or is
+    larger or holds more than a plan may (one stored before plans were capped: the editor
+    pages would read it whole, every one of them)."""
+    if error := _too_large(draft.source):
+        raise error
     try:
-        return loads_toml(draft.source)
+        data = loads_toml(draft.source)
     except tomllib.TOMLDecodeError as exc:
         raise TrackerError(_("The draft is not a valid plan file: %(error)s", error=str(exc))
                            ) from None
+    if error := _holds_too_much(data):
+        raise error
+    return data
 
 
 def ensure_draft(draft: PlanVersion) -> None:
@@ -150,13 +239,20 @@ def save_draft_data(draft: PlanVersion, data: dict, now: datetime) -> None:
     save_draft_source(draft, dump(data), now)
 
 
-def save_draft_source(draft: PlanVersion, source: str, now: datetime) -> None:
-    """Store the draft's plan file as text."""
+def save_draft_source(draft: PlanVersion, source: str, now: datetime,
+                      made_on: str | None = None) -> None:
+    """Store the draft's plan file as text; with ``made_on`` (the revision the text was
+    edited from), StaleDraft where the draft has changed since."""
+    if made_on is not None:
+        lock_version(draft)
     ensure_draft(draft)
-    if len(source) > MAX_SOURCE:
-        raise TrackerError(_("The plan file is larger than %(kb)d KB.", kb=MAX_SOURCE // 1000))
+    if made_on is not None and made_on != revision(draft):
+        raise StaleDraft(_("The draft was changed since this page was opened (in another "
+                           "window?). Your text is below, not saved: check it against the "
+                           "draft and save again to keep it."))
+    name, title = _checked_meta(source)
     draft.source = source
-    draft.name, draft.title = _meta(source)
+    draft.name, draft.title = name, title
     db.session.flush()
 
 
@@ -174,12 +270,19 @@ def check_draft(draft: PlanVersion) -> PlanSpec:
 
 
 def draft_errors(draft: PlanVersion) -> list[str]:
-    """What keeps the draft from loading, as the loader says it (empty: it loads)."""
+    """What keeps the draft from loading, as the loader says it (empty: it loads). Kept
+    for the last few texts in this process: every editor page asks, and the answer changes
+    only with the text."""
+    return list(_loader_says(draft.source, f"{draft.name or 'draft'} v{draft.number}"))
+
+
+@functools.lru_cache(maxsize=16)
+def _loader_says(source: str, label: str) -> tuple[str, ...]:
     try:
-        check_draft(draft)
+        parse_plan(source.encode("utf-8"), label)
     except PlanError as exc:
-        return [str(exc)]
-    return []
+        return (str(exc),)
+    return ()
 
 
 def conflict(draft: PlanVersion) -> Plan | None:
@@ -215,14 +318,47 @@ class Preview:
     units: list[UnitChanges]
 
 
+@contextmanager
+def _rehearsal():
+    """``db.session`` as a place to load a plan and throw the load away.
+
+    On SQLite, a private in-memory copy of the database (SQLite's online backup, a read
+    that waits for no writer): loading writes, and SQLite has one writer for the whole
+    file, so a load rehearsed in the database itself would hold every other writer (every
+    sign-in among them) for as long as it runs. Elsewhere, a savepoint of the request's
+    own transaction, rolled back: PostgreSQL locks only the rows written."""
+    if db.engine.dialect.name != "sqlite":
+        savepoint = db.session.begin_nested()
+        try:
+            yield
+        finally:
+            savepoint.rollback()
+        return
+    copy = sqlite3.connect(":memory:", check_same_thread=False)
+    scratch = sa.create_engine("sqlite://", creator=lambda: copy, poolclass=StaticPool)
+    try:
+        with db.engine.connect() as connection:
+            connection.connection.driver_connection.backup(copy)
+        registry = db.session.registry
+        own = registry()
+        registry.set(Session(scratch))
+        try:
+            yield
+        finally:
+            registry().close()
+            registry.set(own)
+    finally:
+        scratch.dispose()
+        copy.close()
+
+
 def preview(draft: PlanVersion, now: datetime, effective_from: date | None = None,
             replace: bool = False) -> Preview:
     """What publishing the draft would change for each unit (new, moved, renamed, cancelled
-    tasks), computed by publishing it inside a savepoint that is then rolled back: the same
-    code as publishing, and nothing written."""
+    tasks), computed by publishing it where the load is then thrown away (``_rehearsal``):
+    the same code as publishing, and nothing written."""
     spec = check_draft(draft)
-    savepoint = db.session.begin_nested()
-    try:
+    with _rehearsal():
         result = load_plan(spec, draft.year, now, effective_from=effective_from,
                            replace=replace, details=True)
         units = dict((uid, (name, str(kind))) for uid, name, kind in db.session.execute(
@@ -235,16 +371,19 @@ def preview(draft: PlanVersion, now: datetime, effective_from: date | None = Non
                    for uid, changes in sorted(by_unit.items(),
                                               key=lambda kv: (units[kv[0]][1], units[kv[0]][0]))]
         report, carried = result.tasks, result.carried_over
-    finally:
-        savepoint.rollback()
     return Preview(report=report, carried_over=carried, units=grouped)
 
 
 def publish(draft: PlanVersion, actor, now: datetime, effective_from: date | None = None,
-            replace: bool = False) -> LoadResult:
+            replace: bool = False, *, previewed: str) -> LoadResult:
     """Load the draft for its year: its tasks become the units', and it the year's
-    published version (the one before superseded)."""
+    published version (the one before superseded). ``previewed`` is the revision the
+    preview showed (StaleDraft if the draft has changed since). The draft's row is
+    locked first, so that a second publish of it at the same moment waits and is then
+    refused as published."""
+    lock_version(draft)
     ensure_draft(draft)
+    check_revision(draft, previewed)
     spec = check_draft(draft)
     return load_plan(spec, draft.year, now, effective_from=effective_from, replace=replace,
                      actor=actor, version=draft)

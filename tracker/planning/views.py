@@ -5,12 +5,14 @@ else signed in gets 404, the page does not exist for them.
 
 from datetime import date
 
+import sqlalchemy as sa
 from flask import (Blueprint, Response, abort, flash, redirect, render_template,
                    request, url_for)
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
 from tracker.core.errors import TrackerError
+from tracker.core.text import whole_number
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.core.web import admin_required as coordinator_only, attachment, today
 from tracker.extensions import db
@@ -18,7 +20,7 @@ from tracker.phases.docximport import draft_toml, read_document
 from tracker.phases.models import VersionState
 from tracker.phases.planfile import bundled_plans
 from tracker.planning import editing, services
-from tracker.workdays.calendar import schedule_known
+from tracker.workdays.services import year_confirmed
 
 bp = Blueprint("planning", __name__, url_prefix="/plans")
 #: The largest Word document taken (the seed's is about 40 KB).
@@ -33,10 +35,11 @@ def _version(version_id: int):
 
 
 def _year(value: str) -> int:
-    if not (value.isascii() and value.isdigit() and MIN_YEAR <= int(value) <= MAX_YEAR):
+    year = whole_number(value, MIN_YEAR, MAX_YEAR)
+    if year is None:
         raise TrackerError(_("The year must lie between %(low)d and %(high)d.", low=MIN_YEAR,
                              high=MAX_YEAR))
-    return int(value)
+    return year
 
 
 def _day(value: str) -> date | None:
@@ -54,6 +57,11 @@ def _done(message: str, target: str):
     return redirect(target)
 
 
+def _conflict(message: str):
+    """A 409 page: the action clashes with a change made meanwhile."""
+    return render_template("errors/error.html", code=409, description=message), 409
+
+
 def _refused(error: TrackerError, target: str):
     db.session.rollback()
     flash(str(error), "error")
@@ -67,7 +75,7 @@ def index():
     years = services.versions_by_year()
     this_year = today().year
     return render_template("planning/index.html", years=years, this_year=this_year,
-                           templates=list(bundled_plans()), known=schedule_known)
+                           templates=list(bundled_plans()), known=year_confirmed)
 
 
 @bp.post("/new")
@@ -86,8 +94,8 @@ def new():
 @bp.post("/import")
 @coordinator_only
 def import_document():
-    """A draft from the scoring table (考核评分细则) of an official Word document."""
-    target = url_for("planning.index")
+    """The scoring table (考核评分细则) of an official Word document, as read, row by row
+    beside the document's rows: nothing is saved until the coordinator confirms."""
     upload = request.files.get("document")
     try:
         year = _year(request.form.get("year", ""))
@@ -98,10 +106,25 @@ def import_document():
             raise TrackerError(_("The document is larger than %(mb)d MB.",
                                  mb=MAX_DOCX_BYTES // 2**20))
         imported = read_document(data, upload.filename)
-        name = services.next_year_name("imported", year)
-        draft = services.create_draft(year, draft_toml(imported, name), current_user, utcnow())
     except TrackerError as exc:
-        return _refused(exc, target)
+        return render_template("planning/import.html", error=str(exc), imported=None), 400
+    name = services.next_year_name("imported", year)
+    return render_template("planning/import.html", error=None, imported=imported, year=year,
+                           filename=upload.filename, draft=draft_toml(imported, name))
+
+
+@bp.post("/import/confirm")
+@coordinator_only
+def confirm_import():
+    """The draft of the table the coordinator has seen (its plan file, as the page showed)."""
+    try:
+        year = _year(request.form.get("year", ""))
+        source = request.form.get("draft", "").replace("\r\n", "\n")
+        if not source.strip():
+            raise TrackerError(_("Choose the Word document (.docx) to import."))
+        draft = services.create_draft(year, source, current_user, utcnow())
+    except TrackerError as exc:
+        return _refused(exc, url_for("planning.index"))
     return _done(_("The scoring table is imported as a draft: add its phases and duties."),
                  url_for("planning.draft", version_id=draft.id))
 
@@ -110,7 +133,12 @@ def import_document():
 @coordinator_only
 def draft(version_id):
     """A version: its plan file, whether it loads (the loader's messages), and actions."""
-    version = _version(version_id)
+    return _overview(_version(version_id))
+
+
+def _overview(version, typed: str | None = None, stale: str = "", status: int = 200):
+    """The version's page; with ``typed``, the plan file's text as typed (a save refused
+    because the draft changed meanwhile: ``stale`` says so)."""
     errors = services.draft_errors(version)
     try:
         data = services.draft_data(version)
@@ -121,19 +149,24 @@ def draft(version_id):
         error_at=[editing.locate(data, e) if data else None for e in errors],
         summary=editing.summary(data) if data else None,
         editable=version.state == VersionState.DRAFT, revision=services.revision(version),
-        conflict=services.conflict(version),
-        effective=services.default_effective_from(version, today()))
+        conflict=services.conflict(version), source=version.source if typed is None else typed,
+        stale=stale, effective=services.default_effective_from(version, today())), status
 
 
 @bp.post("/<id:version_id>/source")
 @coordinator_only
 def save_source(version_id):
-    """Save the draft's plan file as text (for those who write TOML)."""
+    """Save the draft's plan file as text (for those who write TOML); refused (409, the
+    text shown again) where the draft changed since the page was opened."""
     version = _version(version_id)
     target = url_for("planning.draft", version_id=version.id)
+    typed = request.form.get("source", "").replace("\r\n", "\n")
     try:
-        services.save_draft_source(version, request.form.get("source", "").replace("\r\n", "\n"),
-                                   utcnow())
+        services.save_draft_source(version, typed, utcnow(),
+                                   made_on=request.form.get("revision", ""))
+    except services.StaleDraft as exc:
+        db.session.rollback()
+        return _overview(version, typed, str(exc), 409)
     except TrackerError as exc:
         return _refused(exc, target)
     return _done(_("Draft saved."), target)
@@ -186,30 +219,64 @@ def _publish_options(version):
 @bp.get("/<id:version_id>/preview")
 @coordinator_only
 def preview(version_id):
-    """What publishing changes for each unit: new, moved, renamed, cancelled tasks."""
+    """What publishing changes for each unit: new, moved, renamed, cancelled tasks. The
+    publish form names the revision shown (and carries its text, to show what changed
+    should the draft change before it is published)."""
     version = _version(version_id)
-    target = url_for("planning.draft", version_id=version.id)
     try:
         effective, replace = _publish_options(version)
-        result = services.preview(version, utcnow(), effective, replace)
+        return _preview_page(version, effective, replace)
     except TrackerError as exc:
+        db.session.rollback()
         flash(str(exc), "error")
-        return redirect(target)
+        return redirect(url_for("planning.draft", version_id=version.id))
+
+
+def _preview_page(version, effective, replace, stale: str = "", previewed: str = "",
+                  status: int = 200):
+    """The preview of the draft as it is now; ``stale``: why a publish was refused, with
+    what changed since the text ``previewed`` (when it is the revision it claims)."""
+    result = services.preview(version, utcnow(), effective, replace)
+    revision = services.revision(version)
+    changed = services.plan_diff(previewed, version.source) if previewed else []
     return render_template("planning/preview.html", version=version, preview=result,
-                           effective=effective, replace=replace,
-                           conflict=services.conflict(version))
+                           effective=effective, replace=replace, revision=revision,
+                           conflict=services.conflict(version), stale=stale,
+                           changed=changed), status
 
 
 @bp.post("/<id:version_id>/publish")
 @coordinator_only
 def publish(version_id):
-    """Publish the draft: its year's tasks follow it."""
+    """Publish the draft as previewed: its year's tasks follow it. Refused (409) where
+    the draft changed since the preview (the change shown, with the preview as it is
+    now), or where it was published meanwhile."""
     version = _version(version_id)
     target = url_for("planning.draft", version_id=version.id)
+    named = request.form.get("revision", "")
     try:
         effective, replace = _publish_options(version)
-        result = services.publish(version, current_user, utcnow(), effective, replace)
+        result = services.publish(version, current_user, utcnow(), effective, replace,
+                                  previewed=named)
+    except services.StaleDraft as exc:
+        db.session.rollback()
+        previewed = request.form.get("previewed", "").replace("\r\n", "\n")
+        if services.revision_of(previewed) != named:
+            previewed = ""  # not the text of the revision named: no difference to show
+        try:
+            return _preview_page(version, effective, replace, str(exc), previewed, 409)
+        except TrackerError as again:  # the draft as it is now does not load
+            return _refused(again, target)
+    except sa.exc.IntegrityError:
+        # Published at the same moment by another request that the row lock did not
+        # order (another draft of the year, or of the same plan).
+        db.session.rollback()
+        return _conflict(_("Another version of %(year)d was published at the same moment: "
+                           "see the plans, then try again.", year=version.year))
     except TrackerError as exc:
+        db.session.rollback()
+        if version.state != VersionState.DRAFT:
+            return _conflict(str(exc))  # published meanwhile (another window)
         return _refused(exc, target)
     report = result.tasks
     return _done(ngettext("Published for %(year)d: %(num)d task created.",

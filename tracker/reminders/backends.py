@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.core.errors import TrackerError
+from tracker.core.text import printable
 
 BACKENDS = ("smtp", "file")
 
@@ -35,16 +36,17 @@ def classify(exc: Exception, connection_alive: bool = True) -> SendFailure:
         # One recipient per mail: its answer is the mail's answer.
         code, reply = next(iter(exc.recipients.values()))
         return SendFailure(500 <= code < 600, not connection_alive,
-                           f"{code} {_text(reply)}")
+                           printable(f"{code} {_text(reply)}"))
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         # The mail needs what the server does not offer (SMTPUTF8): it will not change.
-        return SendFailure(True, not connection_alive, f"not supported by the server: {exc}")
+        return SendFailure(True, not connection_alive,
+                           printable(f"not supported by the server: {exc}"))
     if isinstance(exc, smtplib.SMTPResponseException):
         code = exc.smtp_code
         return SendFailure(500 <= code < 600, not connection_alive or code == 421,
-                           f"{code} {_text(exc.smtp_error)}")
+                           printable(f"{code} {_text(exc.smtp_error)}"))
     # Refused or reset connections, timeouts, a server that hung up: try again later.
-    return SendFailure(False, True, f"{type(exc).__name__}: {exc}".strip())
+    return SendFailure(False, True, printable(f"{type(exc).__name__}: {exc}".strip()))
 
 
 def _text(reply) -> str:

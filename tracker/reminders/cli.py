@@ -21,10 +21,12 @@ reminders_cli = TrackerGroup("reminders", help="Reminders: e-mails and group rob
 @reminders_cli.command("dispatch")
 @now_option("Dispatch as at this instant (without an offset: in the plan timezone).")
 def dispatch_command(now):
-    """Run one pass: queue the reminders due now, send what is queued, print what was sent."""
+    """Run one pass: queue the reminders due now, send what is queued, print what was sent.
+    Refused while a restore runs; a restore is refused while the pass runs."""
     from tracker.reminders.dispatch import dispatch
 
-    report = dispatch(now)
+    with inuse.holding(current_app):
+        report = dispatch(now)
     for _, recipient, subject in report.sent:
         click.echo(f"sent    {recipient}  {subject}")
     for _, recipient, error in report.failed:
@@ -34,7 +36,7 @@ def dispatch_command(now):
 
 
 @reminders_cli.command("prune")
-@click.option("--keep-days", type=click.IntRange(min=1), metavar="DAYS",
+@click.option("--keep-days", type=click.IntRange(1, 36_500), metavar="DAYS",
               help="Keep the text of mails sent within this many days "
                    "(default: REMINDERS_KEEP_SENT_DAYS).")
 @now_option("Prune as at this instant (without an offset: in the plan timezone).")

@@ -143,7 +143,9 @@ class _Sender:
         self.report, self.clock, self.sleep = report, clock, sleep
         self.max_wait = timedelta(seconds=config["REMINDERS_ROBOT_MAX_WAIT_SECONDS"])
         self.timeout = config["REMINDERS_ROBOT_TIMEOUT_SECONDS"]
-        # Claims are let go well before another pass may take them over.
+        # Claims are let go well before another pass may take them over: no message is
+        # begun past this, and none is still being sent then (each request's whole time is
+        # bounded by it).
         self.deadline = clock() + lease / 2
         self.pacer = Pacer()
 
@@ -171,16 +173,16 @@ class _Sender:
         while order:
             robot = order.popleft()
             queue, webhook = queues[robot], webhooks[robot]
-            if self.clock() >= self.deadline:
+            wait = self.pacer.delay(webhook, self.clock())
+            if wait > self.max_wait:
+                self._release(queue, self.clock() + wait, None)
+                continue
+            if self.clock() + wait >= self.deadline:
                 self._release(queue, self.clock(), "not tried: the pass ran out of time")
                 for other in order:
                     self._release(queues[other], self.clock(),
                                   "not tried: the pass ran out of time")
                 return
-            wait = self.pacer.delay(webhook, self.clock())
-            if wait > self.max_wait:
-                self._release(queue, self.clock() + wait, None)
-                continue
             if wait > timedelta(0):
                 self.sleep(wait.total_seconds())
             message = queue.popleft()
@@ -193,9 +195,11 @@ class _Sender:
         """Post one message; False if the robot's other messages must wait."""
         # Each message with its own unit's secret (units may share a group), signed at the
         # real instant whatever instant the pass runs as: the robot checks it against its
-        # own clock.
+        # own clock. The whole request within the pass's deadline: the claim outlives the
+        # pass, so no later pass takes the message over while this one still talks to it.
+        left = (self.deadline - self.clock()).total_seconds()
         outcome = send(webhook, message.message, secret=message.secret, now=utcnow(),
-                       timeout=self.timeout)
+                       timeout=max(min(self.timeout, left), 0.1))
         at = self.clock()
         if outcome.status == Status.SENT:
             self.pacer.sent(webhook, at)

@@ -36,12 +36,15 @@ import http.client
 import ipaddress
 import json
 import re
+import socket
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import quote, quote_plus, urlsplit
 
 from tracker.core.errors import TrackerError
+from tracker.core.text import printable
 from tracker.reminders.backends import SendFailure, _tls_context
 
 
@@ -540,7 +543,9 @@ def _code(vendor: Vendor, body: bytes | None) -> tuple[int | None, str]:
 
 
 def _redact(text: str, secrets: tuple[str | None, ...]) -> str:
-    """``text`` without any of ``secrets``, plain or URL-encoded, and not too long."""
+    """``text`` without any of ``secrets``, plain or URL-encoded, without control
+    characters (a NUL in an answer cannot be stored), and not too long."""
+    text = printable(text)
     for secret in secrets:
         if secret:
             for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
@@ -560,8 +565,11 @@ def post(webhook: Webhook, payload: bytes, timeout: float = 5.0, *, secret: str 
     HTTP status and answer, or raises what the network raised.
 
     The standard library's http.client: it follows no redirect (a 3xx is returned as it
-    is), reads no proxy from the environment, verifies TLS with the system's CAs, and
-    applies ``timeout`` to the connection and to every read. The URL is never logged.
+    is), reads no proxy from the environment, verifies TLS with the system's CAs. The
+    whole request (connecting, sending, reading the answer) has ``timeout`` seconds: a
+    socket's timeout bounds one read only, and a robot answering a byte a second would
+    keep each read alive; past the deadline the connection is shut and TimeoutError
+    raised. The URL is never logged.
     """
     if secret and now is None:
         raise ValueError("a signed request needs the time it is sent at")
@@ -573,14 +581,39 @@ def post(webhook: Webhook, payload: bytes, timeout: float = 5.0, *, secret: str 
                                                  context=_tls_context())
     else:
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    expired = threading.Event()
+
+    def cut_off():
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the read that waits on it
+            except OSError:
+                pass
+
+    timer = threading.Timer(timeout, cut_off)
+    timer.daemon = True
+    timer.start()
     try:
+        connection.connect()
+        if expired.is_set():  # the deadline passed before the socket was there to shut
+            raise TimeoutError
         connection.request("POST", f"{parts.path}?{parts.query}" if parts.query else parts.path,
                            body=body, headers={"Content-Type": "application/json; charset=utf-8",
                                                "User-Agent": "tracker-reminders"})
         response = connection.getresponse()
-        return response.status, response.read(MAX_ANSWER)
+        answer = response.read(MAX_ANSWER)
+    except (OSError, http.client.HTTPException):
+        if expired.is_set():
+            raise TimeoutError(f"no whole answer within {timeout:g} s") from None
+        raise
     finally:
+        timer.cancel()
         connection.close()
+    if expired.is_set():  # a read cut short can look like a short answer
+        raise TimeoutError(f"no whole answer within {timeout:g} s")
+    return response.status, answer
 
 
 def send(webhook: Webhook, payload: bytes, *, secret: str | None, now: datetime,

@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from tracker.core import signals
 from tracker.core.errors import TrackerError
+from tracker.core.text import whole_number
 from tracker.core.timeutil import utcnow
 from tracker.core.web import admin_required, int_arg
 from tracker.extensions import csrf, db
@@ -53,9 +54,9 @@ def _robot_column(unit_ids, **kwargs):
 @login_required
 def settings():
     """How reminder mails come: a daily digest at an hour, one per item, or none."""
-    hour = request.form.get("hour", "")
+    hour = whole_number(request.form.get("hour", ""), 0, 23)
     set_preferences(current_user.id, mode=request.form.get("mode", ""),
-                    hour=int(hour) if hour.isascii() and hour.isdigit() else -1)
+                    hour=-1 if hour is None else hour)
     db.session.commit()
     flash(_("Reminder settings saved."), "success")
     return redirect(url_for("auth.settings"))

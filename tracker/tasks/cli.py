@@ -13,7 +13,7 @@ from tracker.auth.services import get_user
 from tracker.core.cli import TrackerGroup, emit, format_table, now_option
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.core.errors import TrackerError
-from tracker.core.web import today
+from tracker.core.web import MAX_ID, today
 from tracker.extensions import db
 from tracker.phases.cli import plan_cli
 from tracker.phases.models import Duty, Plan
@@ -146,7 +146,8 @@ def set_date(duty, year, day, clear):
 
 
 def _task_and_person(task_id: int, email: str) -> tuple[Task, User]:
-    task = db.session.get(Task, task_id)
+    # Past the INTEGER column no row can be named (PostgreSQL would refuse the query).
+    task = db.session.get(Task, task_id) if task_id <= MAX_ID else None
     if task is None:
         raise TrackerError(f"there is no task {task_id}")
     user = get_user(email)

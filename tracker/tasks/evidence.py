@@ -5,13 +5,17 @@ structure for the formats it does not know), and must agree with the file's exte
 the name on disk is generated, the uploader's name is kept only in the database.
 """
 
+import errno
+import fcntl
 import hashlib
 import io
 import os
 import re
 import secrets
 import struct
+import time
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -159,9 +163,15 @@ def is_heif(data: bytes) -> bool:
     return bool(brands & _HEIF_BRANDS)
 
 
-#: Largest side of a preview, and the most pixels a picture may have to get one.
+#: Largest side of a preview, and the most pixels a picture may be decoded at to get one
+#: (a JPEG is decoded scaled down, so a phone's 50-megapixel photo is well within it;
+#: 16 million RGBA pixels are 64 MB): an 8000×7999 PNG of 264 KB would take ~950 MB.
 PREVIEW_SIDE = 1600
-MAX_PREVIEW_PIXELS = 64_000_000
+MAX_PREVIEW_PIXELS = 16_000_000
+#: A stored picture's preview lies beside it, named after it (an empty file: none).
+PREVIEW = ".preview.jpg"
+#: How long a request waits for its turn to decode a picture (one at a time).
+PREVIEW_WAIT_SECONDS = 20
 
 
 def preview_jpeg(data: bytes, side: int = PREVIEW_SIDE) -> bytes | None:
@@ -170,12 +180,13 @@ def preview_jpeg(data: bytes, side: int = PREVIEW_SIDE) -> bytes | None:
     the picture cannot be read or is too large to decode."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    _register_heif()
+    register_heif()
     try:
         with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (side, side))  # JPEG: decode at a smaller scale
+            # Read from the header, before anything is decoded.
             if image.width * image.height > MAX_PREVIEW_PIXELS:
                 return None
-            image.draft("RGB", (side, side))  # JPEG: decode at a smaller scale
             picture = ImageOps.exif_transpose(image)
             picture.thumbnail((side, side))
             if picture.mode != "RGB":
@@ -185,6 +196,42 @@ def preview_jpeg(data: bytes, side: int = PREVIEW_SIDE) -> bytes | None:
             return out.getvalue()
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
+
+
+class PreviewBusy(Exception):
+    """Other requests are decoding pictures; try again shortly."""
+
+
+def preview_file(folder: Path, stored_name: str) -> Path | None:
+    """The JPEG preview of a stored picture, made the first time it is asked for and kept
+    beside it (None: the picture has none). Pictures are decoded one at a time across
+    every worker (a lock file), and an original is never decoded again once its
+    preview is made; PreviewBusy if the turn does not come within PREVIEW_WAIT_SECONDS."""
+    original = path_of(folder, stored_name)
+    target = original.with_name(original.name + PREVIEW)
+    if not target.exists():
+        with _one_at_a_time(folder / ".previews.lock"):
+            if not target.exists():  # made by the request that held the lock before
+                _write_whole(target, preview_jpeg(original.read_bytes()) or b"")
+    return target if target.stat().st_size else None
+
+
+@contextmanager
+def _one_at_a_time(lock: Path):
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + PREVIEW_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise PreviewBusy() from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # lets the lock go
 
 
 def _flatten(picture):
@@ -200,7 +247,7 @@ def _flatten(picture):
 _heif_registered = False
 
 
-def _register_heif() -> None:
+def register_heif() -> None:
     """Teach Pillow to open HEIF (pillow-heif), once."""
     global _heif_registered
     if not _heif_registered:
@@ -212,9 +259,9 @@ def _register_heif() -> None:
 
 #: Suffix of a file being written; renamed to its final name once whole.
 PART = ".part"
-#: What a stored file is called: ``<year>/<32 hex digits>.<extension>`` (``.part`` while
-#: being written). Cleanup touches nothing else.
-_STORED = re.compile(r"^\d{4}/[0-9a-f]{32}\.[a-z0-9]{1,8}(\.part)?$")
+#: What a stored file is called: ``<year>/<32 hex digits>.<extension>``, its preview
+#: that and ``.preview.jpg`` (``.part`` while being written). Cleanup touches nothing else.
+_STORED = re.compile(r"^(\d{4}/[0-9a-f]{32}\.[a-z0-9]{1,8})(\.preview\.jpg)?(\.part)?$")
 
 
 def private_folder(path: Path) -> None:
@@ -237,8 +284,14 @@ def store(data: bytes, checked: CheckedFile, folder: Path, year: int) -> str:
     """
     relative = f"{year}/{secrets.token_hex(16)}.{checked.extension}"
     path = folder / relative
-    part = path.with_name(path.name + PART)
     private_folder(path.parent)
+    _write_whole(path, data)
+    return relative
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """``data`` to ``<path>.part``, on the disk, then renamed to ``path`` (0600)."""
+    part = path.with_name(path.name + PART)
     try:
         with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
             fh.write(data)
@@ -248,7 +301,12 @@ def store(data: bytes, checked: CheckedFile, folder: Path, year: int) -> str:
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return relative
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk (or the quota, or the size a file may have) is used up:
+    a 507 for the person uploading, not a 500."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def cleanup(folder: Path, stored_names: set[str], now: datetime,
@@ -261,9 +319,11 @@ def cleanup(folder: Path, stored_names: set[str], now: datetime,
     cutoff, removed = (now - older_than).timestamp(), []
     for path in sorted(folder.glob("*/*")):
         name = path.relative_to(folder).as_posix()
-        if not _STORED.match(name) or not path.is_file() or path.is_symlink():
+        match = _STORED.match(name)
+        if not match or not path.is_file() or path.is_symlink():
             continue
-        if name.endswith(PART) or name not in stored_names:
+        # A preview goes with its picture.
+        if name.endswith(PART) or match[1] not in stored_names:
             try:
                 if path.stat().st_mtime < cutoff:
                     path.unlink()

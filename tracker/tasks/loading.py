@@ -23,7 +23,7 @@ from tracker.phases.recurrence import RecurrenceError, expand_due, phase_of
 from tracker.phases.services import check_year, install_plan
 from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
 from tracker.units.models import RowRuleMode, Unit, UnitRowRule
-from tracker.workdays.calendar import schedule_known
+from tracker.workdays.services import year_confirmed
 from tracker.workdays.services import work_calendar
 
 
@@ -124,23 +124,28 @@ def catch_up_titles(title: str, title_en: str) -> tuple[str, str]:
 
 
 def duty_units(plan: Plan, year: int, units) -> dict[int, set[int]]:
-    """Active duty id -> the ids of ``units`` (``(id, kind)`` pairs) it asks work of in
-    ``year``: the kinds it applies to, with the coordinator's inclusions added and the
-    units for which every row it serves is exempted taken away. Two queries."""
-    ids = [unit_id for unit_id, _kind in units]
+    """Active duty id -> the ids of ``units`` (``(id, kind, party_org_id)``) it asks work
+    of in ``year``: the kinds it applies to, with the coordinator's inclusions added, and
+    taken away the units for which every row it serves is exempted, or is a party
+    organisation's own row asked of the unit's party organisation. Two queries."""
+    ids = [unit_id for unit_id, *_ in units]
+    with_org = {unit_id for unit_id, _kind, org in units if org}
     by_kind: dict[str, set[int]] = {}
-    for unit_id, kind in units:
+    for unit_id, kind, _org in units:
         by_kind.setdefault(str(kind), set()).add(unit_id)
     rules = {(r.unit_id, r.code): r.mode for r in db.session.scalars(
         sa.select(UnitRowRule).where(UnitRowRule.year == year, UnitRowRule.unit_id.in_(ids)))
     } if ids else {}
     rows: dict[int, set[str]] = {}
-    if rules:
-        for duty_id, code in db.session.execute(
-                sa.select(duty_rubric.c.duty_id, RubricNode.code)
+    party_rows: set[str] = set()
+    if rules or with_org:
+        for duty_id, code, party_org in db.session.execute(
+                sa.select(duty_rubric.c.duty_id, RubricNode.code, RubricNode.party_org)
                 .join(RubricNode, RubricNode.id == duty_rubric.c.node_id)
                 .where(RubricNode.plan_id == plan.id)):
             rows.setdefault(duty_id, set()).add(code)
+            if party_org:
+                party_rows.add(code)
     result = {}
     for duty in plan.duties:
         if not duty.active:
@@ -152,6 +157,8 @@ def duty_units(plan: Plan, year: int, units) -> dict[int, set[int]]:
                       if code in codes and mode == RowRuleMode.INCLUDE}
             asked = {u for u in asked
                      if not all(rules.get((u, code)) == RowRuleMode.EXEMPT for code in codes)}
+            if codes <= party_rows:
+                asked -= with_org  # asked of their party organisation, once
         result[duty.id] = asked
     return result
 
@@ -181,11 +188,11 @@ def sync_tasks(plan: Plan, year: int, now: datetime, unit_ids: list[int] | None 
     today = local_today(now, plan.timezone)
     catch_up = (calendar.add_working_days(start, plan.catch_up_days or 1)
                 if start is not None else None)
-    unit_query = sa.select(Unit.id, Unit.kind).where(Unit.active)
+    unit_query = sa.select(Unit.id, Unit.kind, Unit.party_org_id).where(Unit.active)
     if unit_ids is not None:
         unit_query = unit_query.where(Unit.id.in_(unit_ids))
     units = db.session.execute(unit_query).all()
-    active_ids = {unit_id for unit_id, _kind in units}
+    active_ids = {unit_id for unit_id, *_ in units}
     asked = duty_units(plan, year, units)
 
     occurrences = planned_occurrences(plan, year)
@@ -422,7 +429,7 @@ def load_plan(spec: PlanSpec, year: int, now: datetime, effective_from: date | N
     record_version(spec, year, plan_year.effective_from, actor, now, version)
     report = sync_tasks(plan, year, now, details=details)
     return LoadResult(plan=plan, year=year, definitions_changed=changed, tasks=report,
-                      holidays_known=schedule_known(year), carried_over=carried,
+                      holidays_known=year_confirmed(year), carried_over=carried,
                       effective_from=plan_year.effective_from)
 
 

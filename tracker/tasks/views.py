@@ -14,8 +14,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.forms import choices
+from tracker.core.text import whole_number
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
-from tracker.core.web import admin_required, attachment, int_arg, localized, safe_next, today
+from tracker.core.web import (MAX_ID, admin_required, attachment, int_arg, localized, safe_next,
+                              today)
 from tracker.extensions import db
 from tracker.phases.models import Duty, Plan
 from tracker.phases.services import plan_for_year
@@ -73,8 +75,8 @@ def _to_be_set(year: int):
 def set_date(code):
     """Set (or clear) the date of a duty set each year, e.g. when the party congress is
     called; the units' tasks follow at once."""
-    year = request.form.get("year", "")
-    if not (year.isascii() and year.isdigit() and MIN_YEAR <= int(year) <= MAX_YEAR):
+    year = whole_number(request.form.get("year", ""), MIN_YEAR, MAX_YEAR)
+    if year is None:
         abort(400)
     day = None
     if request.form.get("action") != "clear":
@@ -84,8 +86,8 @@ def set_date(code):
             flash(_("Give the date as YYYY-MM-DD."), "error")
             return redirect(url_for("dashboard.overview", year=year))
     try:
-        plan = plan_for_year(int(year))
-        report = set_duty_date(plan, code, int(year), day, current_user, utcnow())
+        plan = plan_for_year(year)
+        report = set_duty_date(plan, code, year, day, current_user, utcnow())
     except TrackerError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -101,8 +103,8 @@ def set_date(code):
 @admin_required
 def accept_many():
     """Accept several submitted tasks at once (the coordinator, from the task list)."""
-    ids = [int(v) for v in request.form.getlist("task")
-           if v.isascii() and v.isdigit() and len(v) <= 18]
+    ids = [number for v in request.form.getlist("task")
+           if (number := whole_number(v, 1, MAX_ID)) is not None]
     tasks = db.session.scalars(sa.select(Task).where(
         Task.id.in_(ids), Task.status == TaskStatus.SUBMITTED)).all()
     now = utcnow()
@@ -246,11 +248,17 @@ def upload(task_id):
             stored.append(files.store(data, one, files.folder(), task.year))
             add_evidence(task, current_user, one, stored[-1], utcnow())
         db.session.commit()
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
         for name in stored:
             files.path_of(files.folder(), name).unlink(missing_ok=True)
-        raise
+        if not files.disk_full(exc):
+            raise
+        current_app.logger.error("evidence not stored: %s", exc)
+        form.file.errors = [_("The server has no room left for files: nothing was kept, "
+                              "none of the files is attached. Try again later, or tell the "
+                              "coordinator.")]
+        return _render(load_task(task_id, full=True), status=507, upload=form)
     names = [one.original_name for _data, one in checked]
     flash(ngettext("%(num)d file attached: %(names)s.", "%(num)d files attached: %(names)s.",
                    len(names), names="、".join(names)), "success")
@@ -283,7 +291,8 @@ def download(task_id, evidence_id):
 @login_required
 def preview(task_id, evidence_id):
     """A picture as the page shows it: a JPEG no larger than a screen needs (browsers
-    other than Safari cannot show HEIC; a phone's photo is large)."""
+    other than Safari cannot show HEIC; a phone's photo is large), made on the first view
+    and kept beside the picture."""
     task = load_task(task_id)
     evidence = _load_evidence(task, evidence_id)
     path = files.path_of(files.folder(), evidence.stored_name)
@@ -293,10 +302,13 @@ def preview(task_id, evidence_id):
     if request.if_none_match.contains(tag):
         response = Response(status=304)
     else:
-        jpeg = files.preview_jpeg(path.read_bytes())
-        if jpeg is None:
+        try:
+            preview = files.preview_file(files.folder(), evidence.stored_name)
+        except files.PreviewBusy:
+            return Response("busy", 503, {"Retry-After": "5"}, mimetype="text/plain")
+        if preview is None:
             abort(404)
-        response = Response(jpeg, mimetype="image/jpeg")
+        response = Response(preview.read_bytes(), mimetype="image/jpeg")
     # A stored file never changes: the browser may keep the preview (for this user only).
     response.set_etag(tag)
     response.cache_control.private = True
@@ -313,7 +325,8 @@ def delete_evidence(task_id, evidence_id):
     evidence = _load_evidence(task, evidence_id)
     stored = remove_evidence(task, current_user, evidence, utcnow())
     db.session.commit()
-    files.path_of(files.folder(), stored).unlink(missing_ok=True)
+    for name in (stored, stored + files.PREVIEW):
+        files.path_of(files.folder(), name).unlink(missing_ok=True)
     flash(_("File removed."), "success")
     return _back(task)
 

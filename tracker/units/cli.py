@@ -11,7 +11,7 @@ from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.extensions import db
 from tracker.units.models import RowRuleMode, Unit, UnitKind
 from tracker.units.services import (add_units, clean_name, clear_row_rule, get_unit, parse_kind,
-                                    read_units_csv, set_row_rule)
+                                    read_units_csv, set_party_org, set_row_rule)
 
 unit_cli = TrackerGroup("unit", help="Units: the branches, offices and enterprises.")
 
@@ -21,8 +21,10 @@ unit_cli = TrackerGroup("unit", help="Units: the branches, offices and enterpris
 TASK_BATCH = 200
 
 
-def _add_and_report(entries):
+def _add_and_report(entries, party_org=None):
     units = add_units(entries)
+    for unit in units if party_org is not None else ():
+        set_party_org(unit, party_org)
     count, now, made = len(units), utcnow(), {}
     ids = [unit.id for unit in units]
     for start in range(0, len(ids), TASK_BATCH):
@@ -45,10 +47,14 @@ def _add_and_report(entries):
               help="village (村党（总）支部), community (居民区党支部), branch (other party "
                    "branches, e.g. 机关党支部), office (机关科室), enterprise (镇属企业), "
                    "institution (镇属事业单位) or coordinator (the propaganda office).")
-def add(name, kind):
+@click.option("--party-org", "party_org", metavar="NAME",
+              help="The party organisation the unit belongs to (its 党支部): the rubric "
+                   "rows that are a party organisation's are asked of it, once.")
+def add(name, kind, party_org):
     """Add a unit; it gets its tasks for every year a plan is loaded for."""
     name = clean_name(name)
-    _count, tasks = _add_and_report([(name, parse_kind(kind))])
+    org = get_unit(party_org) if party_org else None
+    _count, tasks = _add_and_report([(name, parse_kind(kind))], org)
     click.echo(f"Added unit {name} ({kind}){tasks}.")
 
 

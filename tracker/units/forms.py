@@ -13,6 +13,8 @@ class UnitForm(TrackerForm):
     name = StringField(_l("Unit name"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=choices(KIND_LABELS.items()))
     active = BooleanField(_l("Active"), default=True)
+    party_org = SelectField(_l("Party organisation it belongs to (its rows are asked of it)"),
+                            coerce=int, default=0)
 
 
 class RowRuleForm(TrackerForm):

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.core.timeutil import utcnow
 from tracker.core.types import UTCDateTime, enum_column
@@ -23,6 +23,12 @@ class Unit(db.Model):
     kind: Mapped[UnitKind] = mapped_column(enum_column(UnitKind))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The party organisation the unit belongs to (an enterprise's own 党支部): the rubric
+    #: rows that are a party organisation's are asked of it, once.
+    party_org_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("units.id", ondelete="SET NULL"))
+
+    party_org: Mapped["Unit | None"] = relationship(remote_side=[id])
 
     def __repr__(self):
         return f"<Unit {self.name!r} {self.kind.value}>"

@@ -48,6 +48,28 @@ def get_unit(name: str) -> Unit:
     return unit
 
 
+#: The kinds that are party organisations, which another unit may name as its own.
+PARTY_ORG_KINDS = (UnitKind.VILLAGE, UnitKind.COMMUNITY, UnitKind.BRANCH)
+
+
+def set_party_org(unit: Unit, org: Unit | None) -> None:
+    """Name the party organisation ``unit`` belongs to (None: none); the rubric rows that
+    are a party organisation's own are then asked of it, once."""
+    if org is not None:
+        if org.id == unit.id:
+            raise TrackerError(_("A unit cannot be its own party organisation."))
+        if org.kind not in PARTY_ORG_KINDS:
+            raise TrackerError(_("%(name)s is not a party organisation (a village, "
+                                 "neighbourhood or other party branch).", name=org.name))
+        if org.party_org_id is not None:
+            raise TrackerError(_("%(name)s belongs to a party organisation itself.",
+                                 name=org.name))
+        if unit.kind in PARTY_ORG_KINDS:
+            raise TrackerError(_("%(name)s is a party organisation itself.", name=unit.name))
+    unit.party_org_id = org.id if org is not None else None
+    db.session.flush()
+
+
 def add_units(entries: list[tuple[str, UnitKind]]) -> list[Unit]:
     """Add units; refuse all if any name is taken or repeated."""
     names = [name for name, _ in entries]

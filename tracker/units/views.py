@@ -8,12 +8,13 @@ from flask_login import current_user
 from tracker.core import signals
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
+from tracker.core.forms import choices
 from tracker.core.web import admin_required, today
 from tracker.extensions import db
 from tracker.units.forms import RowRuleForm, UnitForm
 from tracker.units.models import KIND_LABELS, RowRuleMode, Unit, UnitRowRule
-from tracker.units.services import (add_units, clean_name, clear_row_rule, parse_kind,
-                                    set_row_rule)
+from tracker.units.services import (PARTY_ORG_KINDS, add_units, clean_name, clear_row_rule,
+                                    parse_kind, set_party_org, set_row_rule)
 
 bp = Blueprint("units", __name__, url_prefix="/admin/units")
 bp.app_context_processor(lambda: {"KIND_LABELS": KIND_LABELS})
@@ -26,14 +27,28 @@ def units_added(units: list[Unit]) -> int:
     return sum(count for result in results for _, count in result)
 
 
+def _with_orgs(form, unit: Unit | None = None):
+    """The form, with the party organisations a unit may name as its own."""
+    orgs = db.session.execute(sa.select(Unit.id, Unit.name).where(
+        Unit.kind.in_(PARTY_ORG_KINDS), Unit.party_org_id.is_(None),
+        Unit.id != (unit.id if unit else 0)).order_by(Unit.name)).all()
+    form.party_org.choices = choices([(0, "—")] + [(org_id, name) for org_id, name in orgs])
+    return form
+
+
+def _party_org(form) -> Unit | None:
+    return db.session.get(Unit, form.party_org.data) if form.party_org.data else None
+
+
 @bp.route("", methods=["GET", "POST"])
 @admin_required
 def units():
     """Every unit, with what other areas show of it (its task count); the form adds one."""
-    form = UnitForm()
+    form = _with_orgs(UnitForm())
     if form.validate_on_submit():
         try:
             unit, = add_units([(clean_name(form.name.data), parse_kind(form.kind.data))])
+            set_party_org(unit, _party_org(form))
             unit.active = form.active.data
             made = units_added([unit]) if unit.active else 0
         except TrackerError as exc:
@@ -56,9 +71,10 @@ def units():
 def edit(unit_id):
     """Rename a unit, change its kind, or deactivate it; below, what other areas add."""
     unit = db.session.get(Unit, unit_id) or abort(404)
-    form = UnitForm(obj=unit) if request.method == "GET" else UnitForm()
+    form = _with_orgs(UnitForm(obj=unit) if request.method == "GET" else UnitForm(), unit)
     if request.method == "GET":
         form.kind.data = unit.kind.value
+        form.party_org.data = unit.party_org_id or 0
     if form.validate_on_submit():
         try:
             name = clean_name(form.name.data)
@@ -66,19 +82,21 @@ def edit(unit_id):
                                                                Unit.id != unit.id))
             if taken:
                 raise TrackerError(_("Another unit has this name."))
-        except TrackerError as exc:
-            form.name.errors = [str(exc)]
-        else:
             became_active = form.active.data and not unit.active
             kind = parse_kind(form.kind.data)
-            kind_changed = kind != unit.kind
+            changed = kind != unit.kind or (form.party_org.data or None) != unit.party_org_id
             unit.name, unit.kind, unit.active = name, kind, form.active.data
-            db.session.flush()
+            set_party_org(unit, _party_org(form))
+        except TrackerError as exc:
+            db.session.rollback()
+            form.name.errors = [str(exc)]
+        else:
             if became_active:
                 units_added([unit])
-            elif kind_changed and unit.active:
+            elif changed and unit.active:
                 # The new kind's duties are made; the old kind's open work not yet due
-                # is cancelled (the record of the rest stays).
+                # is cancelled (the record of the rest stays); a party organisation named
+                # takes the party rows.
                 signals.units_changed.send([unit], now=utcnow())
             db.session.commit()
             flash(_("Unit %(name)s saved.", name=unit.name), "success")
@@ -117,8 +135,9 @@ def row_rule(unit_id):
             flash(_("Row %(code)s of %(year)d set for %(name)s.", code=rule_form.code.data,
                     year=rule_form.year.data, name=unit.name), "success")
             return redirect(url_for("units.edit", unit_id=unit.id))
-    form = UnitForm(obj=unit)
+    form = _with_orgs(UnitForm(obj=unit), unit)
     form.kind.data = unit.kind.value
+    form.party_org.data = unit.party_org_id or 0
     return _edit_page(unit, form, rule_form, status=400)
 
 

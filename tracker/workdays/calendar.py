@@ -43,7 +43,8 @@ class Day:
     #: The holiday's name (春节), with 调休 for a weekend made a working day; an
     #: override's own name.
     name: str
-    #: ``schedule`` (the State Council's) or ``override`` (the coordinator's).
+    #: ``schedule`` (the State Council's, as the package knows it), ``notice`` (the State
+    #: Council's, as imported from its notice) or ``override`` (the coordinator's).
     source: str
 
     def to_json(self) -> dict:
@@ -74,10 +75,11 @@ def _scheduled(day: date) -> Day | None:
 class WorkCalendar:
     """Which days are working days, from the schedule and the coordinator's overrides.
 
-    ``overrides`` maps a date to ``(working, name)``.
+    ``overrides`` maps a date to ``(working, name)`` or ``(working, name, source)``
+    (``override`` or ``notice``).
     """
 
-    def __init__(self, overrides: dict[date, tuple[bool, str]] | None = None):
+    def __init__(self, overrides: dict[date, tuple] | None = None):
         self.overrides = dict(overrides or {})
         self._days: dict[date, Day | None] = {}
 
@@ -85,8 +87,8 @@ class WorkCalendar:
         """The day's entry if it differs from Monday to Friday (or is a named holiday)."""
         if day not in self._days:
             if day in self.overrides:
-                working, name = self.overrides[day]
-                self._days[day] = Day(day, working, name, "override")
+                working, name, *source = self.overrides[day]
+                self._days[day] = Day(day, working, name, source[0] if source else "override")
             else:
                 self._days[day] = _scheduled(day)
         return self._days[day]

@@ -56,9 +56,23 @@ def upgrade():
         batch_op.add_column(sa.Column('catch_up_days', sa.Integer(), server_default='10', nullable=False))
         batch_op.add_column(sa.Column('ranking', sa.JSON(), nullable=True))
 
+    with op.batch_alter_table('rubric_nodes', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('party_org', sa.Boolean(), server_default=sa.false(), nullable=False))
+
+    with op.batch_alter_table('units', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('party_org_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_units_party_org_id_units'), 'units', ['party_org_id'], ['id'], ondelete='SET NULL')
+
 
 
 def downgrade():
+    with op.batch_alter_table('units', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_units_party_org_id_units'), type_='foreignkey')
+        batch_op.drop_column('party_org_id')
+
+    with op.batch_alter_table('rubric_nodes', schema=None) as batch_op:
+        batch_op.drop_column('party_org')
+
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.drop_column('ranking')
         batch_op.drop_column('catch_up_days')

@@ -1,0 +1,98 @@
+"""The binder PDF read back with poppler (pdftotext, pdffonts) and pypdf."""
+
+import io
+import shutil
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+
+from tracker.binder.collect import collect
+from tracker.binder.pdf import build_pdf
+from tracker.core.timeutil import utcnow
+from tracker.extensions import db
+
+pytestmark = pytest.mark.skipif(not shutil.which("pdftotext"),
+                                reason="poppler-utils (pdftotext, pdffonts) not installed")
+
+
+def poppler(tool, pdf: bytes, tmp_path, *args) -> str:
+    path = tmp_path / "binder.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run([tool, *args, str(path), "-"] if tool == "pdftotext"
+                          else [tool, str(path)], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_the_binder_holds_every_row_statement_file_and_bound_evidence(filed, tmp_path):
+    town = filed.town
+    binder = collect(town.units.a, town.year, utcnow())
+    pdf = build_pdf(binder)
+    text = poppler("pdftotext", pdf, tmp_path)
+    assert "工作台账" in text and "洋溢村党总支" in text and "书委〔2020〕29号" in text
+    for row in binder.rows:
+        if row.applicable:
+            assert row.code in text
+    # Statements and notes in full, every file by name, the evidence PDF's own text.
+    assert "STATEMENT-TEXT 组织党外人士参观学习两次。" in text
+    assert "班子会议签订责任书" in text
+    for name in ("责任书.pdf", "签约现场.jpg", "分工.wps", "通知.ofd", "学习记录.heic",
+                 "第二次学习.jpg"):
+        assert name in text
+    assert "EVIDENCE-PDF-OWN-TEXT" in text
+    sha = filed.docs.evidence_files[0].sha256  # printed in two halves, one a line
+    assert sha[:32] in text and sha[32:] in text
+    # The sessions: date held, attendance, the ideology mark.
+    assert f"{town.year}-02-20" in text and "实到 9 人" in text
+    assert "本次学习有关意识形态内容" in text.replace("\n", "")  # may wrap
+    # Every font embedded.
+    fonts = poppler("pdffonts", pdf, tmp_path).splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts
+
+
+def test_the_outline_and_contents_point_at_the_rows(filed, tmp_path):
+    town = filed.town
+    binder = collect(town.units.a, town.year, utcnow())
+    reader = PdfReader(io.BytesIO(build_pdf(binder)))
+    titles = []
+
+    def walk(items, depth=0):
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                titles.append((depth, item.title, reader.get_destination_page_number(item)))
+
+    walk(reader.outline)
+    row = next(r for r in binder.rows if r.code == "1-1-1")
+    depth, title, page = next(t for t in titles if t[1].startswith("1-1-1 "))
+    assert depth == 1
+    # The row's page carries its heading, and the number the contents give for it.
+    page_text = reader.pages[page].extract_text()
+    assert row.node.title in page_text and f"第 {page + 1} 页" in page_text
+    # Its bound attachments follow, in the outline too.
+    attached = [t for t in titles if t[0] == 2 and t[1].startswith("附件")]
+    assert any("责任书.pdf" in t[1] for t in attached)
+    pdf_page = next(t[2] for t in attached if "责任书.pdf" in t[1])
+    assert "EVIDENCE-PDF-OWN-TEXT" in reader.pages[pdf_page].extract_text()
+    contents = reader.pages[1].extract_text()
+    assert "目录" in contents
+
+
+def test_rows_that_do_not_apply_give_their_reason(town, create_unit, tmp_path):
+    from tracker.units.models import RowRuleMode
+    from tracker.units.services import set_row_rule
+
+    office = create_unit("党政办公室", "office")
+    binder = collect(office, town.year, utcnow())
+    skipped = [r for r in binder.rows if not r.applicable]
+    assert skipped and all(r.reason for r in skipped)
+    # A unit's own exemption (the coordinator's reason) is the reason shown.
+    set_row_rule(office, town.year, "2-4-2", RowRuleMode.EXEMPT,
+                 "EXEMPT-REASON 本单位无网络设施", None, utcnow())
+    db.session.commit()
+    binder = collect(office, town.year, utcnow())
+    text = poppler("pdftotext", build_pdf(binder), tmp_path)
+    assert "EXEMPT-REASON 本单位无网络设施" in text
+    for row in binder.rows:
+        assert row.code in text

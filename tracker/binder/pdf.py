@@ -1,0 +1,276 @@
+"""The binder as one PDF: cover, contents, a section per rubric row, the materials bound in.
+
+WeasyPrint lays out the cover, the contents and the rows (``templates/binder/binder.html``);
+the evidence goes in afterwards with pypdf, each file's pages right after its row's section.
+The attachment pages are counted first, so that the row sections' page numbers (and the
+contents' numbers, read from them) already skip them: each row starts on a named page whose
+first page adds the pages bound in after the row before it.
+"""
+
+import ctypes
+import gc
+import io
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import render_template
+
+from tracker.binder.collect import Binder, FileEntry, STATUS_ZH, task_day
+from tracker.core.errors import TrackerError
+from tracker.core.pdf import render_pdf
+from tracker.tasks import evidence as files
+
+#: A4 in PDF points, and the margin around a placed photo.
+A4 = (595.28, 841.89)
+PHOTO_MARGIN = 42.0
+#: Longest side of the JPEG a photo is placed as (pixels): 1000 px across A4's printed
+#: width is about 140 dpi, enough for a photo of a meeting, and lets a phone's JPEG be
+#: decoded at a quarter of its size.
+PHOTO_SIDE = 1000
+PHOTO_DPI = 150
+
+
+@dataclass
+class Bound:
+    """What the binder did with one evidence file."""
+
+    entry: FileEntry
+    #: Pages it takes in the binder (0: listed only).
+    pages: int = 0
+    #: Why it is listed only (other formats, or a file that cannot be read).
+    note: str = ""
+    path: Path | None = None
+    #: A photo, converted to a one-page PDF (None: not converted, or not convertible).
+    photo: bytes | None = None
+
+    def read_pages(self) -> list:
+        """Its A4 pages, read now: after the text is laid out, one file at a time, so that
+        neither holds the other's memory. A photo that could not be converted after all (its
+        data broken after a sound header) leaves its page blank."""
+        from pypdf import PageObject, PdfReader
+
+        if not self.pages:
+            return []
+        if self.entry.kind == "image":
+            if self.photo is None:
+                return [PageObject.create_blank_page(width=A4[0], height=A4[1])]
+            return [_fit(PdfReader(io.BytesIO(self.photo)).pages[0], PHOTO_MARGIN, True)]
+        return [_fit(p, 0, False) for p in _open_pdf(self.path).pages]
+
+
+def _fit(page, margin: float, enlarge: bool):
+    """``page`` on an A4 page, scaled to fit within ``margin`` (smaller only, unless
+    ``enlarge``) and centred; an upright A4 page as it is."""
+    from pypdf import PageObject, Transformation
+
+    if page.get("/Rotate"):
+        page.transfer_rotation_to_content()
+    box = page.cropbox
+    width, height = float(box.width), float(box.height)
+    if not margin and abs(width - A4[0]) < 3 and abs(height - A4[1]) < 3 \
+            and not float(box.left) and not float(box.bottom):
+        return page
+    scale = min((A4[0] - 2 * margin) / width, (A4[1] - 2 * margin) / height)
+    if not enlarge:
+        scale = min(scale, 1.0)
+    x = (A4[0] - width * scale) / 2 - float(box.left) * scale
+    y = (A4[1] - height * scale) / 2 - float(box.bottom) * scale
+    blank = PageObject.create_blank_page(width=A4[0], height=A4[1])
+    blank.merge_transformed_page(page, Transformation().scale(scale, scale).translate(x, y))
+    return blank
+
+
+def _open_pdf(path: Path):
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise ValueError("encrypted")
+    return reader
+
+
+def _count_pages(path: Path) -> tuple[int, str]:
+    """The pages of an evidence PDF, or 0 and why it cannot be bound in."""
+    from pypdf.errors import PyPdfError
+
+    try:
+        return len(_open_pdf(path).pages), ""
+    except (PyPdfError, OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0, "无法读取（或已加密），未装订"
+
+
+def _photo_ok(path: Path) -> bool:
+    """Whether Pillow knows the picture and it is not too large to decode (its header
+    only: the pictures are converted after the text is laid out)."""
+    from PIL import Image, UnidentifiedImageError
+
+    files.register_heif()
+    try:
+        with Image.open(path) as image:
+            return image.width * image.height <= files.MAX_PREVIEW_PIXELS
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
+            Image.DecompressionBombError):
+        return False
+
+
+def convert_photos(bound: list[Bound]) -> None:
+    """Each photo to bind as a one-page PDF, once per file, two or more side by side in
+    threads (Pillow lets go of the GIL while it decodes and encodes)."""
+    photos = {b.entry.evidence.id: b.path for b in bound if b.entry.kind == "image" and b.pages}
+    with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 1))) as pool:
+        converted = dict(zip(photos, pool.map(lambda p: photo_pdf(p.read_bytes()),
+                                              photos.values())))
+    for b in bound:
+        if b.entry.kind == "image" and b.pages:
+            b.photo = converted[b.entry.evidence.id]
+
+
+def photo_pdf(data: bytes, side: int = PHOTO_SIDE) -> bytes | None:
+    """A photo as a one-page PDF (turned upright, at most ``side`` px a side, JPEG inside);
+    None if it cannot be read. A JPEG is decoded at a reduced scale (1/2 to 1/8) straight
+    away, which makes a phone's 12-megapixel photo quick. Pure; safe in threads."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    files.register_heif()
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > files.MAX_PREVIEW_PIXELS:
+                return None
+            scale = side / max(image.width, image.height)
+            if scale < 1:
+                image.draft("RGB", (int(image.width * scale), int(image.height * scale)))
+            picture = ImageOps.exif_transpose(image)
+            picture.thumbnail((side, side), Image.Resampling.BILINEAR)
+            if picture.mode != "RGB":
+                picture = picture.convert("RGB")
+            out = io.BytesIO()
+            picture.save(out, "PDF", resolution=PHOTO_DPI, quality=85)
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
+            Image.DecompressionBombError):
+        return None
+
+
+def _path(entry: FileEntry, folder: Path) -> Path | None:
+    """Where the evidence file lies, or None if it is not there."""
+    try:
+        path = files.path_of(folder, entry.evidence.stored_name)
+    except TrackerError:  # a stored name outside the folder: never read
+        return None
+    return path if path.is_file() else None
+
+
+def bind_all(entries: list[FileEntry], folder: Path) -> list[Bound]:
+    """What each evidence file becomes: a PDF's pages (counted), a photo on a page (its
+    header checked); other formats are listed only."""
+    out = []
+    for entry in entries:
+        path = _path(entry, folder) if entry.kind != "other" else None
+        if entry.kind == "other":
+            out.append(Bound(entry, note="仅列出（格式不能装订）"))
+        elif path is None:
+            out.append(Bound(entry, note="文件缺失"))
+        elif entry.kind == "pdf":
+            pages, note = _count_pages(path)
+            out.append(Bound(entry, pages, note, path))
+        elif _photo_ok(path):
+            out.append(Bound(entry, 1, "", path))
+        else:
+            out.append(Bound(entry, note="无法读取，未装订"))
+    return out
+
+
+def release_memory() -> None:
+    """Collect garbage and hand the freed heap back to the system (glibc's malloc_trim),
+    so that the next step does not add to the peak of the one before."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        pass
+
+
+def human_size(size: int) -> str:
+    """Bytes as a person reads them: 512 B, 3.4 KB, 2.1 MB."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def build_pdf(binder: Binder, progress=None) -> bytes:
+    """The binder's PDF as bytes (``write_pdf`` into memory)."""
+    out = io.BytesIO()
+    write_pdf(binder, out, progress)
+    return out.getvalue()
+
+
+def write_pdf(binder: Binder, out: BinaryIO, progress=None) -> None:
+    """Write the binder's PDF to ``out``. ``progress(done, total)`` is called after each of
+    its three steps: files read, text laid out, the two bound together."""
+    from pypdf import PdfReader, PdfWriter
+
+    everything = bind_all([entry for row in binder.rows for entry in row.files],
+                          files.folder())
+    bound: list[list[Bound]] = []
+    flat = everything
+    for row in binder.rows:
+        bound.append(flat[:len(row.files)])
+        flat = flat[len(row.files):]
+    if progress:
+        progress(1, 3)
+    extra = [sum(b.pages for b in row) for row in bound]
+    html = render_template("binder/binder.html", binder=binder, rows=binder.rows, bound=bound,
+                           extra=extra, status=STATUS_ZH, task_day=task_day,
+                           human_size=human_size)
+    document = PdfReader(io.BytesIO(render_pdf(html)))
+    del html
+    release_memory()  # the layout's, before the evidence comes in
+    convert_photos(everything)
+    release_memory()  # the threads' decoding buffers
+    if progress:
+        progress(2, 3)
+    writer = PdfWriter(clone_from=document)
+    starts = [document.get_destination_page_number(document.named_destinations[f"row-{i}"])
+              for i in range(len(binder.rows))]
+    toc = document.get_destination_page_number(document.named_destinations["contents"])
+    ends = [s - 1 for s in starts[1:]] + [len(document.pages) - 1]
+    # From the last row back, so that the earlier rows' page indexes stay as they were.
+    for i in reversed(range(len(binder.rows))):
+        at = ends[i] + 1
+        for item in bound[i]:
+            for page in item.read_pages():
+                writer.insert_page(page, at)
+                at += 1
+    # The outline, on the final page indexes: cover, contents, groups, rows, attachments.
+    writer.add_outline_item(title="封面", page_number=0)
+    writer.add_outline_item(title="目录", page_number=toc)
+    shift, groups = 0, {}
+    for i, row in enumerate(binder.rows):
+        start = starts[i] + shift
+        group = row.path[0] if row.path else None
+        parent = None
+        if group is not None:
+            if group.id not in groups:
+                groups[group.id] = writer.add_outline_item(
+                    title=f"{group.code} {group.title}", page_number=start)
+            parent = groups[group.id]
+        label = f"{row.code} {row.node.title}" + ("" if row.applicable else "（不适用）")
+        item = writer.add_outline_item(title=label, page_number=start, parent=parent)
+        page = ends[i] + shift + 1
+        for n, b in enumerate(bound[i], 1):
+            if b.pages:
+                writer.add_outline_item(title=f"附件{n} {b.entry.evidence.original_name}",
+                                        page_number=page, parent=item)
+                page += b.pages
+        shift += extra[i]
+    writer.page_mode = "/UseOutlines"
+    writer.add_metadata({"/Title": f"{binder.unit.name} {binder.year}年工作台账",
+                         "/Creator": "tracker"})
+    writer.write(out)
+    if progress:
+        progress(3, 3)
