@@ -5,6 +5,7 @@
     python3 dev.py test    # virtualenv, install with test extras, the layers check, the suite
     python3 dev.py bench   # run the benchmarks under bench/ and print one table
     python3 dev.py bench --db postgresql   # the same on PostgreSQL (127.0.0.1:5432)
+    python3 dev.py --help  # this text
 
 Extra arguments go to the underlying command (``tracker run`` or pytest).
 ``python3 dev.py test --at "2027-01-04 02:00"`` runs the suite with the clock set to that
@@ -150,6 +151,10 @@ def bench(args):
 COMMANDS = {"run": run, "test": test, "bench": bench}
 
 if __name__ == "__main__":
+    if sys.argv[1:2] in (["-h"], ["--help"], ["help"]):
+        print(__doc__.strip())
+        sys.exit(0)
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
-        sys.exit(__doc__)
+        print(__doc__.strip(), file=sys.stderr)
+        sys.exit(2)
     COMMANDS[sys.argv[1]](sys.argv[2:])

@@ -197,7 +197,13 @@ def test_demo_is_repeatable(fresh_app):
     assert db.session.scalar(sa.select(sa.func.count(Task.id))) == tasks
     line = next(ln for ln in second.splitlines() if "admin@shuyuan.example" in ln)
     user = db.session.scalar(sa.select(User).where(User.email == "admin@shuyuan.example"))
-    assert verify_password(user.password_hash, line.split()[-1])
+    assert verify_password(user.password_hash, line.split()[1])
+    # Each user says who they are: the role and the unit.
+    assert line.split()[2] == "coordinator" and line.endswith("镇党委宣传办")
+    viewer = next(ln for ln in second.splitlines() if "viewer@shuyuan.example" in ln)
+    assert "unit viewer" in viewer and viewer.endswith("洋溢村党总支")
+    kept = (Path(fresh_app.instance_path) / "demo-credentials.txt").read_text("utf-8")
+    assert "\tunit manager (records the unit's work)\t洋溢村党总支\n" in kept
 
 
 @pytest.mark.parametrize("now, until", [
@@ -315,3 +321,16 @@ def test_the_console_script(tmp_path):
     flask = subprocess.run([str(Path(sys.executable).with_name("flask")), "--app", "tracker",
                             "plan", "list"], env=env, capture_output=True, text=True, timeout=120)
     assert flask.returncode == 0 and "shuyuan-2020" in flask.stdout
+
+
+def test_dev_help_is_on_stdout():
+    """``python3 dev.py --help`` is a newcomer's first command: its text on stdout, exit 0;
+    an unknown command gets it on stderr with exit 2."""
+    root = Path(__file__).resolve().parent.parent
+    shown = subprocess.run([sys.executable, "dev.py", "--help"], cwd=root, capture_output=True,
+                           text=True, timeout=60)
+    assert shown.returncode == 0 and shown.stderr == ""
+    assert "python3 dev.py run" in shown.stdout and "python3 dev.py test" in shown.stdout
+    wrong = subprocess.run([sys.executable, "dev.py", "serve"], cwd=root, capture_output=True,
+                           text=True, timeout=60)
+    assert wrong.returncode == 2 and wrong.stdout == "" and "python3 dev.py run" in wrong.stderr

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from tracker.core.cli import FACTORY
 from tracker.core.paths import PACKAGE, STATIC, TEMPLATES
 
 
@@ -122,6 +123,8 @@ def create_app(test_config=None):
 
     register_commands(app)
     _hold_while_serving(app)
+    # Commands that make another app take the factory from here (tracker.core.cli).
+    app.extensions[FACTORY] = create_app
     return app
 
 

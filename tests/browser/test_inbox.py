@@ -66,7 +66,7 @@ def test_the_bell_the_list_and_marking_read(live_server, town, page_for):
 
     # In Chinese, the bell says so too.
     manager.click("button[value=zh_CN]")
-    assert bell.get_attribute("aria-label") == "收件箱：0 条未读"
+    assert bell.get_attribute("aria-label") == "消息通知：0 条未读"
 
 
 def test_setting_up_the_group_robot(app, live_server, town, page_for, robot_server):

@@ -69,7 +69,7 @@ def test_the_town_feed_has_one_event_per_duty_and_day_plus_the_phases(
     assert event["DTSTART"].dt == done.due_date
     assert event["DTEND"].dt == done.due_date + timedelta(days=1)
     # Past its day with a unit still owing work: the overdue mark leads.
-    assert str(event["SUMMARY"]) == f"⚠ {done.title} · 1/{len(group)} 已完成"
+    assert str(event["SUMMARY"]) == f"⚠ {done.title} · 1/{len(group)} 已提交"
     description = str(event["DESCRIPTION"])
     open_units = sorted(t.unit.name for t in group if t.id != done.id)
     assert open_units and all(f"· {name}" in description for name in open_units)
@@ -166,9 +166,9 @@ def test_a_task_moved_away_dates_the_day_it_left_and_joins_another(client, plan_
     db.session.commit()
     after = duty_events(parse_ics(get_ok(client, path).data))
     left, joined = after[uid(day, duty_id)], after[uid(new_day, duty_id)]
-    assert str(left["SUMMARY"]).endswith(" · 0/1 已完成")
+    assert str(left["SUMMARY"]).endswith(" · 0/1 已提交")
     assert left["DTSTAMP"].dt > before[uid(day, duty_id)]["DTSTAMP"].dt
-    assert str(joined["SUMMARY"]).endswith(" · 0/1 已完成")
+    assert str(joined["SUMMARY"]).endswith(" · 0/1 已提交")
     assert task.unit.name in str(joined["DESCRIPTION"])
 
 
@@ -200,7 +200,7 @@ def test_a_cancelled_task_leaves_the_count_and_a_long_list_is_cut(
     assert "… 另有 1 个单位" in str(event["DESCRIPTION"])
     set_status(group[0], TaskStatus.CANCELLED)
     event2 = duty_events(parse_ics(get_ok(client, path).data))[uid(day, duty_id)]
-    assert str(event2["SUMMARY"]).endswith(" · 0/1 已完成")
+    assert str(event2["SUMMARY"]).endswith(" · 0/1 已提交")
     assert event2["DTSTAMP"].dt > event["DTSTAMP"].dt
 
 

@@ -51,7 +51,7 @@ def test_overview_counts_and_links(client, town, login):
 
 def test_viewers_get_no_overview(client, town, login):
     login(client, town.users.viewer)
-    assert client.get("/overview").status_code == 403
+    assert client.get("/overview").status_code == 404
 
 
 def grow(town, units=12, extra_year=True):

@@ -134,7 +134,7 @@ def test_the_list_reading_one_and_all(mail_app, town, login):
     assert client.get("/inbox?page=x").status_code == 400
 
 
-@pytest.mark.parametrize("locale, text", [("zh_CN", "收件箱"), ("en", "Inbox")])
+@pytest.mark.parametrize("locale, text", [("zh_CN", "消息通知"), ("en", "Inbox")])
 def test_the_bell_speaks_the_pages_language(mail_app, town, login, locale, text):
     town["manager"].locale = locale
     db.session.commit()

@@ -222,7 +222,7 @@ def test_manager_cannot_move_dates(client, town, login):
     task = task_of(town.units.a, "briefing")
     login(client, town.users.manager)
     response = client.post(f"/tasks/{task.id}/move", data={"due_date": f"{town.year}-06-20"})
-    assert response.status_code == 403
+    assert response.status_code == 404
 
 
 def test_adhoc_task_for_several_units(client, town, login):
@@ -258,3 +258,29 @@ def test_filters(client, town, login):
     page = client.get("/tasks", query_string={"phase": "P4", "year": town.year}, headers=ZH)
     assert "班子集中学习研讨（两委成员学习日）（第6次，共6次）" in page.text
     assert "班子集中学习研讨（两委成员学习日）（第1次" not in page.text
+
+
+def test_the_list_opens_on_this_year_at_what_falls_due_next(client, town, login, monkeypatch):
+    from datetime import date, datetime, timezone
+
+    from tracker.phases.planfile import read_plan
+    from tracker.tasks.loading import load_plan
+
+    now = datetime(town.year, 7, 1, 4, tzinfo=timezone.utc)
+    monkeypatch.setattr("tracker.core.web.utcnow", lambda: now)
+    load_plan(read_plan("shuyuan-2020"), town.year - 1, now)  # last year must not come first
+    db.session.commit()
+    login(client, town.users.admin)
+    html = client.get("/tasks").text
+    shown = db.session.scalars(sa.select(Task).where(
+        Task.id.in_(int(i) for i in re.findall(r'href="/tasks/(\d+)"', html)))).all()
+    assert shown and {t.year for t in shown} == {town.year}
+    following = db.session.scalar(
+        sa.select(Task).where(Task.year == town.year, Task.due_date >= date(town.year, 7, 1))
+        .order_by(Task.due_date, Task.unit_id, Task.title).limit(1))
+    assert following in shown and 'rel="prev"' in html  # earlier work is a page back
+    assert f"· {town.year}</h1>" in html
+    # A page asked for is that page; another year opens on its first.
+    first = client.get("/tasks", query_string={"page": 1}).text
+    assert 'rel="prev"' not in first and f"year={town.year}" in first
+    assert 'rel="prev"' not in client.get("/tasks", query_string={"year": town.year - 1}).text

@@ -25,12 +25,12 @@ def expect(anonymous, viewer, manager, admin):
 
 
 SIGNED_IN = expect(LOGIN, OK, OK, OK)
-ADMIN_ONLY = expect(LOGIN, FORBIDDEN, FORBIDDEN, OK)
+#: The coordinator's pages (one gate, ``tracker.core.web.admin_required``): sign in first;
+#: anyone else is told they do not exist.
+ADMIN_ONLY = expect(LOGIN, MISSING, MISSING, OK)
 EVERYONE = expect(OK, OK, OK, OK)
 WORK_OWN = expect(LOGIN, FORBIDDEN, OK, OK)
 FOREIGN = expect(LOGIN, MISSING, MISSING, OK)
-#: Pages that exist for the coordinator only: anyone else is told they do not exist.
-COORDINATOR_PAGE = expect(MISSING, MISSING, MISSING, OK)
 
 #: endpoint -> [(method, url, expectations)]; {own}/{foreign} are task ids of the
 #: viewer's and manager's unit and of another unit, {own_file}/{foreign_file} files.
@@ -50,7 +50,7 @@ ROUTES = {
                       ("POST", "/admin/users/new", ADMIN_ONLY)],
     "auth.edit_user": [("GET", "/admin/users/{user}", ADMIN_ONLY),
                        ("POST", "/admin/users/{user}", ADMIN_ONLY),
-                       ("GET", "/admin/users/999999", expect(LOGIN, FORBIDDEN, FORBIDDEN,
+                       ("GET", "/admin/users/999999", expect(LOGIN, MISSING, MISSING,
                                                              MISSING))],
     "auth.reset_password": [("POST", "/admin/users/{user}/password", ADMIN_ONLY)],
     "calendar.index": [("GET", "/", SIGNED_IN)],
@@ -85,38 +85,38 @@ ROUTES = {
     "workdays.change": [("POST", "/workdays", ADMIN_ONLY)],
     "workdays.notice_preview": [("POST", "/workdays/notice", ADMIN_ONLY)],
     "workdays.notice_confirm": [("POST", "/workdays/notice/confirm", ADMIN_ONLY)],
-    "planning.index": [("GET", "/plans", COORDINATOR_PAGE)],
-    "planning.new": [("POST", "/plans/new", COORDINATOR_PAGE)],
-    "planning.import_document": [("POST", "/plans/import", COORDINATOR_PAGE)],
-    "planning.confirm_import": [("POST", "/plans/import/confirm", COORDINATOR_PAGE)],
-    "planning.draft": [("GET", "/plans/{version}", COORDINATOR_PAGE)],
-    "planning.save_source": [("POST", "/plans/{version}/source", COORDINATOR_PAGE)],
-    "planning.delete": [("POST", "/plans/{version}/delete", COORDINATOR_PAGE)],
-    "planning.new_version": [("POST", "/plans/{version}/new-version", COORDINATOR_PAGE)],
-    "planning.rollover": [("POST", "/plans/{version}/rollover", COORDINATOR_PAGE)],
-    "planning.preview": [("GET", "/plans/{version}/preview", COORDINATOR_PAGE)],
-    "planning.publish": [("POST", "/plans/{version}/publish", COORDINATOR_PAGE)],
-    "planning.download": [("GET", "/plans/{version}/plan.toml", COORDINATOR_PAGE)],
-    "planning.edit_plan": [("GET", "/plans/{version}/plan", COORDINATOR_PAGE),
-                           ("POST", "/plans/{version}/plan", COORDINATOR_PAGE)],
-    "planning.edit_phases": [("GET", "/plans/{version}/phases", COORDINATOR_PAGE),
-                             ("POST", "/plans/{version}/phases", COORDINATOR_PAGE)],
-    "planning.duties": [("GET", "/plans/{version}/duties", COORDINATOR_PAGE),
-                        ("POST", "/plans/{version}/duties", COORDINATOR_PAGE)],
-    "planning.edit_duty": [("GET", "/plans/{version}/duties/training", COORDINATOR_PAGE),
-                           ("POST", "/plans/{version}/duties/training", COORDINATOR_PAGE),
+    "planning.index": [("GET", "/plans", ADMIN_ONLY)],
+    "planning.new": [("POST", "/plans/new", ADMIN_ONLY)],
+    "planning.import_document": [("POST", "/plans/import", ADMIN_ONLY)],
+    "planning.confirm_import": [("POST", "/plans/import/confirm", ADMIN_ONLY)],
+    "planning.draft": [("GET", "/plans/{version}", ADMIN_ONLY)],
+    "planning.save_source": [("POST", "/plans/{version}/source", ADMIN_ONLY)],
+    "planning.delete": [("POST", "/plans/{version}/delete", ADMIN_ONLY)],
+    "planning.new_version": [("POST", "/plans/{version}/new-version", ADMIN_ONLY)],
+    "planning.rollover": [("POST", "/plans/{version}/rollover", ADMIN_ONLY)],
+    "planning.preview": [("GET", "/plans/{version}/preview", ADMIN_ONLY)],
+    "planning.publish": [("POST", "/plans/{version}/publish", ADMIN_ONLY)],
+    "planning.download": [("GET", "/plans/{version}/plan.toml", ADMIN_ONLY)],
+    "planning.edit_plan": [("GET", "/plans/{version}/plan", ADMIN_ONLY),
+                           ("POST", "/plans/{version}/plan", ADMIN_ONLY)],
+    "planning.edit_phases": [("GET", "/plans/{version}/phases", ADMIN_ONLY),
+                             ("POST", "/plans/{version}/phases", ADMIN_ONLY)],
+    "planning.duties": [("GET", "/plans/{version}/duties", ADMIN_ONLY),
+                        ("POST", "/plans/{version}/duties", ADMIN_ONLY)],
+    "planning.edit_duty": [("GET", "/plans/{version}/duties/training", ADMIN_ONLY),
+                           ("POST", "/plans/{version}/duties/training", ADMIN_ONLY),
                            ("GET", "/plans/{version}/duties/999999",
-                            expect(MISSING, MISSING, MISSING, MISSING))],
+                            expect(LOGIN, MISSING, MISSING, MISSING))],
     "planning.delete_duty": [("POST", "/plans/{version}/duties/training/delete",
-                              COORDINATOR_PAGE)],
+                              ADMIN_ONLY)],
     "planning.schedule_preview": [("GET", "/plans/{version}/schedule?schedule-kind=times"
-                                   "&schedule-times=6", COORDINATOR_PAGE)],
-    "planning.edit_rubric": [("GET", "/plans/{version}/rubric", COORDINATOR_PAGE),
-                             ("POST", "/plans/{version}/rubric", COORDINATOR_PAGE)],
-    "planning.edit_row": [("GET", "/plans/{version}/rubric/1-4-1", COORDINATOR_PAGE),
-                          ("POST", "/plans/{version}/rubric/1-4-1", COORDINATOR_PAGE),
+                                   "&schedule-times=6", ADMIN_ONLY)],
+    "planning.edit_rubric": [("GET", "/plans/{version}/rubric", ADMIN_ONLY),
+                             ("POST", "/plans/{version}/rubric", ADMIN_ONLY)],
+    "planning.edit_row": [("GET", "/plans/{version}/rubric/1-4-1", ADMIN_ONLY),
+                          ("POST", "/plans/{version}/rubric/1-4-1", ADMIN_ONLY),
                           ("GET", "/plans/{version}/rubric/999999",
-                           expect(MISSING, MISSING, MISSING, MISSING))],
+                           expect(LOGIN, MISSING, MISSING, MISSING))],
     "tasks.set_date": [("POST", "/duties/contingency-party-congress/date", ADMIN_ONLY)],
     "assessment.index": [("GET", "/assessment", SIGNED_IN)],
     "assessment.sheet": [("GET", "/assessment/{year}/units/{own_unit}", SIGNED_IN),
@@ -131,9 +131,10 @@ ROUTES = {
     "assessment.deduct": [("POST", "/assessment/{year}/units/{own_unit}/deductions",
                            ADMIN_ONLY)],
     "assessment.withdraw": [("POST", "/assessment/{year}/units/{own_unit}/deductions/999999"
-                             "/delete", expect(LOGIN, FORBIDDEN, FORBIDDEN, MISSING))],
+                             "/delete", expect(LOGIN, MISSING, MISSING, MISSING))],
+    "assessment.waive": [("POST", "/assessment/{year}/units/{own_unit}/waivers", ADMIN_ONLY)],
     "assessment.rectification": [("POST", "/assessment/{year}/units/{own_unit}/deductions/"
-                                  "999999/rectify", expect(LOGIN, FORBIDDEN, FORBIDDEN,
+                                  "999999/rectify", expect(LOGIN, MISSING, MISSING,
                                                            MISSING))],
     "assessment.self_assess": [("POST", "/assessment/{year}/units/{own_unit}/self", WORK_OWN),
                                ("POST", "/assessment/{year}/units/{foreign_unit}/self",
@@ -198,8 +199,7 @@ ROUTES = {
     "binder.index": [("GET", "/binder", SIGNED_IN)],
     "binder.export_unit": [("POST", "/binder/{year}/units/{own_unit}.pdf", SIGNED_IN),
                            ("POST", "/binder/{year}/units/{foreign_unit}.zip", FOREIGN)],
-    "binder.export_town": [("POST", "/binder/{year}/town.zip",
-                            expect(LOGIN, MISSING, MISSING, OK))],
+    "binder.export_town": [("POST", "/binder/{year}/town.zip", ADMIN_ONLY)],
     "binder.job": [("GET", "/binder/jobs/" + "0" * 32, expect(LOGIN, MISSING, MISSING,
                                                               MISSING))],
     "binder.download": [("GET", "/binder/jobs/" + "0" * 32 + "/file",
@@ -207,6 +207,9 @@ ROUTES = {
     "binder.figures": [("GET", "/stats", SIGNED_IN),
                        ("GET", "/stats?unit={foreign_unit}", FOREIGN)],
     "units.units": [("GET", "/admin/units", ADMIN_ONLY), ("POST", "/admin/units", ADMIN_ONLY)],
+    "units.row_rule": [("POST", "/admin/units/{foreign_unit}/rows", ADMIN_ONLY)],
+    "units.clear_rule": [("POST", "/admin/units/{foreign_unit}/rows/999999/delete",
+                          expect(LOGIN, MISSING, MISSING, MISSING))],
     "units.edit": [("GET", "/admin/units/{foreign_unit}", ADMIN_ONLY),
                    ("POST", "/admin/units/{foreign_unit}", ADMIN_ONLY)],
 }

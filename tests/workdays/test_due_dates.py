@@ -155,4 +155,4 @@ def test_pages_show_the_days_off(units, client, login, create_user, app):
     assert task.due_date == date(2026, 10, 29)
     assert "镇庆" in client.get("/workdays?year=2026").text
     login(client, manager)
-    assert client.get("/workdays").status_code == 403
+    assert client.get("/workdays").status_code == 404

@@ -20,13 +20,13 @@ from tracker.assessment.services import (add_deduction, assessed_units, gap_reas
                                          refresh_from_evidence, remove_deduction,
                                          results, set_self_assessment, statement_caps,
                                          waive_minimum)
-from tracker.auth.models import Role
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.core.web import MAX_ID, admin_required, attachment, int_arg, today
 from tracker.extensions import db
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.phases.services import plan_for_year
+from tracker.tasks.scope import may_act_for
 from tracker.units.models import Unit
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
@@ -124,8 +124,7 @@ def _render_sheet(unit, plan, year, template, status=200):
     result = results(plan, year, [unit], today())[unit.id]
     gaps = {node_id: gap_reason(r.node, r.evidence, r.gap)
             for node_id, r in result.rows.items() if r.gap}
-    can_self = (current_user.role == Role.MANAGER and current_user.unit_id == unit.id) or \
-        current_user.is_admin
+    can_self = may_act_for(current_user, unit.id)
     return render_template(template, unit=unit, plan=plan, year=year, layout=layout,
                            groups=groups, result=result, caps=statement_caps(plan),
                            gaps=gaps, GAP_NOT_DUE=GAP_NOT_DUE, GAP_NO_TASK=GAP_NO_TASK,
@@ -137,11 +136,10 @@ def _act(unit_id: int, year: int, action, message: str, *, self_service=False):
     """Load the assessment (begun if new), run ``action``, commit; errors become a 400."""
     unit, plan = _unit(unit_id), _plan(_year(year))
     if self_service:
-        if not (current_user.is_admin or (current_user.role == Role.MANAGER
-                                          and current_user.unit_id == unit.id)):
+        if not may_act_for(current_user, unit.id):
             abort(403)
-    elif not current_user.is_admin:
-        abort(403)
+    elif not current_user.is_admin:  # behind admin_required already; never let one through
+        abort(404)
     now = utcnow()
     try:
         # A unit's self-assessment does not begin the coordinator's assessment.
@@ -165,14 +163,14 @@ def _deduction(assessment, deduction_id: int) -> Deduction:
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/start")
-@login_required
+@admin_required
 def start(year, unit_id):
     """Begin the assessment: the deductions the evidence suggests are recorded."""
     return _act(unit_id, year, lambda a, now: None, _("Assessment begun."))
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/refresh")
-@login_required
+@admin_required
 def refresh(year, unit_id):
     """Recompute the evidence deductions."""
     return _act(unit_id, year, lambda a, now: refresh_from_evidence(a, current_user, now),
@@ -180,7 +178,7 @@ def refresh(year, unit_id):
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/deductions")
-@login_required
+@admin_required
 def deduct(year, unit_id):
     """Take points off a row, with the reason."""
     form = request.form
@@ -190,7 +188,7 @@ def deduct(year, unit_id):
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/deductions/<id:deduction_id>/delete")
-@login_required
+@admin_required
 def withdraw(year, unit_id, deduction_id):
     """Withdraw a deduction."""
     return _act(unit_id, year, lambda a, now: remove_deduction(
@@ -198,7 +196,7 @@ def withdraw(year, unit_id, deduction_id):
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/deductions/<id:deduction_id>/rectify")
-@login_required
+@admin_required
 def rectification(year, unit_id, deduction_id):
     """Turn a deduction into a rectification task for the unit."""
     return _act(unit_id, year, lambda a, now: rectify_deduction(
@@ -207,7 +205,7 @@ def rectification(year, unit_id, deduction_id):
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/waivers")
-@login_required
+@admin_required
 def waive(year, unit_id):
     """Waive a minimum of a row's 工作要求 for the unit, with the reason."""
     form = request.form
@@ -240,7 +238,7 @@ def self_assess(year, unit_id):
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/lock")
-@login_required
+@admin_required
 def lock_sheet(year, unit_id):
     """Declare the assessment final."""
     return _act(unit_id, year, lambda a, now: lock(a, current_user, now),

@@ -16,7 +16,7 @@ from tracker.binder.chart import bars_svg, unit_bars_svg
 from tracker.binder.collect import safe_name
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
-from tracker.core.web import attachment, int_arg, today
+from tracker.core.web import admin_required, attachment, int_arg, today
 from tracker.extensions import db
 from tracker.phases.services import plan_for_year
 from tracker.units.models import Unit
@@ -84,11 +84,9 @@ def export_unit(year, unit_id, fmt):
 
 
 @bp.post("/binder/<int:year>/town.zip")
-@login_required
+@admin_required
 def export_town(year):
     """Begin building the town's ZIP (the coordinator only)."""
-    if not current_user.is_admin:
-        abort(404)
     return _start(year, "zip", None)
 
 

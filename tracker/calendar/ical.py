@@ -25,9 +25,9 @@ CANCELLED = TaskStatus.CANCELLED
 #: The mark that leads a SUMMARY, so the state shows in any calendar's grid.
 MARK_DONE, MARK_RETURNED, MARK_OVERDUE, MARK_CANCELLED = "✓", "↩", "⚠", "✗"
 STATUS_LABELS = {
-    "open": "待完成",
+    "open": "待填报",
     "submitted": "已提交，待审核",
-    "accepted": "已完成",
+    "accepted": "审核通过",
     "returned": "已退回，需修改",
     "cancelled": "已取消",
     "overdue": "已逾期",

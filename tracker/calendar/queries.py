@@ -19,12 +19,13 @@ from tracker.calendar import ical
 from tracker.calendar.models import FeedComponent
 from tracker.extensions import db
 from tracker.phases.models import Duty, Phase, Plan, date_label
-from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
+from tracker.tasks.models import Task, TaskEvent, TaskEventKind
+from tracker.tasks.states import FINISHED, PENDING, is_overdue, matches
 from tracker.units.models import Unit
 
 #: Raised whenever the .ics output changes for the same data, so that ETags
 #: from an older release do not keep subscribers on the old format.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 #: Serialised task components shared by every request of this process.
 COMPONENTS = ical.ComponentCache()
@@ -38,7 +39,7 @@ class FeedFilters:
     unit: str | None = None
     #: A phase code, e.g. ``P2``.
     phase: str | None = None
-    #: One of ``tracker.tasks.models.STATUS_FILTERS``; without it, every status but
+    #: One of ``tracker.tasks.states.STATUS_FILTERS``; without it, every status but
     #: cancelled.
     status: str | None = None
     #: Whether finished items (submitted, accepted) are included.
@@ -93,13 +94,9 @@ def task_conditions(scope, filters: FeedFilters, today: date, statuses: bool = T
         conditions.append(Task.phase_id.in_(sa.select(Phase.id).where(Phase.code == filters.phase)))
     if not statuses:
         return conditions
-    if filters.status == "overdue":
-        conditions.append(Task.overdue_clause(today))
-    elif filters.status:
-        conditions.append(Task.status == TaskStatus(filters.status))
-    else:
-        # A cancelled task is no longer due: subscribers' apps drop it.
-        conditions.append(Task.status != TaskStatus.CANCELLED)
+    # Without a status filter a cancelled task is left out: it is no longer due, and
+    # subscribers' apps drop it.
+    conditions.append(Task.status_filter(filters.status, today))
     if not filters.done:
         conditions.append(Task.status.not_in(FINISHED))
     return conditions
@@ -238,11 +235,7 @@ def town_data(scope, filters: FeedFilters, today: date, base_url: str,
     if not rows:
         return [], [], None
     # The units still owing work, the first few of each duty and day (by unit id).
-    owing = [Task.status.in_(sorted(PENDING))]
-    if filters.status == "overdue":
-        owing.append(Task.due_date < today)
-    elif filters.status:
-        owing.append(Task.status == TaskStatus(filters.status))
+    owing = [Task.status.in_(sorted(PENDING)), Task.status_filter(filters.status, today)]
     place = sa.func.row_number().over(
         partition_by=(Task.due_date, Task.duty_id, Task.title), order_by=Task.unit_id)
     listed = (sa.select(Task.due_date, Task.duty_id, Task.title, Task.unit_id,
@@ -277,14 +270,9 @@ def town_data(scope, filters: FeedFilters, today: date, base_url: str,
                 "title": None, "phase": phase_titles.get(phase_id, ""), "total": 0,
                 "done": 0, "open": [], "owing": 0, "overdue": 0, "updated": None,
                 "renames": 0}
-        overdue = status in PENDING and due < today
-        if status_filter == "overdue":
-            shown = overdue
-        elif status_filter:
-            shown = status == status_filter
-        else:
-            shown = status != TaskStatus.CANCELLED
-        if not shown or (not done_too and status in FINISHED):
+        overdue = is_overdue(status, due, today)
+        if not matches(status_filter, status, due, today) or (
+                not done_too and status in FINISHED):
             continue
         plan_years.add((plan_id, year))
         if group["title"] is None:

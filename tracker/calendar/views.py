@@ -28,7 +28,7 @@ from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.core.web import BlockCache, attachment, date_arg, render_block, today
 from tracker.extensions import db
 from tracker.tasks.filters import Filters, filter_args, parse_filters
-from tracker.tasks.models import DISPLAY_STATES, STATUS_FILTERS
+from tracker.tasks.states import DISPLAY_STATES, UnknownStatus, parse_status
 from tracker.tasks.queries import (filter_options, groups_between, phase_ranges, scoped,
                                   tasks_between)
 from tracker.tasks.scope import task_scope
@@ -131,8 +131,7 @@ def _ics_args(filters: Filters, anchor: date, units) -> dict:
     args = {"year": anchor.year, "phase": filters.phase}
     if filters.unit_id is not None:
         args["unit"] = next((u.name for u in units if u.id == filters.unit_id), None)
-    if filters.state in STATUS_FILTERS:
-        args["status"] = filters.state
+    args["status"] = filters.state
     return {k: v for k, v in args.items() if v is not None}
 
 
@@ -207,9 +206,10 @@ def parse_query(args: MultiDict, day: date) -> tuple[FeedFilters, ical.FeedOptio
     tens of thousands of events, more than calendar apps take); ``year=all`` shows every
     year.
     """
-    status = args.get("status") or None
-    if status is not None and status not in STATUS_FILTERS:
-        raise TrackerError(f"unknown status {status!r} (expected {', '.join(STATUS_FILTERS)})")
+    try:
+        status = parse_status(args.get("status"))
+    except UnknownStatus as exc:
+        raise TrackerError(str(exc)) from None
     kind = args.get("kind") or ical.KIND_EVENT
     if kind not in ical.KINDS:
         raise TrackerError(f"unknown kind {kind!r} (expected {' or '.join(ical.KINDS)})")

@@ -19,6 +19,17 @@ from tracker.core.timeutil import utcnow
 from tracker.extensions import db
 
 
+#: Where an app keeps the factory that made it (``tracker.create_app``).
+FACTORY = "tracker.create_app"
+
+
+def app_factory():
+    """The factory of the app a command runs in, for a command that makes another app (a
+    server's, a staging one): taken from the app rather than imported from the package
+    root, which imports the commands (no import cycle)."""
+    return current_app.extensions[FACTORY]
+
+
 class CLIError(click.ClickException):
     """Bad input: ``Error: <message>`` on stderr, exit code 2, no traceback."""
 

@@ -191,15 +191,17 @@ def safe_next(target: str | None) -> str | None:
 
 
 def admin_required(view):
-    """Signed in as the coordinator, or 403."""
+    """The one gate of the coordinator's pages: sign in first; anyone else signed in is
+    told the page does not exist (404), as for anything outside their scope."""
 
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
         if not current_user.is_admin:
-            abort(403)
+            abort(404)
         return view(*args, **kwargs)
 
+    wrapped.coordinator_only = True
     return wrapped
 
 

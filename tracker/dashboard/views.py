@@ -16,13 +16,18 @@ from tracker.dashboard.chart import monthly_chart_svg
 from tracker.extensions import db
 from tracker.tasks.filters import Filters
 from tracker.tasks.loading import dates_to_set, yearly_dates
-from tracker.tasks.models import DISPLAY_STATES, STATE_LABELS, Task
-from tracker.tasks.queries import phase_ranges, state_counts, upcoming
+from tracker.tasks.models import Task
+from tracker.tasks.queries import phase_ranges, state_counts, status_counts, upcoming
+from tracker.tasks.states import COUNTED, STATE_LABELS
 from tracker.units.models import Unit
 from tracker.workdays.services import year_confirmed
 
 bp = Blueprint("dashboard", __name__)
-STATES = DISPLAY_STATES
+#: The columns of the counts, each what ``/tasks?status=`` lists (they overlap: an
+#: overdue task is also open or returned).
+STATES = COUNTED
+#: No counts: what a unit or phase without tasks shows.
+NONE = dict.fromkeys(("all", *STATES), 0)
 
 
 @bp.get("/progress")
@@ -42,13 +47,11 @@ def progress():
     unit = db.session.get(Unit, unit_id) if unit_id else None
     if unit is None:
         abort(404)
-    counts = state_counts(current_user, Filters(unit_id=unit.id, year=year), now_day,
-                          Task.phase_id)
-    rows = []
-    for phase, start, end in phase_ranges([year]):
-        row = {st: counts.get((phase.id, st), 0) for st in STATES}
-        rows.append((phase, start, end, row))
-    overall = {st: sum(n for (_, s), n in counts.items() if s == st) for st in STATES}
+    counts = status_counts(current_user, Filters(unit_id=unit.id, year=year), now_day,
+                           Task.phase_id)
+    rows = [(phase, start, end, counts.get(phase.id, NONE))
+            for phase, start, end in phase_ranges([year])]
+    overall = {key: sum(c[key] for c in counts.values()) for key in NONE}
     return render_template(
         "dashboard/progress.html", unit=unit, year=year, rows=rows, overall=overall,
         next_due=upcoming(current_user, unit.id, now_day, overdue=False, limit=8),
@@ -68,7 +71,7 @@ def table_rows(rows: list[dict], year: int) -> Markup:
     cost per value written (escaping, lookups) made the page several times slower.
     """
     progress_url, tasks_url = url_for("dashboard.progress"), url_for("tasks.index")
-    shown = [st for st in STATES if st != "cancelled"]
+    shown = STATES
     out = []
     for r in rows:
         unit_id, counts, total = r["unit"].id, r["counts"], r["total"]
@@ -100,12 +103,12 @@ def overview():
     if sort not in SORT_KEYS:
         abort(400, description=_("Unknown column '%(sort)s'.", sort=sort))
     descending = request.args.get("dir") == "desc"
-    counts = state_counts(current_user, Filters(year=year), now_day, Task.unit_id)
+    counts = status_counts(current_user, Filters(year=year), now_day, Task.unit_id)
     units = db.session.scalars(sa.select(Unit).order_by(Unit.kind, Unit.name)).all()
     rows = []
     for unit in units:
-        row = {st: counts.get((unit.id, st), 0) for st in STATES}
-        total = sum(row.values())
+        row = counts.get(unit.id, NONE)
+        total = row["all"]
         if not total and not unit.active:
             continue
         done = row["accepted"] / total if total else 0.0
@@ -126,5 +129,5 @@ def overview():
     return render_template("dashboard/overview.html", rows=rows, totals=totals, year=year,
                            table_rows=table_rows(rows, year),
                            sort=sort, descending=descending, states=STATES, chart=chart,
-                           grand_total=sum(totals.values()), yearly=yearly_dates(year),
+                           grand_total=sum(r["total"] for r in rows), yearly=yearly_dates(year),
                            holidays_known=year_confirmed(year))

@@ -4,10 +4,13 @@ import os
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.orm import joinedload
 
-from tracker.core.cli import CLIError, handle_errors, now_option
+from tracker.auth.models import User
+from tracker.core.cli import CLIError, app_factory, handle_errors, now_option
 from tracker.core.db import upgrade_database
 from tracker.extensions import db
 
@@ -34,19 +37,36 @@ def demo_command(now):
     result = build_demo(now)
     db.session.commit()
     path = Path(current_app.instance_path) / "demo-credentials.txt"
+    users = {u.email: u for u in db.session.scalars(
+        sa.select(User).options(joinedload(User.unit)))}
     if result.credentials:
         # Created for the owner's eyes only: passwords are never readable, not even briefly.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("".join(f"{email}\t{password}\n" for email, password in result.credentials))
+            fh.write("e-mail\tpassword\trole\tunit\n")
+            fh.write("".join(f"{email}\t{password}\t{_who(users[email])}\n"
+                             for email, password in result.credentials))
         path.chmod(0o600)
     click.echo(f"Demo town: {result.units} units, plan {result.plan} loaded for "
                f"{' and '.join(map(str, result.years))} ({result.tasks} tasks).")
     if path.exists():
         click.echo(f"Sign in with one of these (kept in {path}):")
         for line in path.read_text(encoding="utf-8").splitlines():
-            email, password = line.split("\t")
-            click.echo(f"  {email:32} {password}")
+            email, password = line.split("\t")[:2]
+            if email in users:  # not the header
+                role, unit = _who(users[email]).split("\t")
+                click.echo(f"  {email:28} {password:20} {role:38} {unit}")
+
+
+#: What each role is, in the demo's list of users.
+DEMO_ROLES = {"admin": "coordinator (admin: every unit)",
+              "manager": "unit manager (records the unit's work)",
+              "viewer": "unit viewer (reads the unit's work)"}
+
+
+def _who(user) -> str:
+    """A demo user's role and unit, tab-separated."""
+    return f"{DEMO_ROLES[user.role.value]}\t{user.unit.name if user.unit else '-'}"
 
 
 @click.command("backup")
@@ -146,10 +166,8 @@ def migrations_schema(revision: str, folder: Path) -> dict:
 
 def _upgrade(database: Path, revision: str = "head") -> None:
     """Bring a database (an unpacked one, before it is put in place) to ``revision``."""
-    from tracker import create_app
-
-    staging = create_app({**current_app.config, "SCHEDULER_ENABLED": False,
-                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+    staging = app_factory()({**current_app.config, "SCHEDULER_ENABLED": False,
+                             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
     with staging.app_context():
         try:
             upgrade_database(revision)

@@ -39,12 +39,12 @@ DEMO_UNITS = [
 ]
 #: (e-mail, role, unit, name)
 DEMO_USERS = [
-    ("admin@shuyuan.example", Role.ADMIN, "镇党委宣传办", "宣传办 协调员"),
-    ("manager@shuyuan.example", Role.MANAGER, "洋溢村党总支", "洋溢村 具体责任人"),
+    ("admin@shuyuan.example", Role.ADMIN, "镇党委宣传办", "宣传办 管理员"),
+    ("manager@shuyuan.example", Role.MANAGER, "洋溢村党总支", "洋溢村 单位填报人"),
     ("viewer@shuyuan.example", Role.VIEWER, "洋溢村党总支", "洋溢村 第一责任人"),
-    ("office@shuyuan.example", Role.MANAGER, "党政办公室", "党政办 具体责任人"),
+    ("office@shuyuan.example", Role.MANAGER, "党政办公室", "党政办 单位填报人"),
 ] + [  # every other unit has the person who does its work, too
-    (f"{login}@shuyuan.example", Role.MANAGER, unit, f"{unit} 具体责任人")
+    (f"{login}@shuyuan.example", Role.MANAGER, unit, f"{unit} 单位填报人")
     for login, unit in [("jiguan", "机关党支部"), ("shequ", "社区党总支"), ("xinbei", "新北村党支部"),
                         ("waizao", "外灶村党总支"), ("huanghua", "黄华村党支部"),
                         ("shequban", "社区管理办公室"), ("jingji", "经济发展办公室"),

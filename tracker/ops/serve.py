@@ -10,14 +10,16 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from tracker.core import inuse
-from tracker.core.cli import handle_errors
+from tracker.core.cli import app_factory, handle_errors
 from tracker.core.logs import redact_logger
 
 
 class TrackerServer(BaseApplication):
-    """Gunicorn running ``create_app()``, loaded once and forked into the workers."""
+    """Gunicorn running the app ``factory`` makes, loaded once and forked into the
+    workers."""
 
-    def __init__(self, options: dict):
+    def __init__(self, factory, options: dict):
+        self.factory = factory
         self.options = options
         super().__init__()
 
@@ -26,9 +28,7 @@ class TrackerServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from tracker import create_app
-
-        app = create_app()
+        app = self.factory()
         # What the app has loaded lives as long as the workers: out of the collector's
         # way (a full collection walks every object, in every request it falls on), and
         # left unwritten by it, so the forked workers keep sharing those pages.
@@ -69,7 +69,7 @@ def serve_command(bind, workers, timeout):
     """Serve the app with gunicorn (production). Run `tracker scheduler` beside it."""
     # Held by the master and inherited by the workers it forks: a restore waits for all.
     inuse.hold(current_app)
-    TrackerServer({
+    TrackerServer(app_factory(), {
         "bind": bind, "workers": workers, "timeout": timeout, "preload_app": True,
         "post_fork": _post_fork, "accesslog": "-", "errorlog": "-",
         "logger_class": RedactingLogger,

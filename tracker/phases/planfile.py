@@ -15,20 +15,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracker.core.errors import TrackerError
+from tracker.phases.kinds import APPLIES_TO_ALIASES, ASSESSED_KINDS, ROW_ALIASES, UNIT_KINDS
 from tracker.phases.recurrence import RecurrenceError, expand_due, parse_month_day, phase_of
 from tracker.workdays.calendar import RULES as NON_WORKING_DAY_RULES
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "plans"
 EVIDENCE_KINDS = ("document", "photo", "record", "statement")
-#: The kinds of unit (tracker.units.models.UnitKind has the same values): villages
-#: (村党（总）支部), neighbourhoods (居民区党支部), other party branches (机关党支部…),
-#: offices (机关科室), town-owned enterprises (镇属企业) and institutions (镇属事业单位), and
-#: the coordinator.
-UNIT_KINDS = ("village", "community", "branch", "office", "enterprise", "institution",
-              "coordinator")
-#: The kinds scored on the rubric: every unit but the coordinator.
-ASSESSED_KINDS = UNIT_KINDS[:-1]
-APPLIES_TO_ALIASES = {"units": list(ASSESSED_KINDS), "coordinator": ["coordinator"]}
 #: How a unit's total treats rubric rows that do not apply to its kind.
 NOT_APPLICABLE_RULES = ("rescale", "full")
 #: Who sets a due date the plan cannot know in advance (``due = { set_by = ... }``).
@@ -655,7 +647,7 @@ class _Validator:
     def applies_to(self, item: dict, entry: str, default="units", assessed=False) -> list[str]:
         value = item.get("applies_to", default)
         kinds = ASSESSED_KINDS if assessed else UNIT_KINDS
-        aliases = {"units": APPLIES_TO_ALIASES["units"]} if assessed else APPLIES_TO_ALIASES
+        aliases = ROW_ALIASES if assessed else APPLIES_TO_ALIASES
         if isinstance(value, str):
             if value not in aliases:
                 self.fail(entry, f"'applies_to' must be {' or '.join(map(repr, aliases))} or "

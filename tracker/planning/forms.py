@@ -21,12 +21,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.core.forms import TrackerForm, choices
 from tracker.core.text import whole_number
-from tracker.phases.planfile import ASSESSED_KINDS, EVIDENCE_KINDS, UNIT_KINDS
+from tracker.phases.kinds import (APPLIES_TO_ALIASES, ASSESSED_KINDS, KIND_LABELS, ROW_ALIASES,
+                                  UNIT_KINDS)
+from tracker.phases.planfile import EVIDENCE_KINDS
 from tracker.planning import editing
 from tracker.planning.schedule import (KINDS, LAST, TIMES_A_YEAR, Schedule, ScheduleError,
                                        check_month_day, parse_dates, recognise, rrule_of,
                                        write)
-from tracker.units.models import KIND_LABELS
 
 EVIDENCE_LABELS = {"document": _l("Document"), "photo": _l("Photos"), "record": _l("Record"),
                    "statement": _l("Written statement")}
@@ -153,8 +154,7 @@ def _applies_to(value, selected: list[str], aliases: dict[str, list[str]], order
     return [k for k in order if k in chosen]
 
 
-UNIT_ALIASES = {"units": list(ASSESSED_KINDS), "coordinator": ["coordinator"]}
-ROW_ALIASES = {"units": list(ASSESSED_KINDS)}
+UNIT_ALIASES = APPLIES_TO_ALIASES
 
 
 def kinds_of(value, aliases) -> list[str]:

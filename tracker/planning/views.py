@@ -1,9 +1,9 @@
 """``/plans``: the coordinator's plans by year, drafts, preview and publish, roll-over,
-import of an official document. Everyone else gets 404: the page does not exist for them.
+import of an official document. Behind the coordinator gate (``tracker.core.web``): anyone
+else signed in gets 404, the page does not exist for them.
 """
 
 from datetime import date
-from functools import wraps
 
 import sqlalchemy as sa
 from flask import (Blueprint, Response, abort, flash, redirect, render_template,
@@ -14,7 +14,7 @@ from flask_login import current_user
 from tracker.core.errors import TrackerError
 from tracker.core.text import whole_number
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
-from tracker.core.web import attachment, today
+from tracker.core.web import admin_required as coordinator_only, attachment, today
 from tracker.extensions import db
 from tracker.phases.docximport import draft_toml, read_document
 from tracker.phases.models import VersionState
@@ -25,18 +25,6 @@ from tracker.workdays.services import year_confirmed
 bp = Blueprint("planning", __name__, url_prefix="/plans")
 #: The largest Word document taken (the seed's is about 40 KB).
 MAX_DOCX_BYTES = 5 * 1024 * 1024
-
-
-def coordinator_only(view):
-    """The coordinator; anyone else (signed in or not) is told the page does not exist."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not (current_user.is_authenticated and current_user.is_admin):
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _version(version_id: int):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from tracker.auth.models import Role, User
+from tracker.auth.models import User
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import local_today
 from tracker.extensions import db
@@ -25,6 +25,7 @@ from tracker.reminders.robots import (NAMES, Outcome, Pacer, RobotItem, Status, 
                                       WebhookError, build_payload, build_test_payload, headline,
                                       parse_allowed_hosts, parse_webhook, send)
 from tracker.tasks.models import Task
+from tracker.tasks.scope import may_act_for
 from tracker.units.models import Unit
 
 CHANNELS = UnitChannel.__table__
@@ -73,7 +74,7 @@ def pace_from_outbox(session, robots: list[str], now: datetime) -> list[tuple[st
 
 def can_manage_robot(user: User, unit_id: int) -> bool:
     """The coordinator, for any unit; a unit's manager, for theirs."""
-    return user.is_admin or (user.role == Role.MANAGER and user.unit_id == unit_id)
+    return may_act_for(user, unit_id)
 
 
 def get_channel(unit_id: int) -> UnitChannel | None:

@@ -21,9 +21,10 @@ from tracker.phases.planfile import bundled_plans, read_plan
 from tracker.phases.services import plan_for_year
 from tracker.tasks import evidence
 from tracker.tasks.loading import load_plan, set_duty_date
-from tracker.tasks.models import STATUS_FILTERS, Task
+from tracker.tasks.models import Task
 from tracker.tasks.queries import task_rows
 from tracker.tasks.scope import can_review, can_work_on
+from tracker.tasks.states import STATUS_FILTERS
 from tracker.tasks.services import (Occurrence, add_evidence, records_occurrences, review,
                                     submit)
 from tracker.units.services import get_unit
@@ -53,7 +54,9 @@ def cleanup_evidence_command(now):
 @tasks_cli.command("list")
 @click.option("--unit", "unit_name", help="Only this unit's tasks.")
 @click.option("--year", type=click.IntRange(MIN_YEAR, MAX_YEAR), help="Only this year.")
-@click.option("--status", type=click.Choice(STATUS_FILTERS), help="Only tasks in this status.")
+@click.option("--status", type=click.Choice(STATUS_FILTERS),
+              help="Only these tasks (as status= on the pages and feeds); without it, all but "
+                   "the cancelled.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)
 def list_tasks(unit_name, year, status, fmt):

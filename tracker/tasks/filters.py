@@ -12,7 +12,8 @@ from flask_login import current_user
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.core.web import date_arg, int_arg
 from tracker.phases.models import Duty, Phase
-from tracker.tasks.models import PENDING, STATE_FILTERS, Task, TaskStatus
+from tracker.tasks.models import Task
+from tracker.tasks.states import UnknownStatus, parse_status
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Filters:
 
     unit_id: int | None = None
     phase: str | None = None
-    #: One of ``tracker.tasks.models.STATE_FILTERS``.
+    #: One of ``tracker.tasks.states.STATUS_FILTERS`` (None: all but the cancelled).
     state: str | None = None
     duty: str | None = None
     year: int | None = None
@@ -39,22 +40,16 @@ class Filters:
             out.append(Task.year == self.year)
         if self.due is not None:
             out.append(Task.due_date == self.due)
-        if self.state == "pending":
-            out.append(Task.status.in_(sorted(PENDING)))
-        elif self.state == "done":
-            out.append(Task.status.in_([TaskStatus.SUBMITTED, TaskStatus.ACCEPTED]))
-        elif self.state:
-            out.append(Task.state_clause(today) == self.state)
-        else:
-            out.append(Task.status != TaskStatus.CANCELLED)
+        out.append(Task.status_filter(self.state, today))
         return out
 
 
 def parse_filters() -> Filters:
     """Filters from the query string; a unit filter only for the coordinator."""
-    state = request.args.get("status") or None
-    if state is not None and state not in STATE_FILTERS:
-        abort(400, description=_("Unknown status '%(status)s'.", status=state))
+    try:
+        state = parse_status(request.args.get("status"))
+    except UnknownStatus as exc:
+        abort(400, description=_("Unknown status '%(status)s'.", status=exc.value))
     return Filters(
         unit_id=int_arg("unit") if current_user.is_admin else None,
         phase=request.args.get("phase") or None,

@@ -1,7 +1,7 @@
 """Task and TaskEvent models."""
 
 import enum
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -13,54 +13,10 @@ from tracker.extensions import db
 from tracker.auth.models import User
 from tracker.phases.models import Duty, Phase, Plan
 from tracker.units.models import Unit
-
-
-class TaskStatus(enum.StrEnum):
-    """Stored status of a task. Overdue is derived from the due date, not stored."""
-
-    OPEN = "open"
-    SUBMITTED = "submitted"
-    ACCEPTED = "accepted"
-    RETURNED = "returned"
-    CANCELLED = "cancelled"
-
-
-#: Statuses in which the unit still owes work: these can be overdue, and a
-#: reloaded plan may still move them.
-PENDING = frozenset({TaskStatus.OPEN, TaskStatus.RETURNED})
-
-
-#: Statuses in which the unit's part is done (submitted for review, or accepted).
-FINISHED = frozenset({TaskStatus.SUBMITTED, TaskStatus.ACCEPTED})
-#: Days ahead in which a pending task counts as "due soon".
-DUE_SOON_DAYS = 7
-
-#: The states a task is shown in, in the order legends, counts and charts use: the stored
-#: statuses, and the derived ``overdue`` (work still owed after the due date) and ``soon``.
-DISPLAY_STATES = ("accepted", "submitted", "returned", "overdue", "soon", "open", "cancelled")
-#: What a task list can be narrowed to: a display state, or ``pending`` (still owed) and
-#: ``done`` (submitted or accepted).
-STATE_FILTERS = DISPLAY_STATES + ("pending", "done")
-#: Status filters of the scripting interfaces (CLI, feeds): the stored statuses and
-#: ``overdue``.
-STATUS_FILTERS = tuple(s.value for s in TaskStatus) + ("overdue",)
-
-#: Labels of the states a task is shown in (stored status, or derived overdue/soon).
-STATE_LABELS = {
-    "open": _l("Open"),
-    "soon": _l("Due within 7 days"),
-    "overdue": _l("Overdue"),
-    "submitted": _l("Submitted"),
-    "returned": _l("Returned"),
-    "accepted": _l("Done"),
-    "cancelled": _l("Cancelled"),
-}
-
-
-def is_overdue(status: str, due: date, today: date) -> bool:
-    """Whether work is still owed after the due date, as seen on ``today``: the one
-    definition of overdue, beside ``Task.overdue_clause`` (its SQL form)."""
-    return status in PENDING and due < today
+# The state vocabulary lives in tracker.tasks.states; these names stay importable from here.
+from tracker.tasks.states import (  # noqa: F401
+    DISPLAY_STATES, DUE_SOON_DAYS, FINISHED, PENDING, STATE_LABELS, STATUS_FILTERS, TaskStatus,
+    display_clause, display_state, is_overdue, status_clause)
 
 
 class Task(db.Model):
@@ -131,30 +87,22 @@ class Task(db.Model):
     @classmethod
     def overdue_clause(cls, today: date):
         """SQL for ``is_overdue``: pending and due before ``today``."""
-        return cls.status.in_(sorted(PENDING)) & (cls.due_date < today)
+        return status_clause("overdue", cls.status, cls.due_date, today)
+
+    @classmethod
+    def status_filter(cls, value: str | None, today: date):
+        """SQL: the tasks the status filter ``value`` selects on ``today``
+        (``tracker.tasks.states.matches``)."""
+        return status_clause(value, cls.status, cls.due_date, today)
 
     @classmethod
     def state_clause(cls, today: date):
-        """SQL for ``display_state``: the state a task is shown in on ``today``."""
-        return sa.case(
-            (cls.overdue_clause(today), "overdue"),
-            (cls.status == TaskStatus.RETURNED, "returned"),
-            ((cls.status == TaskStatus.OPEN)
-             & (cls.due_date <= today + timedelta(days=DUE_SOON_DAYS)), "soon"),
-            else_=sa.type_coerce(cls.status, sa.String),
-        )
+        """SQL for ``display_state``: the state a task is drawn in on ``today``."""
+        return display_clause(cls.status, cls.due_date, today)
 
     def display_state(self, today: date) -> str:
-        """The state the calendar colours: accepted, submitted, returned, overdue, soon, open
-        or cancelled."""
-        if self.is_overdue(today):
-            return "overdue"
-        if self.status in PENDING:
-            if self.status == TaskStatus.RETURNED:
-                return "returned"
-            if (self.due_date - today).days <= DUE_SOON_DAYS:
-                return "soon"
-        return self.status.value
+        """The state the calendar colours (``tracker.tasks.states.display_state``)."""
+        return display_state(self.status, self.due_date, today)
 
     def days_left(self, today: date) -> int:
         """Days from ``today`` to the due date (negative when past)."""

@@ -12,8 +12,9 @@ from tracker.extensions import db
 from tracker.phases.models import Duty, Phase, Plan, PlanYear
 from tracker.phases.recurrence import phase_range
 from tracker.tasks.filters import Filters
-from tracker.tasks.models import PENDING, Task, TaskStatus
+from tracker.tasks.models import PENDING, Task
 from tracker.tasks.scope import task_scope
+from tracker.tasks.states import COUNTED
 from tracker.units.models import Unit
 
 
@@ -103,13 +104,37 @@ def _unique(rows):
 
 
 def state_counts(user, filters: Filters, today: date, by):
-    """Counts of tasks by ``by`` (a column) and state: {(key, state): n}."""
+    """Counts of tasks by ``by`` (a column) and display state (a partition, for charts):
+    {(key, state): n}."""
     state = Task.state_clause(today).label("state")
     rows = db.session.execute(
         sa.select(by, state, sa.func.count()).where(*scoped(user, filters, today))
         .group_by(by, state)
     ).all()
     return {(key, st): n for key, st, n in rows}
+
+
+def status_counts(user, filters: Filters, today: date, by, values=COUNTED) -> dict:
+    """How many tasks each status filter in ``values`` selects, per ``by`` (a column), as
+    the task list with ``status=`` lists them: {key: {value: n, "all": n}}, where "all"
+    is every task ``filters`` selects. One statement."""
+    columns = [sa.func.sum(sa.case((Task.status_filter(v, today), 1), else_=0)) for v in values]
+    rows = db.session.execute(
+        sa.select(by, sa.func.count(), *columns).where(*scoped(user, filters, today))
+        .group_by(by)
+    ).all()
+    return {key: {"all": total, **dict(zip(values, ns))} for key, total, *ns in rows}
+
+
+def page_of_day(user, filters: Filters, today: date, day: date, per_page: int) -> int:
+    """The page of the filtered task list (by due date) where ``day`` begins: the first
+    holding a task due on it or later, else the last."""
+    total, before = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(
+            sa.func.sum(sa.case((Task.due_date < day, 1), else_=0)), 0))
+        .select_from(Task).where(*scoped(user, filters, today))
+    ).one()
+    return max(min(before // per_page + 1, (total + per_page - 1) // per_page), 1)
 
 
 def task_page(user, filters: Filters, today: date, page: int, per_page: int = 50):
@@ -137,7 +162,7 @@ def upcoming(user, unit_id: int, today: date, overdue: bool, limit: int) -> list
 def task_rows(today: date, unit_id: int | None = None, year: int | None = None,
               status: str | None = None) -> list[dict]:
     """Tasks as plain records for the CLI, ordered by due date then unit; ``status`` is one
-    of ``tracker.tasks.models.STATUS_FILTERS``."""
+    of ``tracker.tasks.states.STATUS_FILTERS`` (without it, every task but the cancelled, as on the pages and in the feeds)."""
     query = (
         sa.select(Task.id, Task.year, Task.seq, Task.title, Task.title_en, Task.due_date,
                   Task.status, Unit.name.label("unit"), Duty.code.label("duty"),
@@ -151,10 +176,7 @@ def task_rows(today: date, unit_id: int | None = None, year: int | None = None,
         query = query.where(Task.unit_id == unit_id)
     if year is not None:
         query = query.where(Task.year == year)
-    if status == "overdue":
-        query = query.where(Task.overdue_clause(today))
-    elif status:
-        query = query.where(Task.status == TaskStatus(status))
+    query = query.where(Task.status_filter(status, today))
     return [
         {"id": r.id, "unit": r.unit, "duty": r.duty or "", "title": r.title, "title_en": r.title_en,
          "year": r.year, "seq": r.seq, "due": r.due_date.isoformat(), "phase": r.phase or "",

@@ -27,7 +27,7 @@ from tracker.tasks.loading import dates_to_set, set_duty_date
 from tracker.tasks.forms import MoveForm, NewTaskForm, ReviewForm, UploadForm, WorkForm
 from tracker.tasks.models import (EVENT_LABELS, PENDING, STATE_LABELS, EvidenceFile, Task,
                                   TaskEvent, TaskStatus)
-from tracker.tasks.queries import filter_options, task_page
+from tracker.tasks.queries import filter_options, page_of_day, task_page
 from tracker.tasks.scope import can_review, can_work_on, task_scope
 from tracker.tasks.services import (Occurrence, add_evidence, create_adhoc, move_due,
                                     move_occurrence, needs_files, next_open_slot,
@@ -44,10 +44,16 @@ PER_PAGE = 50
 @bp.get("/tasks")
 @login_required
 def index():
-    """The filtered list of tasks, a page at a time."""
-    filters = parse_filters()
-    page = int_arg("page") or 1
-    tasks, total = task_page(current_user, filters, today(), page, PER_PAGE)
+    """The filtered list of tasks by due date, a page at a time. It opens on this year
+    (unless a year or a day is asked for), at the page of what falls due next."""
+    filters, now_day = parse_filters(), today()
+    if filters.year is None and filters.due is None:
+        filters.year = now_day.year
+    page = int_arg("page")
+    if page is None:
+        page = (page_of_day(current_user, filters, now_day, now_day, PER_PAGE)
+                if filters.year == now_day.year else 1)
+    tasks, total = task_page(current_user, filters, now_day, page, PER_PAGE)
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     if page > pages:
         abort(404)

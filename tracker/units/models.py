@@ -4,36 +4,13 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.core.timeutil import utcnow
 from tracker.core.types import UTCDateTime, enum_column
 from tracker.extensions import db
-
-
-class UnitKind(enum.StrEnum):
-    """The seed's addressees, plus the coordinating office itself (the plan file's
-    ``tracker.phases.planfile.UNIT_KINDS``)."""
-
-    VILLAGE = "village"  # 村党（总）支部
-    COMMUNITY = "community"  # 居民区党支部
-    BRANCH = "branch"  # other party branches, e.g. 机关党支部
-    OFFICE = "office"  # 机关科室
-    ENTERPRISE = "enterprise"  # 镇属企业
-    INSTITUTION = "institution"  # 镇属事业单位
-    COORDINATOR = "coordinator"  # 镇党委宣传部门: carries the coordinator's own duties
-
-
-KIND_LABELS = {"village": _l("Village party branch"),
-               "community": _l("Neighbourhood party branch"),
-               "branch": _l("Other party branch"), "office": _l("Office"),
-               "enterprise": _l("Town-owned enterprise"),
-               "institution": _l("Town-owned institution"), "coordinator": _l("Coordinator")}
-
-#: The kinds scored on the rubric (a plan's ``applies_to = "units"``): all but the
-#: coordinator.
-ASSESSED_KINDS = tuple(kind for kind in UnitKind if kind != UnitKind.COORDINATOR)
+# The kinds of unit are the plan's (tracker.phases.kinds); these names stay importable here.
+from tracker.phases.kinds import ASSESSED_KINDS, KIND_LABELS, UnitKind  # noqa: F401
 
 
 class Unit(db.Model):
