@@ -28,6 +28,9 @@ COORDINATOR_ONLY = frozenset({
     "assessment.start", "assessment.refresh", "assessment.deduct", "assessment.withdraw",
     "assessment.rectification", "assessment.lock_sheet", "assessment.feedback",
     "assessment.waive",
+    "yearend.cycle", "yearend.save_inputs", "yearend.import_sheet", "yearend.visit",
+    "yearend.new_draw", "yearend.spot_finding", "yearend.rectify", "yearend.open_links",
+    "yearend.adopt", "yearend.feedback_issue",
     "planning.index", "planning.new", "planning.import_document", "planning.draft",
     "planning.save_source", "planning.delete", "planning.new_version", "planning.rollover",
     "planning.preview", "planning.publish", "planning.download", "planning.edit_plan",
@@ -46,6 +49,8 @@ SHARED = frozenset({
     "inbox.index", "inbox.read", "inbox.read_all", "health.healthz", "pwa.manifest",
     "pwa.service_worker", "pwa.offline", "binder.index", "binder.export_unit", "binder.job",
     "binder.download", "binder.figures",
+    "yearend.feedback_page", "yearend.feedback_print", "yearend.feedback_pdf",
+    "yearend.feedback_acknowledge", "survey.answer",
 })
 
 

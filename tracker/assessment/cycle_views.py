@@ -26,7 +26,7 @@ from tracker.assessment.services import assessed_units
 from tracker.auth.models import Role
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
-from tracker.core.web import MAX_ID, attachment, today
+from tracker.core.web import MAX_ID, admin_required, attachment, today
 from tracker.extensions import db
 from tracker.phases.services import plan_for_year
 from tracker.units.models import ASSESSED_KINDS, Unit
@@ -36,13 +36,6 @@ survey_bp = Blueprint("survey", __name__, url_prefix="/survey")
 
 #: A year of cookie: the device keeps its mark for the next year's questionnaire too.
 DEVICE_COOKIE_SECONDS = 366 * 24 * 3600
-
-
-def _coordinator() -> None:
-    """The coordinator's pages: anyone else, signed in or not, is told they do not exist
-    (as tracker.planning's)."""
-    if not (current_user.is_authenticated and current_user.is_admin):
-        abort(404)
 
 
 def _year(year: int) -> int:
@@ -98,9 +91,9 @@ def _sheet_panel():
 # -- the coordinator's records ----------------------------------------------------------
 
 @bp.get("/<int:year>/cycle")
+@admin_required
 def cycle(year):
     """The year-end cycle: inputs per unit, 督导 visits, 抽查 draws, the questionnaire."""
-    _coordinator()
     plan = _plan(year)
     units = assessed_units()
     inputs = inputs_of(year, [u.id for u in units])
@@ -116,9 +109,9 @@ def cycle(year):
 
 
 @bp.post("/<int:year>/inputs")
+@admin_required
 def save_inputs(year):
     """年中评估 (or another input) for every unit, from one table."""
-    _coordinator()
     _year(year)
     kind, now, saved = request.form.get("kind", ""), utcnow(), 0
     for unit in assessed_units():
@@ -132,9 +125,9 @@ def save_inputs(year):
 
 
 @bp.post("/<int:year>/inputs/import")
+@admin_required
 def import_sheet(year):
     """年中评估 or 群众评议 from a CSV or .xlsx file (a 问卷星 export)."""
-    _coordinator()
     _year(year)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -145,9 +138,9 @@ def import_sheet(year):
 
 
 @bp.post("/<int:year>/visits")
+@admin_required
 def visit(year):
     """A 日常督导 visit with its findings (one a line)."""
-    _coordinator()
     _year(year)
     unit = _assessed_unit(request.form.get("unit_id", type=int))
     day = _form_date("visited_on")
@@ -159,9 +152,9 @@ def visit(year):
 
 
 @bp.post("/<int:year>/draws")
+@admin_required
 def new_draw(year):
     """Draw the 抽查's units (seeded, recorded)."""
-    _coordinator()
     _year(year)
     count = request.form.get("count", type=int) or 0
     spot = draw_sample(year, count, request.form.get("seed", ""), current_user, utcnow())
@@ -170,9 +163,9 @@ def new_draw(year):
 
 
 @bp.post("/<int:year>/findings")
+@admin_required
 def spot_finding(year):
     """What the 抽查 found at a unit."""
-    _coordinator()
     _year(year)
     unit = _assessed_unit(request.form.get("unit_id", type=int))
     add_finding(unit, year, FindingKind.SPOT, request.form.get("text", ""), utcnow())
@@ -180,9 +173,9 @@ def spot_finding(year):
 
 
 @bp.post("/<int:year>/findings/<id:finding_id>/rectify")
+@admin_required
 def rectify(year, finding_id):
     """Turn a finding into a 整改 task for its unit."""
-    _coordinator()
     plan = _plan(year)
     finding = db.session.get(Finding, finding_id)
     if finding is None or finding.year != year:
@@ -193,18 +186,18 @@ def rectify(year, finding_id):
 
 
 @bp.post("/<int:year>/surveys")
+@admin_required
 def open_links(year):
     """A questionnaire link for every unit that has none."""
-    _coordinator()
     _year(year)
     made = surveys.open_surveys(year, utcnow())
     return _done(year, _("%(n)d questionnaire links made.", n=len(made)))
 
 
 @bp.post("/<int:year>/surveys/<id:survey_id>/adopt")
+@admin_required
 def adopt(year, survey_id):
     """The questionnaire's 满意率 as the unit's 群众评议 result."""
-    _coordinator()
     survey = db.session.get(Survey, survey_id)
     if survey is None or survey.year != year:
         abort(404)
@@ -258,9 +251,9 @@ def feedback_pdf(year, unit_id):
 
 
 @bp.post("/<int:year>/units/<id:unit_id>/feedback/issue")
+@admin_required
 def feedback_issue(year, unit_id):
     """Issue the 反馈单 to the unit (mail, group robot, inbox)."""
-    _coordinator()
     unit, plan = _sheet_unit(year, unit_id)
     sheets.issue(sheets.feedback_for(plan, year, unit), current_user, utcnow())
     db.session.commit()

@@ -76,12 +76,22 @@ def list_units(fmt):
          fmt, ["id", "name", "kind", "active"])
 
 
-def _rows_changed(unit: Unit, now) -> str:
-    """Tell the tasks area; what it made or cancelled, for the report."""
+def _row_rule(name: str, code: str, year: int, mode: RowRuleMode, reason: str,
+              clear: bool) -> None:
+    """Set (or with ``clear`` undo) an exemption or inclusion; the tasks area follows, and
+    what it made is reported."""
+    unit, now = get_unit(name), utcnow()
+    if clear:
+        clear_row_rule(unit, year, code)
+        said = "follows the unit's kind again"
+    else:
+        set_row_rule(unit, year, code, mode, reason, None, now)
+        said = (f"does not apply ({reason})" if mode == RowRuleMode.EXEMPT else "applies")
     made = [count for result in signals.values(signals.units_changed.send([unit], now=now))
             for _what, count in result]
     db.session.commit()
-    return f"; tasks made: {sum(made)}" if sum(made) else ""
+    click.echo(f"{unit.name}: row {code} of {year} {said}"
+               + (f"; tasks made: {sum(made)}." if sum(made) else "."))
 
 
 @unit_cli.command("exempt")
@@ -93,15 +103,7 @@ def _rows_changed(unit: Unit, now) -> str:
 def exempt(name, code, year, reason, clear):
     """Exempt a unit from a rubric row for a year: its sheet reads 不适用 with the reason,
     and the row's duties ask nothing more of it (open work not yet due is cancelled)."""
-    unit, now = get_unit(name), utcnow()
-    if clear:
-        clear_row_rule(unit, year, code)
-        click.echo(f"{unit.name}: row {code} of {year} follows the unit's kind again"
-                   f"{_rows_changed(unit, now)}.")
-        return
-    set_row_rule(unit, year, code, RowRuleMode.EXEMPT, reason, None, now)
-    click.echo(f"{unit.name}: row {code} of {year} does not apply ({reason})"
-               f"{_rows_changed(unit, now)}.")
+    _row_rule(name, code, year, RowRuleMode.EXEMPT, reason, clear)
 
 
 @unit_cli.command("include")
@@ -113,11 +115,4 @@ def exempt(name, code, year, reason, clear):
 def include(name, code, year, reason, clear):
     """Give a unit a rubric row its kind does not carry, for a year, with the duties that
     serve it (their tasks are made at once)."""
-    unit, now = get_unit(name), utcnow()
-    if clear:
-        clear_row_rule(unit, year, code)
-        click.echo(f"{unit.name}: row {code} of {year} follows the unit's kind again"
-                   f"{_rows_changed(unit, now)}.")
-        return
-    set_row_rule(unit, year, code, RowRuleMode.INCLUDE, reason, None, now)
-    click.echo(f"{unit.name}: row {code} of {year} applies{_rows_changed(unit, now)}.")
+    _row_rule(name, code, year, RowRuleMode.INCLUDE, reason, clear)
