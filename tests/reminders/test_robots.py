@@ -228,8 +228,9 @@ def test_one_message_lists_overdue_items_first_each_with_its_date_state_and_link
     assert [re.search(r"(上半年自查|党委理论学习|召开意识形态)", line)[1]
             for line in lines if re.match(r"\d+\. ", line)] == ["上半年自查", "党委理论学习",
                                                                "召开意识形态"]
-    assert "上半年自查（截止 2026-06-16，已逾期 7 天）" in text.replace("**", "")
-    assert "今天到期" in text and "截止 2026-06-30，还有 7 天到期" in text
+    # The due date is the system's setting, and says so.
+    assert "上半年自查（截止 2026-06-16（本系统设定），已逾期 7 天）" in text.replace("**", "")
+    assert "今天到期" in text and "截止 2026-06-30（本系统设定），还有 7 天到期" in text
     if vendor == Vendor.FEISHU:
         assert body["msg_type"] == "post"
         assert body["content"]["post"]["zh_cn"]["title"] == "【工作提醒】洋溢村党总支"
