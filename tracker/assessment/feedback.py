@@ -4,6 +4,7 @@ Flush, never commit."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -78,7 +79,7 @@ def render_feedback_pdf(sheet: FeedbackSheet) -> bytes:
     with force_locale("zh_Hans_CN"):
         html = render_template("assessment/feedback_sheet.html", sheet=sheet,
                                today=local_today(), printing=True, font=font)
-    return render_pdf(html)
+    return render_pdf(html, base_url=Path(current_app.static_folder).as_uri() + "/")
 
 
 def issue(sheet: FeedbackSheet, actor, now: datetime) -> Feedback:
