@@ -9,6 +9,7 @@ they fail.
 """
 
 import os
+import threading
 import uuid
 
 import pytest
@@ -144,6 +145,11 @@ def app(backend, database_url, instance_path):
         if backend == "sqlite":
             db.create_all()
         yield app
+        # A binder is built in a thread of its own (tracker.binder.jobs): it finishes
+        # before the tables are emptied under it.
+        for thread in threading.enumerate():
+            if thread.name.startswith("binder-"):
+                thread.join(timeout=300)
         db.session.remove()
         if backend == "postgresql":
             tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
