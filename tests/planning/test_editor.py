@@ -18,21 +18,6 @@ from tracker.phases.models import PlanVersion
 from tracker.planning import editing, services
 
 
-@pytest.fixture
-def admin(app, town, login):
-    """The coordinator's client (CSRF off: tests/web checks the tokens)."""
-    app.config["WTF_CSRF_ENABLED"] = False
-    return login(app.test_client(), town.users.admin)
-
-
-@pytest.fixture
-def draft(town):
-    """Next year's draft, rolled over from the town's plan."""
-    version = services.rollover(town.year, town.year + 1, None, utcnow())
-    db.session.commit()
-    return version
-
-
 def plan_of(version) -> dict:
     db.session.expire_all()
     return tomllib.loads(db.session.get(PlanVersion, version.id).source)

@@ -21,21 +21,6 @@ from tracker.planning import editing, services
 from tracker.tasks.models import Task
 
 
-@pytest.fixture
-def admin(app, town, login):
-    """The coordinator's client (CSRF off: tests/web checks the tokens)."""
-    app.config["WTF_CSRF_ENABLED"] = False
-    return login(app.test_client(), town.users.admin)
-
-
-@pytest.fixture
-def draft(town):
-    """Next year's draft, rolled over from the town's plan."""
-    version = services.rollover(town.year, town.year + 1, None, utcnow())
-    db.session.commit()
-    return version
-
-
 def state_of(version) -> VersionState:
     db.session.expire_all()
     return db.session.get(PlanVersion, version.id).state
