@@ -22,7 +22,7 @@ from tracker.assessment.records import (INPUT_NAMES, AssessmentInput, Finding, F
                                         InputKind, SpotDraw, SupervisionVisit)
 from tracker.assessment.services import assessed_units, parse_points
 from tracker.core.errors import TrackerError
-from tracker.core.text import check_text
+from tracker.core.text import check_text, decode_text
 from tracker.core.web import today as local_today
 from tracker.extensions import db
 from tracker.phases.models import Plan, RubricNode
@@ -104,13 +104,8 @@ def _rows(name: str, data: bytes) -> list[list]:
     """The rows of a CSV (UTF-8 or GB18030, as Excel and 问卷星 save it) or .xlsx file."""
     suffix = Path(name).suffix.lower()
     if suffix == ".csv":
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
+        text = decode_text(data)
+        if text is None:
             raise TrackerError(_("%(name)s: not a text file in UTF-8 or GB18030.", name=name))
         return [row for row in csv.reader(io.StringIO(text)) if any(c.strip() for c in row)]
     if suffix == ".xlsx":

@@ -75,3 +75,19 @@ def check_text(value: str, what: str, multiline: bool = False) -> str:
         raise TrackerError(_("%(what)s holds a character that is not allowed (U+%(code)s); "
                              "remove it and try again.", what=what, code=code))
     return value
+
+
+#: How text files from Chinese offices come: UTF-8 (with or without a BOM), or GB18030 as
+#: Chinese Windows and Excel save them.
+TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def decode_text(data: bytes) -> str | None:
+    """The text of a file's bytes in the first of ``TEXT_ENCODINGS`` that reads them, or
+    None where none does."""
+    for encoding in TEXT_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None

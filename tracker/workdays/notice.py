@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 
 from tracker.core.errors import TrackerError
+from tracker.core.text import decode_text
 
 #: The largest notice taken (the real ones are about 2 KB of text).
 MAX_NOTICE_BYTES = 2 * 2**20
@@ -78,13 +79,8 @@ def notice_text(data: bytes, filename: str) -> str:
             else:
                 lines.append(block)
         return "\n".join(lines)
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = decode_text(data)
+    if text is None:
         raise NoticeError(_("%(file)s: not a text, HTML or Word (.docx) file.", file=filename))
     if name.endswith((".html", ".htm")) or re.match(r"\s*<(!doctype|html)", text, re.I):
         return _html_text(text)
