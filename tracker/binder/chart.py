@@ -3,6 +3,8 @@
 
 from markupsafe import Markup, escape
 
+from tracker.core.svgchart import svg_open, value_grid
+
 #: The series' colours: the overview's accepted green, submitted blue and returned orange.
 COLOURS = {"held": "#1565c0", "accepted": "#2e7d32", "on_time": "#2e7d32", "late": "#b35000"}
 
@@ -25,15 +27,8 @@ def bars_svg(months: list[dict[str, int]], labels: list[str], series: dict[str, 
     highest = max([m.get(k, 0) for m in months for k in series] + [1])
     slot = (width - left - 10) / max(len(months), 1)
     bar = slot * 0.7 / max(len(series), 1)
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-             f"<title>{escape(title)}</title>", *_legend(series, left, 16)]
-    for tick in range(5):
-        value = round(highest * tick / 4)
-        y = top + plot_h - plot_h * tick / 4
-        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="#e0e0e0"/><text x="{left - 4}" y="{y + 4:.1f}" '
-                     f'text-anchor="end" font-size="10">{value}</text>')
+    parts = [*svg_open(width, height, title), *_legend(series, left, 16),
+             *value_grid(highest, left, width - 10, top, plot_h)]
     for i, counts in enumerate(months):
         x = left + i * slot + slot * 0.15
         for j, (key, label) in enumerate(series.items()):
@@ -57,9 +52,7 @@ def unit_bars_svg(totals: dict[str, dict[str, int]], series: dict[str, str],
     height = top + row_h * max(len(totals), 1) + 10
     highest = max([sum(t.get(k, 0) for k in series) for t in totals.values()] + [1])
     plot_w = width - left - right
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-             f"<title>{escape(title)}</title>", *_legend(series, left, 16)]
+    parts = [*svg_open(width, height, title), *_legend(series, left, 16)]
     for i, (unit, counts) in enumerate(totals.items()):
         y = top + i * row_h
         parts.append(f'<text x="{left - 6}" y="{y + 12}" font-size="11" text-anchor="end">'

@@ -2,6 +2,7 @@
 
 from markupsafe import Markup, escape
 
+from tracker.core.svgchart import svg_open, value_grid
 from tracker.tasks.models import DISPLAY_STATES
 
 #: The states' colours (the same as the stylesheet's ``--<state>`` variables): each
@@ -19,15 +20,8 @@ def monthly_chart_svg(months: list[dict[str, int]], labels: list[str],
     plot_h = height - bottom - top
     highest = max([sum(m.values()) for m in months] + [1])
     bar_w = (width - left - 10) / max(len(months), 1)
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-             f"<title>{escape(title)}</title>"]
-    for tick in range(5):
-        value = round(highest * tick / 4)
-        y = top + plot_h - plot_h * tick / 4
-        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="#e0e0e0"/><text x="{left - 4}" y="{y + 4:.1f}" '
-                     f'text-anchor="end" font-size="10">{value}</text>')
+    parts = [*svg_open(width, height, title),
+             *value_grid(highest, left, width - 10, top, plot_h)]
     for i, counts in enumerate(months):
         x = left + i * bar_w + bar_w * 0.15
         y = top + plot_h
