@@ -16,7 +16,7 @@ from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from tracker.assessment.scoring import Layout, rank
+from tracker.assessment.scoring import Layout, rank, rank_within
 from tracker.core.text import spreadsheet_cell
 
 HEADERS = ["一级项目", "二级项目", "工作要求", "扣分标准", "分值", "得分"]
@@ -161,11 +161,8 @@ def write_xlsx(stream, title: str, layout: Layout, groups, results: list,
     taken = {"汇总"}
     totals = {r.unit.id: r.total for r in results}
     ranks = rank(totals)
-    within = {}
-    for group in ranking or ():
-        members = {r.unit.id: r.total for r in results if str(r.unit.kind) in group["kinds"]}
-        within.update({uid: f"{group['title']} {place}"
-                       for uid, place in rank(members).items()})
+    within = {uid: f"{group['title']} {place}" for uid, (group, place) in rank_within(
+        totals, {r.unit.id: str(r.unit.kind) for r in results}, ranking or ()).items()}
     head = (["排名", "分类排名", "单位"]
             + [f"{label}得分 / 适用分" for _, label, _ in layout.groups]
             + ["得分", "适用分值", "总分", "状态"])

@@ -162,3 +162,13 @@ def rank(totals: dict) -> dict:
             position, previous = index, total
         ranks[key] = position
     return ranks
+
+
+def rank_within(totals: dict, kinds: dict, groups: list[dict]) -> dict:
+    """Ranks of ``totals``' keys within each of ``groups`` (the plan's ranking groups,
+    ``{title, kinds}``; ``kinds``: key -> unit kind): {key: (group, rank)}."""
+    within = {}
+    for group in groups:
+        members = {key: total for key, total in totals.items() if kinds[key] in group["kinds"]}
+        within.update({key: (group, place) for key, place in rank(members).items()})
+    return within

@@ -11,10 +11,10 @@ from sqlalchemy.orm import selectinload
 
 from tracker.assessment.models import (Assessment, AssessmentRow, Deduction, DeductionSource,
                                        MinimumWaiver)
-from tracker.assessment.scoring import (GAP_NO_TASK, GAP_NOT_DUE, ZERO, Minimum, rank,
-                                        shortfall_prefix,
-                                        evidence_verdict, row_score, scaled_total,
-                                        sheet_layout, with_minimums)
+from tracker.assessment.scoring import (GAP_NO_TASK, GAP_NOT_DUE, ZERO, Minimum,
+                                        evidence_verdict, rank, rank_within, row_score,
+                                        scaled_total, sheet_layout, shortfall_prefix,
+                                        with_minimums)
 from tracker.core.errors import TrackerError
 from tracker.core.text import check_text
 from tracker.core.timeutil import local_today
@@ -103,12 +103,15 @@ def applies_to_unit(node: RubricNode, unit: Unit, rules: dict) -> tuple[bool, st
     return applies(node, unit.kind), ""
 
 
-def waivers(plan: Plan, year: int, unit_ids) -> dict[tuple[int, int, str], MinimumWaiver]:
-    """The minimums waived: {(unit id, row id, label): waiver}."""
-    return {(w.unit_id, w.node_id, w.label): w for w in db.session.scalars(
-        sa.select(MinimumWaiver).where(MinimumWaiver.plan_id == plan.id,
-                                       MinimumWaiver.year == year,
-                                       MinimumWaiver.unit_id.in_(list(unit_ids))))}
+def waivers(plan: Plan, year: int, unit_ids) -> dict[tuple[int, int], dict]:
+    """The minimums waived: {(unit id, row id): {label: waiver}}."""
+    found = defaultdict(dict)
+    for w in db.session.scalars(
+            sa.select(MinimumWaiver).where(MinimumWaiver.plan_id == plan.id,
+                                           MinimumWaiver.year == year,
+                                           MinimumWaiver.unit_id.in_(list(unit_ids)))):
+        found[(w.unit_id, w.node_id)][w.label] = w
+    return found
 
 
 @dataclass
@@ -295,8 +298,7 @@ def results(plan: Plan, year: int, units: list[Unit],
         rows = {}
         for leaf in leaves:
             applicable, na_reason = applies_to_unit(leaf, unit, rules)
-            waived = {label: w for (u, n, label), w in waived_all.items()
-                      if u == unit.id and n == leaf.id}
+            waived = waived_all.get((unit.id, leaf.id), {})
             # A party organisation's own row is scored on the organisation's evidence.
             org = (everyone.get(unit.party_org_id)
                    if leaf.party_org and unit.party_org_id else None)
@@ -502,8 +504,8 @@ def waive_minimum(assessment: Assessment, node_id: int, label: str, reason: str,
         raise TrackerError(_("Give the reason for waiving the minimum."))
     if len(reason) > MAX_NOTE:
         raise TrackerError(_("The reason is longer than %(n)d characters.", n=MAX_NOTE))
-    key = (assessment.unit_id, node.id, label)
-    if key in waivers(assessment.plan, assessment.year, [assessment.unit_id]):
+    waived = waivers(assessment.plan, assessment.year, [assessment.unit_id])
+    if label in waived.get((assessment.unit_id, node.id), {}):
         raise TrackerError(_("This minimum is waived already."))
     waiver = MinimumWaiver(unit_id=assessment.unit_id, plan_id=assessment.plan_id,
                            year=assessment.year, node_id=node.id, label=label, reason=reason,
@@ -540,11 +542,6 @@ def ranking_groups(plan: Plan) -> list[dict]:
 def ranked(plan: Plan, scored: dict) -> tuple[dict, dict]:
     """Ranks of ``scored`` (unit id -> UnitResult): in the whole town, and within the
     plan's ranking groups as {unit id: (group title, rank)}."""
-    overall = rank({uid: r.total for uid, r in scored.items()})
-    within = {}
-    for group in ranking_groups(plan):
-        members = {uid: r.total for uid, r in scored.items()
-                   if str(r.unit.kind) in group["kinds"]}
-        for uid, place in rank(members).items():
-            within[uid] = (group, place)
-    return overall, within
+    totals = {uid: r.total for uid, r in scored.items()}
+    kinds = {uid: str(r.unit.kind) for uid, r in scored.items()}
+    return rank(totals), rank_within(totals, kinds, ranking_groups(plan))
