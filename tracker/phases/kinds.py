@@ -23,6 +23,9 @@ UNIT_KINDS = tuple(kind.value for kind in UnitKind)
 #: The kinds scored on the rubric (a plan's ``applies_to = "units"``): all but the
 #: coordinator.
 ASSESSED_KINDS = tuple(kind for kind in UNIT_KINDS if kind != UnitKind.COORDINATOR)
+#: The kinds that are party organisations: another unit (an enterprise, say) may name one
+#: as its own, and a party organisation's own rubric rows are then asked of it.
+PARTY_ORG_KINDS = (UnitKind.VILLAGE, UnitKind.COMMUNITY, UnitKind.BRANCH)
 #: What a duty's ``applies_to`` may say instead of listing kinds.
 APPLIES_TO_ALIASES = {"units": list(ASSESSED_KINDS), "coordinator": [UnitKind.COORDINATOR.value]}
 #: What a rubric row's ``applies_to`` may say instead of listing kinds (rows score units).

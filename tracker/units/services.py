@@ -10,6 +10,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from tracker.core.errors import TrackerError
 from tracker.core.text import check_text
 from tracker.extensions import db
+from tracker.phases.kinds import PARTY_ORG_KINDS
 from tracker.phases.services import plan_for_year
 from tracker.units.models import ASSESSED_KINDS, RowRuleMode, Unit, UnitKind, UnitRowRule
 
@@ -46,10 +47,6 @@ def get_unit(name: str) -> Unit:
     if unit is None:
         raise TrackerError(f"no unit named {name!r} (see `tracker unit list`)")
     return unit
-
-
-#: The kinds that are party organisations, which another unit may name as its own.
-PARTY_ORG_KINDS = (UnitKind.VILLAGE, UnitKind.COMMUNITY, UnitKind.BRANCH)
 
 
 def set_party_org(unit: Unit, org: Unit | None) -> None:

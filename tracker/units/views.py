@@ -7,14 +7,15 @@ from flask_login import current_user
 
 from tracker.core import signals
 from tracker.core.errors import TrackerError
-from tracker.core.timeutil import utcnow
 from tracker.core.forms import choices
+from tracker.core.timeutil import utcnow
 from tracker.core.web import admin_required, today
 from tracker.extensions import db
+from tracker.phases.kinds import PARTY_ORG_KINDS
 from tracker.units.forms import RowRuleForm, UnitForm
 from tracker.units.models import KIND_LABELS, RowRuleMode, Unit, UnitRowRule
-from tracker.units.services import (PARTY_ORG_KINDS, add_units, clean_name, clear_row_rule,
-                                    parse_kind, set_party_org, set_row_rule)
+from tracker.units.services import (add_units, clean_name, clear_row_rule, parse_kind,
+                                    set_party_org, set_row_rule)
 
 bp = Blueprint("units", __name__, url_prefix="/admin/units")
 bp.app_context_processor(lambda: {"KIND_LABELS": KIND_LABELS})
