@@ -25,7 +25,7 @@ from tracker.assessment.records import Finding, FindingKind, Survey
 from tracker.assessment.services import assessed_units
 from tracker.auth.models import Role
 from tracker.core.errors import TrackerError
-from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
+from tracker.core.timeutil import utcnow
 from tracker.core.web import MAX_ID, admin_required, attachment, today
 from tracker.extensions import db
 from tracker.phases.services import plan_for_year
@@ -38,15 +38,9 @@ survey_bp = Blueprint("survey", __name__, url_prefix="/survey")
 DEVICE_COOKIE_SECONDS = 366 * 24 * 3600
 
 
-def _year(year: int) -> int:
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        abort(404)
-    return year
-
-
 def _plan(year: int):
     try:
-        return plan_for_year(_year(year))
+        return plan_for_year(year)
     except TrackerError:
         abort(404)
 
@@ -90,7 +84,7 @@ def _sheet_panel():
 
 # -- the coordinator's records ----------------------------------------------------------
 
-@bp.get("/<int:year>/cycle")
+@bp.get("/<year:year>/cycle")
 @admin_required
 def cycle(year):
     """The year-end cycle: inputs per unit, 督导 visits, 抽查 draws, the questionnaire."""
@@ -108,11 +102,10 @@ def cycle(year):
         qr={sid: Markup(surveys.qr_svg(url)) for sid, url in urls.items()})
 
 
-@bp.post("/<int:year>/inputs")
+@bp.post("/<year:year>/inputs")
 @admin_required
 def save_inputs(year):
     """年中评估 (or another input) for every unit, from one table."""
-    _year(year)
     kind, now, saved = request.form.get("kind", ""), utcnow(), 0
     for unit in assessed_units():
         score = request.form.get(f"score-{unit.id}", "").strip()
@@ -124,11 +117,10 @@ def save_inputs(year):
     return _done(year, _("%(n)d results saved.", n=saved))
 
 
-@bp.post("/<int:year>/inputs/import")
+@bp.post("/<year:year>/inputs/import")
 @admin_required
 def import_sheet(year):
     """年中评估 or 群众评议 from a CSV or .xlsx file (a 问卷星 export)."""
-    _year(year)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise TrackerError(_("Choose a file."))
@@ -137,11 +129,10 @@ def import_sheet(year):
     return _done(year, _("%(n)d results imported.", n=len(entries)))
 
 
-@bp.post("/<int:year>/visits")
+@bp.post("/<year:year>/visits")
 @admin_required
 def visit(year):
     """A 日常督导 visit with its findings (one a line)."""
-    _year(year)
     unit = _assessed_unit(request.form.get("unit_id", type=int))
     day = _form_date("visited_on")
     if day.year != year:
@@ -151,28 +142,26 @@ def visit(year):
     return _done(year, _("Visit recorded."))
 
 
-@bp.post("/<int:year>/draws")
+@bp.post("/<year:year>/draws")
 @admin_required
 def new_draw(year):
     """Draw the 抽查's units (seeded, recorded)."""
-    _year(year)
     count = request.form.get("count", type=int) or 0
     spot = draw_sample(year, count, request.form.get("seed", ""), current_user, utcnow())
     return _done(year, _("Drawn with seed %(seed)s: %(units)s.", seed=spot.seed,
                          units="、".join(spot.drawn)))
 
 
-@bp.post("/<int:year>/findings")
+@bp.post("/<year:year>/findings")
 @admin_required
 def spot_finding(year):
     """What the 抽查 found at a unit."""
-    _year(year)
     unit = _assessed_unit(request.form.get("unit_id", type=int))
     add_finding(unit, year, FindingKind.SPOT, request.form.get("text", ""), utcnow())
     return _done(year, _("Finding recorded."))
 
 
-@bp.post("/<int:year>/findings/<id:finding_id>/rectify")
+@bp.post("/<year:year>/findings/<id:finding_id>/rectify")
 @admin_required
 def rectify(year, finding_id):
     """Turn a finding into a 整改 task for its unit."""
@@ -185,16 +174,15 @@ def rectify(year, finding_id):
     return _done(year, _("Rectification task added."))
 
 
-@bp.post("/<int:year>/surveys")
+@bp.post("/<year:year>/surveys")
 @admin_required
 def open_links(year):
     """A questionnaire link for every unit that has none."""
-    _year(year)
     made = surveys.open_surveys(year, utcnow())
     return _done(year, _("%(n)d questionnaire links made.", n=len(made)))
 
 
-@bp.post("/<int:year>/surveys/<id:survey_id>/adopt")
+@bp.post("/<year:year>/surveys/<id:survey_id>/adopt")
 @admin_required
 def adopt(year, survey_id):
     """The questionnaire's 满意率 as the unit's 群众评议 result."""
@@ -220,7 +208,7 @@ def _sheet_unit(year: int, unit_id: int):
     return unit, plan
 
 
-@bp.get("/<int:year>/units/<id:unit_id>/feedback")
+@bp.get("/<year:year>/units/<id:unit_id>/feedback")
 @login_required
 def feedback_page(year, unit_id):
     """The unit's 反馈单, its acknowledgement, and (coordinator) issuing it."""
@@ -232,7 +220,7 @@ def feedback_page(year, unit_id):
                            can_ack=can_ack)
 
 
-@bp.get("/<int:year>/units/<id:unit_id>/feedback/print")
+@bp.get("/<year:year>/units/<id:unit_id>/feedback/print")
 @login_required
 def feedback_print(year, unit_id):
     """The 反馈单 for printing."""
@@ -240,7 +228,7 @@ def feedback_print(year, unit_id):
     return sheets.render_html(sheets.feedback_for(plan, year, unit), today())
 
 
-@bp.get("/<int:year>/units/<id:unit_id>/feedback.pdf")
+@bp.get("/<year:year>/units/<id:unit_id>/feedback.pdf")
 @login_required
 def feedback_pdf(year, unit_id):
     """The 反馈单 as PDF."""
@@ -250,7 +238,7 @@ def feedback_pdf(year, unit_id):
                       f"问题反馈单-{year}-{unit.name}.pdf", fallback="feedback")
 
 
-@bp.post("/<int:year>/units/<id:unit_id>/feedback/issue")
+@bp.post("/<year:year>/units/<id:unit_id>/feedback/issue")
 @admin_required
 def feedback_issue(year, unit_id):
     """Issue the 反馈单 to the unit (mail, group robot, inbox)."""
@@ -261,7 +249,7 @@ def feedback_issue(year, unit_id):
     return redirect(url_for("assessment.feedback", year=year))
 
 
-@bp.post("/<int:year>/units/<id:unit_id>/feedback/acknowledge")
+@bp.post("/<year:year>/units/<id:unit_id>/feedback/acknowledge")
 @login_required
 def feedback_acknowledge(year, unit_id):
     """The unit confirms it received the 反馈单 (its 单位填报人)."""

@@ -32,12 +32,6 @@ from tracker.units.models import Unit
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
 
 
-def _year(year: int) -> int:
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        abort(404)
-    return year
-
-
 def _unit(unit_id: int) -> Unit:
     """The unit, if the user may see its assessment (the coordinator, or its own people)."""
     unit = db.session.get(Unit, unit_id)
@@ -57,12 +51,12 @@ def _plan(year: int):
 @login_required
 def index():
     """The coordinator's overview; a unit's people go to their unit's sheet."""
-    year = request.args.get("year", type=int) or today().year
+    year = int_arg("year", MIN_YEAR, MAX_YEAR) or today().year
     if not current_user.is_admin:
         if current_user.unit_id is None:
             abort(404)
         return redirect(url_for("assessment.sheet", year=year, unit_id=current_user.unit_id))
-    return overview(_year(year))
+    return overview(year)
 
 
 def overview(year: int):
@@ -103,19 +97,19 @@ def _histogram(scored) -> Markup:
     return Markup("".join(parts))
 
 
-@bp.get("/<int:year>/units/<id:unit_id>")
+@bp.get("/<year:year>/units/<id:unit_id>")
 @login_required
 def sheet(year, unit_id):
     """One unit's scoring sheet: evidence, suggested, self and final scores, deductions."""
-    unit, plan = _unit(unit_id), _plan(_year(year))
+    unit, plan = _unit(unit_id), _plan(year)
     return _render_sheet(unit, plan, year, "assessment/sheet.html")
 
 
-@bp.get("/<int:year>/units/<id:unit_id>/print")
+@bp.get("/<year:year>/units/<id:unit_id>/print")
 @login_required
 def print_sheet(year, unit_id):
     """The unit's sheet for printing on A4."""
-    unit, plan = _unit(unit_id), _plan(_year(year))
+    unit, plan = _unit(unit_id), _plan(year)
     return _render_sheet(unit, plan, year, "assessment/print.html")
 
 
@@ -134,7 +128,7 @@ def _render_sheet(unit, plan, year, template, status=200):
 
 def _act(unit_id: int, year: int, action, message: str, *, self_service=False):
     """Load the assessment (begun if new), run ``action``, commit; errors become a 400."""
-    unit, plan = _unit(unit_id), _plan(_year(year))
+    unit, plan = _unit(unit_id), _plan(year)
     if self_service:
         if not may_act_for(current_user, unit.id):
             abort(403)
@@ -162,14 +156,14 @@ def _deduction(assessment, deduction_id: int) -> Deduction:
     return deduction
 
 
-@bp.post("/<int:year>/units/<id:unit_id>/start")
+@bp.post("/<year:year>/units/<id:unit_id>/start")
 @admin_required
 def start(year, unit_id):
     """Begin the assessment: the deductions the evidence suggests are recorded."""
     return _act(unit_id, year, lambda a, now: None, _("Assessment begun."))
 
 
-@bp.post("/<int:year>/units/<id:unit_id>/refresh")
+@bp.post("/<year:year>/units/<id:unit_id>/refresh")
 @admin_required
 def refresh(year, unit_id):
     """Recompute the evidence deductions."""
@@ -177,7 +171,7 @@ def refresh(year, unit_id):
                 _("Deductions recomputed from the evidence."))
 
 
-@bp.post("/<int:year>/units/<id:unit_id>/deductions")
+@bp.post("/<year:year>/units/<id:unit_id>/deductions")
 @admin_required
 def deduct(year, unit_id):
     """Take points off a row, with the reason."""
@@ -187,7 +181,7 @@ def deduct(year, unit_id):
         current_user, now), _("Deduction recorded."))
 
 
-@bp.post("/<int:year>/units/<id:unit_id>/deductions/<id:deduction_id>/delete")
+@bp.post("/<year:year>/units/<id:unit_id>/deductions/<id:deduction_id>/delete")
 @admin_required
 def withdraw(year, unit_id, deduction_id):
     """Withdraw a deduction."""
@@ -195,7 +189,7 @@ def withdraw(year, unit_id, deduction_id):
         a, _deduction(a, deduction_id), now), _("Deduction withdrawn."))
 
 
-@bp.post("/<int:year>/units/<id:unit_id>/deductions/<id:deduction_id>/rectify")
+@bp.post("/<year:year>/units/<id:unit_id>/deductions/<id:deduction_id>/rectify")
 @admin_required
 def rectification(year, unit_id, deduction_id):
     """Turn a deduction into a rectification task for the unit."""
@@ -204,7 +198,7 @@ def rectification(year, unit_id, deduction_id):
         _("Rectification task added."))
 
 
-@bp.post("/<int:year>/units/<id:unit_id>/waivers")
+@bp.post("/<year:year>/units/<id:unit_id>/waivers")
 @admin_required
 def waive(year, unit_id):
     """Waive a minimum of a row's 工作要求 for the unit, with the reason."""
@@ -227,7 +221,7 @@ def _due_date() -> date:
         raise TrackerError(_("Give the due date as YYYY-MM-DD.")) from None
 
 
-@bp.post("/<int:year>/units/<id:unit_id>/self")
+@bp.post("/<year:year>/units/<id:unit_id>/self")
 @login_required
 def self_assess(year, unit_id):
     """The unit's self-assessment of one row."""
@@ -237,7 +231,7 @@ def self_assess(year, unit_id):
         form.get("statement", ""), now), _("Self-assessment saved."), self_service=True)
 
 
-@bp.post("/<int:year>/units/<id:unit_id>/lock")
+@bp.post("/<year:year>/units/<id:unit_id>/lock")
 @admin_required
 def lock_sheet(year, unit_id):
     """Declare the assessment final."""
@@ -245,11 +239,11 @@ def lock_sheet(year, unit_id):
                 _("Assessment locked."))
 
 
-@bp.get("/<int:year>/export.<any(xlsx, csv):fmt>")
+@bp.get("/<year:year>/export.<any(xlsx, csv):fmt>")
 @login_required
 def download(year, fmt):
     """The scoring sheet of every unit (coordinator) or of one's own unit."""
-    plan = _plan(_year(year))
+    plan = _plan(year)
     unit_id = int_arg("unit")
     if not current_user.is_admin:
         unit_id = current_user.unit_id or abort(404)
@@ -277,11 +271,11 @@ def _sheet_title(plan, year: int) -> str:
     return f"{plan.rubric_title or plan.title}（{year}）"
 
 
-@bp.get("/<int:year>/feedback")
+@bp.get("/<year:year>/feedback")
 @admin_required
 def feedback(year):
     """Every unit's deductions (问题反馈), to send back and to turn into rectification."""
-    plan = _plan(_year(year))
+    plan = _plan(year)
     scored = results(plan, year, assessed_units(), today())
     issued = {u.id: record for u, record in issued_sheets(year) if record is not None}
     return render_template("assessment/feedback.html", year=year, plan=plan,

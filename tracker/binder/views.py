@@ -24,12 +24,6 @@ from tracker.units.models import Unit
 bp = Blueprint("binder", __name__)
 
 
-def _year(year: int) -> int:
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        abort(404)
-    return year
-
-
 def _plan(year: int):
     try:
         return plan_for_year(year)
@@ -62,7 +56,7 @@ def index():
 
 
 def _start(year: int, fmt: str, unit: Unit | None):
-    _plan(_year(year))
+    _plan(year)
     app = current_app._get_current_object()
     running = jobs.running_for(app, current_user.id)
     if running:
@@ -76,14 +70,14 @@ def _start(year: int, fmt: str, unit: Unit | None):
     return redirect(url_for("binder.job", token=job["token"]))
 
 
-@bp.post("/binder/<int:year>/units/<id:unit_id>.<any(pdf, zip):fmt>")
+@bp.post("/binder/<year:year>/units/<id:unit_id>.<any(pdf, zip):fmt>")
 @login_required
 def export_unit(year, unit_id, fmt):
     """Begin building a unit's binder; on to its progress page."""
     return _start(year, fmt, _unit(unit_id))
 
 
-@bp.post("/binder/<int:year>/town.zip")
+@bp.post("/binder/<year:year>/town.zip")
 @admin_required
 def export_town(year):
     """Begin building the town's ZIP (the coordinator only)."""

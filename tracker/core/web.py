@@ -38,10 +38,19 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=MAX_ID)
 
 
+class YearConverter(IntegerConverter):
+    """``<year:name>``: a year the tracker handles, MIN_YEAR to MAX_YEAR; any other
+    number matches no route (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=MIN_YEAR, max=MAX_YEAR)
+
+
 def init_app(app):
     """Cookies, login, error pages, security headers and template helpers."""
-    # Before any blueprint's routes are added: they use it.
+    # Before any blueprint's routes are added: they use them.
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["year"] = YearConverter
     if app.config["BASE_URL"].startswith("https://"):
         # Served over HTTPS: cookies never travel in clear text.
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
