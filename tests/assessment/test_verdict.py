@@ -11,14 +11,17 @@ import pytest
 import sqlalchemy as sa
 
 from tests import samples
-from tracker.assessment.services import results
+from tracker.assessment.services import (add_deduction, get_or_start, remove_deduction,
+                                         results)
+from tracker.core.errors import TrackerError
 from tracker.extensions import db
-from tracker.phases.models import Duty
+from tracker.phases.models import Duty, RubricNode
 from tracker.phases.planfile import bundled_plans, parse_plan, read_plan
 from tracker.phases.services import plan_for_year
-from tracker.tasks.loading import load_plan
+from tracker.tasks.loading import load_plan, sync_loaded_years
 from tracker.tasks.models import Task, TaskStatus
-from tracker.units.models import Unit, UnitKind
+from tracker.units.models import RowRuleMode, Unit, UnitKind
+from tracker.units.services import set_row_rule
 
 YEAR = 2026
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "000_14d02de2da2b3d4d.txt"
@@ -174,7 +177,6 @@ def test_a_unit_added_in_december_scores_nothing_until_it_shows_evidence(units, 
     db.session.commit()
     late = create_unit("新建村党支部", "village")
     db.session.commit()
-    from tracker.tasks.loading import sync_loaded_years
     sync_loaded_years(at(date(YEAR, 12, 6)), [late.id])
     db.session.commit()
     assert tasks_of(late) and verdict(late, date(YEAR, 12, 6)).total == 0
@@ -387,7 +389,6 @@ def accept_all_but(unit, missing: str):
 ])
 def test_each_kind_scored_by_hand_before_and_after_the_coordinator_acts(
         units, create_user, kind, missing, possible, raw, total):
-    from tracker.assessment.services import get_or_start
     load_plan(read_plan("shuyuan-2020"), YEAR, at(date(YEAR, 1, 5)))
     db.session.commit()
     unit = units[kind]
@@ -401,3 +402,30 @@ def test_each_kind_scored_by_hand_before_and_after_the_coordinator_acts(
     assert after.assessment is not None
     assert (after.possible, after.raw, after.total) == (possible, raw, total)
     assert sum(d.points for d in after.assessment.deductions) == possible - raw
+
+
+def test_deductions_follow_the_units_own_rows(units, create_user):
+    """A row the coordinator exempted takes no deduction; a row included for the unit
+    does, as its kind's rows do."""
+    load_plan(read_plan("shuyuan-2020"), YEAR, at(date(YEAR, 1, 5)))
+    now = at(date(YEAR, 12, 6))
+    set_row_rule(units["village"], YEAR, "2-8-2", RowRuleMode.EXEMPT, "本村无宗教场所", None, now)
+    set_row_rule(units["enterprise"], YEAR, "2-7-1", RowRuleMode.INCLUDE, "", None, now)
+    admin = create_user("admin@example.org", "admin", units["coordinator"])
+    db.session.commit()
+    row = {code: db.session.scalar(sa.select(RubricNode.id).where(RubricNode.code == code))
+           for code in ("2-7-1", "2-8-2")}
+    plan = plan_for_year(YEAR)
+    village = get_or_start(units["village"], plan, YEAR, admin, now)
+    with pytest.raises(TrackerError, match="does not apply"):
+        add_deduction(village, row["2-8-2"], "1", "x", admin, now)
+    db.session.rollback()
+    enterprise = get_or_start(units["enterprise"], plan, YEAR, admin, now)
+    before = sum(d.points for d in enterprise.deductions if d.node_id == row["2-7-1"])
+    assert before == 6  # its cultural register is missing: the row's 6 points
+    for deduction in [d for d in enterprise.deductions if d.node_id == row["2-7-1"]]:
+        remove_deduction(enterprise, deduction, now)
+    add_deduction(enterprise, row["2-7-1"], "1.5", "名册不全", admin, now)
+    db.session.commit()
+    assert verdict(units["enterprise"], date(YEAR, 12, 6)).rows[row["2-7-1"]].final == Decimal(
+        "4.5")

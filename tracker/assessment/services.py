@@ -422,7 +422,8 @@ def _leaf(assessment: Assessment, node_id: int) -> RubricNode:
     node = db.session.get(RubricNode, node_id)
     if node is None or node.plan_id != assessment.plan_id or not node.is_leaf:
         raise TrackerError(_("No such rubric row in this plan."))
-    if not applies(node, assessment.unit.kind):
+    rules = row_rules(assessment.year, [assessment.unit_id])
+    if not applies_to_unit(node, assessment.unit, rules)[0]:
         raise TrackerError(_("Row %(code)s does not apply to this unit (不适用).",
                              code=node.code))
     return node
