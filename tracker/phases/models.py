@@ -249,15 +249,10 @@ class Duty(db.Model):
         """Whether the due dates are the plan's own choice, not the plan document's."""
         return self.due.get("source", "plan") == "plan"
 
-    def date_label(self) -> str:
-        """Where the due dates come from, in the town's words (feeds and robot messages,
-        which speak Chinese): the document's own words apart from the system's choices."""
-        return date_label(self.due)
-
 
 def date_label(due: dict) -> str:
-    """``Duty.date_label`` of a duty's ``due``: "系统安排日期（本系统设定）。原文：…。本系统
-    安排：…（本系统设定）。" """
+    """Where a duty's due dates come from (its ``due``), in the town's words, for the .ics
+    DESCRIPTION: "系统安排日期（本系统设定）。原文：…。本系统安排：…（本系统设定）。" """
     parts = ["系统安排日期（本系统设定）。" if due.get("source", "plan") == "plan"
              else "《工作方案》原文规定的日期。"]
     if due.get("document"):
