@@ -91,3 +91,15 @@ def test_feed_issue_refuses_a_deactivated_user(runner, plan_town):
     db.session.commit()
     refused(runner.invoke(args=["feed", "issue", "other@example.org"]), "deactivated")
     assert plan_town.users.other.role == Role.MANAGER
+
+
+def test_a_task_says_where_its_dates_come_from(runner, plan_town, tmp_path):
+    """The document's words apart from the system's own arrangement, in DESCRIPTION (read
+    back by an independent parser)."""
+    out = tmp_path / "unit.ics"
+    ok(runner.invoke(args=["ics", "export", "--unit", plan_town.units.a.name, "-o", str(out)]))
+    session = next(c for c in parse_ics(out.read_bytes()).tasks("VEVENT")
+                   if "支委会集中学习研讨" in str(c["SUMMARY"]))
+    description = str(session["DESCRIPTION"])
+    assert "系统安排日期（本系统设定）。原文：每年集中学习研讨不少于6次。" in description
+    assert "本系统安排：每两个月一次（参考进度）（本系统设定）。" in description
