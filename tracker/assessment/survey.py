@@ -7,6 +7,7 @@ kept only as a keyed hash (HMAC with the app's secret key), enough to refuse a s
 answer from the device and a flood from one address, not to find anyone.
 """
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -139,6 +140,8 @@ def adopt(survey: Survey, actor, now: datetime):
                      f"满意率（{note}）", f"本系统问卷（{tally.total} 份）", actor, now)
 
 
+@functools.lru_cache(maxsize=1024)
 def qr_svg(url: str) -> str:
-    """The link as an inline SVG QR code."""
+    """The link as an inline SVG QR code. A link does not change, and the coordinator's
+    page shows one per unit (about 8 ms each): each is made once per process."""
     return segno.make(url, error="m", micro=False).svg_inline(scale=4, border=4)
