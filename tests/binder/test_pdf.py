@@ -96,3 +96,60 @@ def test_rows_that_do_not_apply_give_their_reason(town, create_unit, tmp_path):
     assert "EXEMPT-REASON 本单位无网络设施" in text
     for row in binder.rows:
         assert row.code in text
+
+
+def test_rectification_and_adhoc_work_is_filed(filed, runner, tmp_path):
+    """整改 of a deduction goes under its row; 整改 of a 督导 finding and the coordinator's
+    ad-hoc tasks go in the section after the rows; each with its files, in the PDF and the
+    ZIP (整改 due next January counts for the year it rectifies)."""
+    import zipfile
+    from datetime import date
+
+    from tests.binder.conftest import evidence_pdf, file_work, late_in
+    from tracker.assessment.cycle import add_visit, rectify_finding, rectify_row
+    from tracker.assessment.services import get_or_start
+    from tracker.phases.services import plan_for_year
+    from tracker.tasks.services import create_adhoc
+    from tracker.workdays.services import work_calendar
+
+    town = filed.town
+    a, admin, manager = town.units.a, town.users.admin, town.users.manager
+    now, plan = late_in(town.year), plan_for_year(town.year)
+    days = work_calendar()
+    assessment = get_or_start(a, plan, town.year, admin, now)
+    row = next(d.node for d in assessment.deductions)
+    january = days.working_on_or_after(date(town.year + 1, 1, 12))
+    fixed = rectify_row(assessment, row.code, "RECTIFY-ROW 补齐材料", january, admin, now)
+    visit = add_visit(a, date(town.year, 11, 20), "宣传办 张三", ["FINDING 宣传栏未更新"],
+                      admin, now)
+    found = rectify_finding(plan, visit.findings[0], "RECTIFY-FINDING 更新宣传栏", january,
+                            admin, now)
+    adhoc, = create_adhoc(admin, [a], "ADHOC-TASK 报送征文", "",
+                          days.working_on_or_after(date(town.year, 12, 10)), now)
+    cancelled, = create_adhoc(admin, [a], "CANCELLED-ADHOC", "",
+                              days.working_on_or_after(date(town.year, 12, 10)), now)
+    from tracker.tasks.models import TaskStatus
+    cancelled.status = TaskStatus.CANCELLED
+    for task, name in ((fixed, "整改材料.pdf"), (found, "宣传栏照片.pdf"), (adhoc, "征文.pdf")):
+        file_work(task, manager, [(name, evidence_pdf(f"OWN-TEXT-{name}"))], now=now)
+    db.session.commit()
+
+    binder = collect(a, town.year, utcnow())
+    mine = next(r for r in binder.rows if r.node is row)
+    assert fixed in mine.tasks
+    other = binder.rows[-1]
+    assert other.node is None and other.heading == "其他工作（临时任务、整改）"
+    assert [t.title for t in other.tasks] == ["RECTIFY-FINDING 更新宣传栏", "ADHOC-TASK 报送征文"]
+    # The next year's binder has none of them: they belong to the year they rectify.
+    text = poppler("pdftotext", build_pdf(binder), tmp_path)
+    for words in ("RECTIFY-ROW 补齐材料", "RECTIFY-FINDING 更新宣传栏", "ADHOC-TASK 报送征文",
+                  "其他工作（临时任务、整改）", "OWN-TEXT-征文.pdf", "OWN-TEXT-整改材料.pdf"):
+        assert words in text, words
+    assert "CANCELLED-ADHOC" not in text
+    out = tmp_path / "a.zip"
+    result = runner.invoke(args=["binder", "export", "--year", str(town.year), "--unit",
+                                 a.name, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    names = zipfile.ZipFile(out).namelist()
+    assert any(n.startswith("其他工作（临时任务、整改）/") and n.endswith("征文.pdf") for n in names)
+    assert any(n.startswith(f"{row.code} ") and n.endswith("整改材料.pdf") for n in names)

@@ -107,7 +107,7 @@ def unit_entries(binder: Binder, pdf: Path | None, prefix: str = "") -> Iterator
     for row in binder.rows:
         base = f"{prefix}{row.folder}/"
         if not row.applicable:
-            yield Entry(base + "不适用说明.txt", data=f"{row.code} {row.node.title}\n"
+            yield Entry(base + "不适用说明.txt", data=f"{row.heading}\n"
                         f"不适用：{row.reason}\n".encode("utf-8"))
             listing.append({"row": row, "entry": None})
             continue
@@ -165,7 +165,7 @@ def contents_xlsx(binder: Binder, listing: list[dict]) -> bytes:
     sheet.append(list(COLUMNS))
     for item in listing:
         row, entry = item["row"], item["entry"]
-        head = [row.code, row.node.title, "是" if row.applicable else f"否：{row.reason}"]
+        head = [row.code, row.title, "是" if row.applicable else f"否：{row.reason}"]
         if entry is None:
             sheet.append(head)
             continue

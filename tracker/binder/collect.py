@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
+from tracker.assessment.models import Assessment, Deduction
+from tracker.assessment.records import Finding
 from tracker.assessment.services import results, rubric_tree
 from tracker.extensions import db
 from tracker.phases.models import Duty, Plan, RubricNode, duty_rubric
@@ -22,6 +24,10 @@ STATUS_ZH = {"open": "待填报", "submitted": "已提交待审核", "accepted":
              "returned": "退回修改", "cancelled": "已取消"}
 #: How long a folder or file name in the ZIP may be (characters, before the extension).
 MAX_NAME = 60
+#: The section after the rubric rows: work that serves no row of its own.
+OTHER_TITLE = "其他工作（临时任务、整改）"
+OTHER_NOTE = ("镇党委宣传办临时布置的任务，以及督导、抽查发现问题的整改任务（不对应单项考核指标；"
+              "考核扣分的整改任务列于其考核指标之下）。")
 
 
 @dataclass
@@ -36,9 +42,10 @@ class FileEntry:
 
 @dataclass
 class BinderRow:
-    """One rubric row of the binder, with the work filed under it."""
+    """One rubric row of the binder, with the work filed under it; or (``node`` None) the
+    section of other work after the rows."""
 
-    node: RubricNode
+    node: RubricNode | None
     path: list[RubricNode]  # its 一级项目 and 二级项目
     applicable: bool
     reason: str
@@ -48,12 +55,21 @@ class BinderRow:
 
     @property
     def code(self) -> str:
-        return self.node.code
+        return self.node.code if self.node else ""
+
+    @property
+    def title(self) -> str:
+        return self.node.title if self.node else OTHER_TITLE
+
+    @property
+    def heading(self) -> str:
+        """``1-1-1 明确领导班子一把手是第一责任人``, or the other work's title."""
+        return f"{self.code} {self.title}".strip()
 
     @property
     def folder(self) -> str:
         """The row's folder in the ZIP: ``1-1-1 明确领导班子一把手是第一责任人``."""
-        return safe_name(f"{self.node.code} {self.node.title}")
+        return safe_name(self.heading)
 
 
 @dataclass
@@ -124,14 +140,59 @@ def duties_by_row(plan: Plan) -> dict[int, set[int]]:
     return out
 
 
+def _loaded(query):
+    """``query`` of tasks with their files and people loaded, in date order."""
+    return db.session.scalars(
+        query.where(Task.status != TaskStatus.CANCELLED)
+        .options(selectinload(Task.evidence_files).joinedload(EvidenceFile.uploaded_by),
+                 joinedload(Task.submitted_by), joinedload(Task.reviewed_by))
+        .order_by(Task.due_date, Task.id)).unique().all()
+
+
+def rectifications(plan: Plan, unit: Unit, year: int) -> tuple[dict[int, list[Task]],
+                                                                list[Task]]:
+    """The 整改 of the year's assessment: the tasks made from deductions, by rubric row id,
+    and those made from 督导 and 抽查 findings (due up to next March, so some are dated
+    next year)."""
+    by_row: dict[int, list[Task]] = {}
+    for node_id, task in db.session.execute(
+            sa.select(Deduction.node_id, Task)
+            .join(Assessment, Assessment.id == Deduction.assessment_id)
+            .join(Task, Task.id == Deduction.rectification_task_id)
+            .where(Assessment.plan_id == plan.id, Assessment.unit_id == unit.id,
+                   Assessment.year == year, Task.status != TaskStatus.CANCELLED)
+            .options(selectinload(Task.evidence_files).joinedload(EvidenceFile.uploaded_by),
+                     joinedload(Task.submitted_by), joinedload(Task.reviewed_by))
+            .order_by(Task.due_date, Task.id)).unique():
+        by_row.setdefault(node_id, []).append(task)
+    found = _loaded(sa.select(Task).join(Finding, Finding.task_id == Task.id)
+                    .where(Finding.unit_id == unit.id, Finding.year == year))
+    return by_row, found
+
+
+def other_tasks(unit: Unit, year: int, exclude: set[int]) -> list[Task]:
+    """The unit's ad-hoc tasks of the year (no duty), but for 整改 tasks (``exclude``, and
+    any other year's: they belong to the year they rectify)."""
+    rectifying = sa.union(
+        sa.select(Deduction.rectification_task_id.label("id"))
+        .where(Deduction.rectification_task_id.is_not(None)),
+        sa.select(Finding.task_id.label("id")).where(Finding.task_id.is_not(None)))
+    return [t for t in _loaded(sa.select(Task).where(
+        Task.unit_id == unit.id, Task.year == year, Task.duty_id.is_(None),
+        Task.id.not_in(rectifying))) if t.id not in exclude]
+
+
 def collect(unit: Unit, year: int, now: datetime) -> Binder:
     """The unit's binder for ``year``: every active rubric row in the plan's order, with
-    whether it applies (and why not), the tasks serving it and their files."""
+    whether it applies (and why not), the tasks serving it (and the 整改 of the points it
+    lost) and their files; then, if there is any, the other work of the year: ad-hoc tasks
+    and the 整改 of 督导 and 抽查 findings."""
     plan = plan_for_year(year)
     _, leaves = rubric_tree(plan)
     scored = results(plan, year, [unit])[unit.id]
     serving = duties_by_row(plan)
     tasks = unit_tasks(plan, unit, year)
+    rectifying, found = rectifications(plan, unit, year)
     rows = []
     for leaf in leaves:
         result = scored.rows[leaf.id]
@@ -140,13 +201,24 @@ def collect(unit: Unit, year: int, now: datetime) -> Binder:
             path.insert(0, node)
             node = node.parent
         mine = [t for t in tasks if t.duty_id in serving.get(leaf.id, ())] \
-            if result.applicable else []
+            + rectifying.get(leaf.id, []) if result.applicable else []
         row = BinderRow(node=leaf, path=path, applicable=result.applicable,
                         reason=(getattr(result, "na_reason", "") or "本考核指标不适用于本单位类型")
                         if not result.applicable else "",
                         tasks=mine, statement=result.statement)
         row.files = [FileEntry(f, t, kind_of(f.original_name))
                      for t in mine for f in t.evidence_files]
+        rows.append(row)
+    placed = {t.id for row in rows for t in row.tasks}
+    # Findings' 整改, and any deduction's whose row no longer applies, then ad-hoc work.
+    pending = found + [t for tasks in rectifying.values() for t in tasks]
+    other = list({t.id: t for t in pending if t.id not in placed}.values()) \
+        + other_tasks(unit, year, placed)
+    if other:
+        row = BinderRow(node=None, path=[], applicable=True, reason="", tasks=other,
+                        statement="")
+        row.files = [FileEntry(f, t, kind_of(f.original_name))
+                     for t in other for f in t.evidence_files]
         rows.append(row)
     return Binder(unit=unit, plan=plan, year=year, rows=rows, generated_at=now,
                   timezone=plan.timezone or "Asia/Shanghai")

@@ -19,7 +19,7 @@ from typing import BinaryIO, Callable
 
 from flask import render_template
 
-from tracker.binder.collect import Binder, FileEntry, STATUS_ZH, task_day
+from tracker.binder.collect import OTHER_NOTE, STATUS_ZH, Binder, FileEntry, task_day
 from tracker.core.errors import TrackerError
 from tracker.core.pdf import render_pdf
 from tracker.tasks import evidence as files
@@ -260,7 +260,7 @@ def _lay_out(binder: Binder, bound: list[list[Bound]], extra: list[int],
 
     html = render_template("binder/binder.html", binder=binder, rows=binder.rows, bound=bound,
                            extra=extra, status=STATUS_ZH, task_day=task_day,
-                           human_size=human_size)
+                           human_size=human_size, other_note=OTHER_NOTE)
     document = PdfReader(io.BytesIO(render_pdf(html)))
     del html
     release_memory()  # the layout's, before the evidence comes in
@@ -301,7 +301,7 @@ def _bind(binder: Binder, document, bound: list[list[Bound]], extra: list[int],
                 groups[group.id] = writer.add_outline_item(
                     title=f"{group.code} {group.title}", page_number=start)
             parent = groups[group.id]
-        label = f"{row.code} {row.node.title}" + ("" if row.applicable else "（不适用）")
+        label = row.heading + ("" if row.applicable else "（不适用）")
         item = writer.add_outline_item(title=label, page_number=start, parent=parent)
         page = ends[i] + shift + 1
         for n, b in enumerate(bound[i], 1):
