@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from tracker.assessment.cycle import draw
 from tracker.assessment.models import Assessment
-from tracker.assessment.records import AssessmentInput, Feedback, Finding, SpotDraw
+from tracker.assessment.records import AssessmentInput, Feedback, Finding, SpotDraw, Survey
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import local_today, utcnow
 from tracker.extensions import db
@@ -316,6 +316,39 @@ def test_the_questionnaire_is_anonymous_once_per_device_and_throttled(app, town,
     assert client.post(f"/assessment/{year}/surveys/{survey_id}/adopt").status_code == 302
     entry = db.session.scalar(sa.select(AssessmentInput))
     assert (entry.kind.value, entry.score, entry.source) == ("public", 75, "本系统问卷（4 份）")
+    # Closed, the link takes no more answers (what was given stays counted); reopened, it
+    # takes them again.
+    assert "Close it" in page and "Close every questionnaire" in page
+    assert client.post(f"/assessment/{year}/surveys/{survey_id}/close").status_code == 302
+    page = client.get(f"/assessment/{year}/cycle").text
+    assert "closed" in page and "Open it again" in page and "4 answers" in page
+    late = app.test_client()
+    assert "This questionnaire is closed." in late.get(link).text
+    assert late.post(link, data={"choice": "满意"}).status_code == 400
+    assert client.post(f"/assessment/{year}/surveys/{survey_id}/reopen").status_code == 302
+    late.get(link, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert late.post(link, data={"choice": "满意"},
+                     environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
+    assert client.post(f"/assessment/{year}/surveys/close").status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Survey)
+                             .where(Survey.closed.is_(False))) == 0
+
+
+def test_the_questionnaires_from_the_command_line(town, runner):
+    year = str(town.year)
+    refused(runner.invoke(args=["assessment", "survey", "--year", year]),
+            "make the links with --make")
+    listed = ok(runner.invoke(args=["assessment", "survey", "--year", year, "--make"]))
+    assert listed.startswith("2 questionnaire links made.")
+    assert listed.count("\topen\tno answers\thttp://") == 2
+    closed = ok(runner.invoke(args=["assessment", "survey", "--year", year, "--unit",
+                                    town.units.a.name, "--close"]))
+    assert closed.startswith("1 questionnaire closed.")
+    assert f"{town.units.a.name}\tclosed\t" in closed and closed.count("\n") == 2
+    again = ok(runner.invoke(args=["assessment", "survey", "--year", year, "--close"]))
+    assert again.startswith("1 questionnaire closed.")
+    refused(runner.invoke(args=["assessment", "survey", "--year", year, "--unit", "无此单位"]),
+            "无此单位")
 
 
 def test_the_sheet_shows_each_input_with_figure_and_source(town, runner, client, login,

@@ -30,7 +30,7 @@ COORDINATOR_ONLY = frozenset({
     "assessment.waive",
     "yearend.cycle", "yearend.save_inputs", "yearend.import_sheet", "yearend.visit",
     "yearend.new_draw", "yearend.spot_finding", "yearend.rectify", "yearend.open_links",
-    "yearend.adopt", "yearend.feedback_issue",
+    "yearend.adopt", "yearend.close_links", "yearend.close_link", "yearend.feedback_issue",
     "planning.index", "planning.new", "planning.import_document", "planning.draft",
     "planning.save_source", "planning.delete", "planning.new_version", "planning.rollover",
     "planning.preview", "planning.publish", "planning.download", "planning.edit_plan",

@@ -154,6 +154,11 @@ ROUTES = {
     "yearend.open_links": [("POST", "/assessment/{year}/surveys", ADMIN_ONLY)],
     "yearend.adopt": [("POST", "/assessment/{year}/surveys/999999/adopt",
                        expect(LOGIN, MISSING, MISSING, MISSING))],
+    "yearend.close_links": [("POST", "/assessment/{year}/surveys/close", ADMIN_ONLY)],
+    "yearend.close_link": [("POST", "/assessment/{year}/surveys/999999/close",
+                            expect(LOGIN, MISSING, MISSING, MISSING)),
+                           ("POST", "/assessment/{year}/surveys/999999/reopen",
+                            expect(LOGIN, MISSING, MISSING, MISSING))],
     # A unit's people see their 反馈单 once it is issued (none is, here).
     "yearend.feedback_page": [
         ("GET", "/assessment/{year}/units/{own_unit}/feedback", FOREIGN),

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 
 from tracker.assessment import export, feedback
 from tracker.assessment.cycle import (add_visit, draw_sample, import_inputs, rectify_finding,
@@ -214,6 +215,38 @@ def visit(unit_name, day, visitors, findings):
     db.session.commit()
     click.echo(f"Visit {record.id} to {unit.name} on {record.visited_on}; findings: "
                + (", ".join(str(f.id) for f in record.findings) or "none") + ".")
+
+
+@assessment_cli.command("survey")
+@YEAR
+@click.option("--unit", "unit_name", help="Only this unit's questionnaire.")
+@click.option("--make", is_flag=True, help="Make a link for every assessed unit without one.")
+@click.option("--close", "state", flag_value="close", help="Take no more answers.")
+@click.option("--reopen", "state", flag_value="reopen", help="Take answers again.")
+def survey_command(year, unit_name, make, state):
+    """The 群众评议 questionnaires: each unit's link, answers counted and 满意率."""
+    from tracker.assessment import survey as surveys
+
+    unit = _assessed(get_unit(unit_name)) if unit_name else None
+    if make:
+        made = surveys.open_surveys(year, utcnow())
+        click.echo(f"{len(made)} questionnaire links made.")
+    if state:
+        changed = surveys.set_closed(year, state == "close", unit.id if unit else None)
+        click.echo(f"{changed} questionnaire{'' if changed == 1 else 's'} "
+                   f"{'closed' if state == 'close' else 'reopened'}.")
+    db.session.commit()
+    links = [s for s in surveys.surveys_of(year) if unit is None or s.unit_id == unit.id]
+    if not links:
+        raise TrackerError(f"No questionnaire for {year} yet: make the links with --make.")
+    base = current_app.config["BASE_URL"].rstrip("/")
+    counted = surveys.tallies(year)
+    for link in links:
+        tally = counted.get(link.id)
+        answers = f"{tally.total} answers, 满意率 {format_points(tally.rate)}%" \
+            if tally else "no answers"
+        click.echo(f"{link.unit.name}\t{'closed' if link.closed else 'open'}\t{answers}\t"
+                   f"{base}/survey/{link.token}")
 
 
 @assessment_cli.command("feedback")

@@ -10,7 +10,7 @@ from datetime import date
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
                    render_template, request, send_file, url_for)
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -179,7 +179,29 @@ def rectify(year, finding_id):
 def open_links(year):
     """A questionnaire link for every unit that has none."""
     made = surveys.open_surveys(year, utcnow())
-    return _done(year, _("%(n)d questionnaire links made.", n=len(made)))
+    return _done(year, ngettext("%(num)d questionnaire link made.",
+                                "%(num)d questionnaire links made.", len(made)))
+
+
+@bp.post("/<year:year>/surveys/close")
+@admin_required
+def close_links(year):
+    """Every questionnaire of the year closed to further answers."""
+    closed = surveys.set_closed(year, True)
+    return _done(year, ngettext("%(num)d questionnaire closed.", "%(num)d questionnaires closed.",
+                                closed))
+
+
+@bp.post("/<year:year>/surveys/<id:survey_id>/<any(close, reopen):action>")
+@admin_required
+def close_link(year, survey_id, action):
+    """One unit's questionnaire closed to further answers, or opened again."""
+    survey = db.session.get(Survey, survey_id)
+    if survey is None or survey.year != year:
+        abort(404)
+    surveys.set_closed(year, action == "close", survey.unit_id)
+    return _done(year, _("Questionnaire closed.") if action == "close"
+                 else _("Questionnaire open again."))
 
 
 @bp.post("/<year:year>/surveys/<id:survey_id>/adopt")

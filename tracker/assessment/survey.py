@@ -58,6 +58,17 @@ def open_surveys(year: int, now: datetime) -> list[Survey]:
     return made
 
 
+def set_closed(year: int, closed: bool, unit_id: int | None = None) -> int:
+    """Close the year's questionnaires (or one unit's) to further answers, or reopen them;
+    how many changed. The answers already given stay, counted."""
+    query = sa.update(Survey).where(Survey.year == year, Survey.closed.is_not(closed)) \
+        .values(closed=closed)
+    if unit_id is not None:
+        query = query.where(Survey.unit_id == unit_id)
+    changed = db.session.execute(query.execution_options(synchronize_session="fetch"))
+    return changed.rowcount
+
+
 def surveys_of(year: int) -> list[Survey]:
     return db.session.scalars(sa.select(Survey).join(Unit).where(Survey.year == year)
                               .options(contains_eager(Survey.unit))
