@@ -27,11 +27,6 @@ from flask_login import current_user
 from tracker.core.web import attachment
 
 
-def anyone(user, unit_id: int | None) -> bool:
-    """Everyone signed in (what they get is scoped by the area's view)."""
-    return bool(getattr(user, "is_authenticated", False))
-
-
 def coordinator(user, unit_id: int | None) -> bool:
     """The coordinator only."""
     return bool(getattr(user, "is_authenticated", False) and user.is_admin)
