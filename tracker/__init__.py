@@ -104,7 +104,7 @@ def create_app(test_config=None):
     from tracker.auth.views import bp as auth_bp
     from tracker.binder.views import bp as binder_bp
     from tracker.calendar.views import bp as calendar_bp
-    from tracker.core import web
+    from tracker.core import exports, web
     from tracker.dashboard.views import bp as dashboard_bp
     from tracker.ops.health import bp as health_bp
     from tracker.ops.pwa import bp as pwa_bp
@@ -115,6 +115,7 @@ def create_app(test_config=None):
     from tracker.workdays.views import bp as workdays_bp
 
     web.init_app(app)
+    exports.init_app(app)  # the templates' export links
     reminders.init_app(app)  # mail config defaults; the scheduler only where config asks
     for blueprint in (auth_bp, calendar_bp, dashboard_bp, tasks_bp, units_bp, assessment_bp,
                       reminders_bp, inbox_bp, workdays_bp, planning_bp, health_bp, pwa_bp,

@@ -35,7 +35,7 @@ from tracker.tasks.models import EvidenceFile, Task, TaskStatus
 #: Endpoints that answer with a file or data, not a page.
 NOT_PAGES = {"static", "calendar.feed", "calendar.export", "tasks.download", "tasks.preview",
              "assessment.download", "planning.download", "planning.schedule_preview",
-             "health.healthz", "pwa.manifest", "pwa.service_worker", "yearend.feedback_pdf"}
+             "health.healthz", "pwa.manifest", "pwa.service_worker", "yearend.feedback_export"}
 #: axe-core impacts that fail a page.
 BLOCKING = ("serious", "critical")
 

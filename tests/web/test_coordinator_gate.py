@@ -49,7 +49,7 @@ SHARED = frozenset({
     "inbox.index", "inbox.read", "inbox.read_all", "health.healthz", "pwa.manifest",
     "pwa.service_worker", "pwa.offline", "binder.index", "binder.export_unit", "binder.job",
     "binder.download", "binder.figures",
-    "yearend.feedback_page", "yearend.feedback_print", "yearend.feedback_pdf",
+    "yearend.feedback_page", "yearend.feedback_print", "yearend.feedback_export",
     "yearend.feedback_acknowledge", "survey.answer",
 })
 

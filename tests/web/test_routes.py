@@ -166,7 +166,7 @@ ROUTES = {
     "yearend.feedback_print": [
         ("GET", "/assessment/{year}/units/{own_unit}/feedback/print", FOREIGN),
         ("GET", "/assessment/{year}/units/{foreign_unit}/feedback/print", FOREIGN)],
-    "yearend.feedback_pdf": [
+    "yearend.feedback_export": [
         ("GET", "/assessment/{year}/units/{own_unit}/feedback.pdf", FOREIGN),
         ("GET", "/assessment/{year}/units/{foreign_unit}/feedback.pdf", FOREIGN)],
     "yearend.feedback_issue": [("POST", "/assessment/{year}/units/{own_unit}/feedback/issue",

@@ -7,14 +7,15 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
-from tracker.assessment import export, feedback
+from tracker.assessment import feedback
+from tracker.assessment.exports import FEEDBACK, SHEET, scoring_sheet
 from tracker.assessment.cycle import (add_visit, draw_sample, import_inputs, rectify_finding,
-                                      rectify_row, set_input, sheet_inputs)
+                                      rectify_row, set_input)
 from tracker.assessment.models import Assessment
 from tracker.assessment.records import INPUT_NAMES, Finding, InputKind
-from tracker.assessment.services import (add_deduction, assessed_units, get_or_start, layout_for,
-                                         lock, ranking_groups, results)
-from tracker.core.cli import TrackerGroup
+from tracker.assessment.services import (add_deduction, assessed_units, get_or_start, lock,
+                                         results)
+from tracker.core.cli import TrackerGroup, output_export, write_export
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, local_today, utcnow
 from tracker.core.web import format_points
@@ -30,29 +31,17 @@ assessment_cli = TrackerGroup("assessment", help="The year-end assessment.")
 @click.option("--year", type=click.IntRange(MIN_YEAR, MAX_YEAR), required=True)
 @click.option("--unit", "unit_name", help="Only this unit (default: every assessed unit).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              required=True, help="FILE.xlsx (the annex's layout) or FILE.csv.")
+              required=True, help="FILE.xlsx (the annex's layout) or FILE.csv (or another "
+              "format registered for the scoring sheet).")
 def export_sheet(year, unit_name, output):
     """Write the scoring sheet: one sheet per unit and a ranked summary (.xlsx), or CSV."""
-    suffix = output.suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise TrackerError(f"{output}: the file must end in .xlsx or .csv")
+    export = output_export(SHEET, output)
     plan = plan_for_year(year)
     units = [get_unit(unit_name)] if unit_name else assessed_units()
-    layout, groups = layout_for(plan)
-    scored = results(plan, year, units, local_today(utcnow(), plan.timezone))
-    ordered = [scored[u.id] for u in units]
-    extra = sheet_inputs(plan, year, ordered)
-    try:
-        if suffix == ".csv":
-            output.write_text(export.csv_text(layout, ordered, extra), encoding="utf-8",
-                              newline="")
-        else:
-            with open(output, "wb") as stream:
-                export.write_xlsx(stream, f"{plan.rubric_title or plan.title}（{year}）",
-                                  layout, groups, ordered, ranking_groups(plan), extra)
-    except OSError as exc:
-        raise TrackerError(f"{output}: cannot write: {exc.strerror}") from None
-    click.echo(f"Wrote {output}: {len(ordered)} units, {len(layout.rows)} rows each.")
+    sheet = scoring_sheet(plan, year, units, local_today(utcnow(), plan.timezone))
+    write_export(export, sheet, output)
+    click.echo(f"Wrote {output}: {len(sheet.results)} units, {len(sheet.layout.rows)} rows "
+               f"each.")
 
 
 # -- the year-end cycle, with the web's rules -------------------------------------------
@@ -259,19 +248,14 @@ def feedback_command(year, unit_name, output, send):
     """The unit's 问题反馈单: write it as PDF and/or issue it to the unit."""
     if output is None and not send:
         raise TrackerError("give -o FILE.pdf, --send, or both")
-    if output is not None and output.suffix.lower() != ".pdf":
-        raise TrackerError(f"{output}: the file must end in .pdf")
+    export = output_export(FEEDBACK, output) if output is not None else None
     plan = plan_for_year(year)
     unit = _assessed(get_unit(unit_name))
     sheet = feedback.feedback_for(plan, year, unit)
     if send:
         feedback.issue(sheet, None, utcnow())
-    if output is not None:
-        data = feedback.render_feedback_pdf(sheet)
-        try:
-            output.write_bytes(data)
-        except OSError as exc:
-            raise TrackerError(f"{output}: cannot write: {exc.strerror}") from None
+    if export is not None:
+        write_export(export, sheet, output)
         click.echo(f"Wrote {output}: {len(sheet.deductions)} deductions, "
                    f"{len(sheet.findings)} findings, {len(sheet.rectifications)} rectifications.")
     if send:

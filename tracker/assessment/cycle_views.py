@@ -5,16 +5,16 @@ A service's refusal (TrackerError) becomes the 400 page (tracker.core.web), with
 of the request kept.
 """
 
-import io
 from datetime import date
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
-                   render_template, request, send_file, url_for)
+                   render_template, request, url_for)
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from tracker.assessment import feedback as sheets
+from tracker.assessment.exports import FEEDBACK
 from tracker.assessment import survey as surveys
 from tracker.assessment.cycle import (INPUT_NAMES, add_finding, add_visit, combined,
                                       draw_sample, draws_of, findings_of, import_inputs,
@@ -24,9 +24,10 @@ from tracker.assessment.cycle import (INPUT_NAMES, add_finding, add_visit, combi
 from tracker.assessment.records import Finding, FindingKind, Survey
 from tracker.assessment.services import assessed_units
 from tracker.auth.models import Role
+from tracker.core import exports
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
-from tracker.core.web import MAX_ID, admin_required, attachment, today
+from tracker.core.web import MAX_ID, admin_required, today
 from tracker.extensions import db
 from tracker.phases.services import plan_for_year
 from tracker.units.models import ASSESSED_KINDS, Unit
@@ -246,18 +247,25 @@ def feedback_page(year, unit_id):
 @login_required
 def feedback_print(year, unit_id):
     """The 反馈单 for printing."""
-    unit, plan = _sheet_unit(year, unit_id)
-    return sheets.render_html(sheets.feedback_for(plan, year, unit), today())
+    return _feedback_export(year, unit_id, "print")
 
 
-@bp.get("/<year:year>/units/<id:unit_id>/feedback.pdf")
+@bp.get("/<year:year>/units/<id:unit_id>/feedback.<fmt>")
 @login_required
-def feedback_pdf(year, unit_id):
-    """The 反馈单 as PDF."""
+def feedback_export(year, unit_id, fmt):
+    """The 反馈单 in a format registered for it (``feedback.pdf``)."""
+    return _feedback_export(year, unit_id, fmt)
+
+
+def _feedback_export(year: int, unit_id: int, fmt: str):
+    export = exports.get(FEEDBACK, fmt, web=True)
+    if export is None:
+        abort(404)
     unit, plan = _sheet_unit(year, unit_id)
-    data = sheets.render_feedback_pdf(sheets.feedback_for(plan, year, unit))
-    return attachment(send_file(io.BytesIO(data), mimetype="application/pdf"),
-                      f"问题反馈单-{year}-{unit.name}.pdf", fallback="feedback")
+    if not export.may(current_user, unit.id):
+        abort(404)
+    return exports.send_export(export, sheets.feedback_for(plan, year, unit),
+                               f"问题反馈单-{year}-{unit.name}", fallback="feedback")
 
 
 @bp.post("/<year:year>/units/<id:unit_id>/feedback/issue")

@@ -1,17 +1,15 @@
 """The year-end assessment pages, actions and exports."""
 
-import io
 from collections import Counter
 from datetime import date
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
-from tracker.assessment import export
-from tracker.assessment.cycle import rectify_deduction, sheet_inputs
+from tracker.assessment.exports import SHEET, scoring_sheet
+from tracker.assessment.cycle import rectify_deduction
 from tracker.assessment.feedback import issued as issued_sheets
 from tracker.assessment.models import Deduction
 from tracker.assessment.scoring import GAP_NO_TASK, GAP_NOT_DUE
@@ -20,6 +18,7 @@ from tracker.assessment.services import (add_deduction, assessed_units, gap_reas
                                          refresh_from_evidence, remove_deduction,
                                          results, set_self_assessment, statement_caps,
                                          waive_minimum)
+from tracker.core import exports
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
 from tracker.core.web import MAX_ID, admin_required, attachment, int_arg, today
@@ -110,7 +109,8 @@ def sheet(year, unit_id):
 def print_sheet(year, unit_id):
     """The unit's sheet for printing on A4."""
     unit, plan = _unit(unit_id), _plan(year)
-    return _render_sheet(unit, plan, year, "assessment/print.html")
+    return exports.send_export(exports.get(SHEET, "print"),
+                               scoring_sheet(plan, year, [unit], today()), "")
 
 
 def _render_sheet(unit, plan, year, template, status=200):
@@ -239,36 +239,24 @@ def lock_sheet(year, unit_id):
                 _("Assessment locked."))
 
 
-@bp.get("/<year:year>/export.<any(xlsx, csv):fmt>")
+@bp.get("/<year:year>/export.<fmt>")
 @login_required
 def download(year, fmt):
-    """The scoring sheet of every unit (coordinator) or of one's own unit."""
+    """The scoring sheet of every unit (coordinator) or of one's own unit, in any format
+    registered for it (``tracker.assessment.exports``)."""
+    export = exports.get(SHEET, fmt, web=True)
+    if export is None or export.inline:
+        abort(404)
     plan = _plan(year)
     unit_id = int_arg("unit")
     if not current_user.is_admin:
         unit_id = current_user.unit_id or abort(404)
     units = [_unit(unit_id)] if unit_id else assessed_units()
-    layout, groups = layout_for(plan)
-    scored = results(plan, year, units, today())
-    ordered = [scored[u.id] for u in units]
+    if not export.may(current_user, unit_id):
+        abort(404)
     name = f"assessment-{year}" + (f"-{units[0].name}" if unit_id else "")
-    extra = sheet_inputs(plan, year, ordered)
-    if fmt == "csv":
-        data = export.csv_text(layout, ordered, extra).encode("utf-8")
-        # Werkzeug adds "; charset=utf-8" to a text/* type itself.
-        return attachment(send_file(io.BytesIO(data), mimetype="text/csv"), f"{name}.csv",
-                          fallback="assessment")
-    stream = io.BytesIO()
-    export.write_xlsx(stream, _sheet_title(plan, year), layout, groups, ordered,
-                      ranking_groups(plan), extra)
-    stream.seek(0)
-    return attachment(send_file(
-        stream, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        f"{name}.xlsx", fallback="assessment")
-
-
-def _sheet_title(plan, year: int) -> str:
-    return f"{plan.rubric_title or plan.title}（{year}）"
+    return exports.send_export(export, scoring_sheet(plan, year, units, today()), name,
+                               fallback="assessment")
 
 
 @bp.get("/<year:year>/feedback")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from tracker.auth.models import Role, User
 from tracker.auth.passwords import generate_password
 from tracker.auth.services import create_user
-from tracker.core.cli import TrackerGroup, emit
+from tracker.core.cli import FormatChoice, TrackerGroup, emit
 from tracker.core.errors import TrackerError
 from tracker.extensions import db
 from tracker.units.services import get_unit
@@ -44,7 +44,7 @@ def add(email, role, unit_name, name, password_stdin):
 
 
 @user_cli.command("list")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.option("--format", "fmt", type=FormatChoice(), default="table")
 def list_users(fmt):
     """List the users."""
     users = db.session.scalars(

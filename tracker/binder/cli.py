@@ -1,52 +1,23 @@
 """``tracker binder export`` (the 工作台账) and ``tracker stats`` (the year in figures)."""
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
 from tracker.assessment.services import assessed_units
-from tracker.binder import archive, stats
+from tracker.binder import stats
 from tracker.binder.collect import collect
-from tracker.binder.pdf import write_pdf
-from tracker.core.cli import TrackerGroup, emit, handle_errors
+from tracker.binder.exports import TOWN, UNIT, TownBinder, UnitBinder
+from tracker.core import exports
+from tracker.core.cli import (FormatChoice, TrackerGroup, emit, handle_errors, output_export,
+                              write_export)
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.phases.services import plan_for_year
 from tracker.units.services import get_unit
 
 binder_cli = TrackerGroup("binder", help="The 工作台账: each unit's evidence filed by rubric row.")
-
-
-def write_file(output: Path, chunks) -> int:
-    """Write ``chunks`` to ``output`` whole or not at all (a .part file renamed at the end);
-    returns the bytes written."""
-    part = output.with_name(output.name + ".part")
-    size = 0
-    try:
-        with open(part, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-                size += len(chunk)
-        os.replace(part, output)
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        raise TrackerError(f"{output}: cannot write: {exc.strerror}") from None
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    return size
-
-
-def pdf_chunks(binder):
-    """The binder's PDF as one chunk, built straight into a temporary file."""
-    with tempfile.TemporaryFile() as fh:
-        write_pdf(binder, fh)
-        fh.seek(0)
-        while chunk := fh.read(archive.CHUNK):
-            yield chunk
 
 
 @binder_cli.command("export")
@@ -59,33 +30,32 @@ def pdf_chunks(binder):
               required=True, help="FILE.pdf (one unit) or FILE.zip.")
 def export_binder(year, unit_name, without_pdf, output):
     """Write a unit's binder as PDF or ZIP, or the town's ZIP."""
-    suffix = output.suffix.lower()
-    if suffix not in (".pdf", ".zip"):
-        raise TrackerError(f"{output}: the file must end in .pdf or .zip")
-    if suffix == ".pdf" and not unit_name:
-        raise TrackerError("a PDF holds one unit's binder: give --unit NAME, or write the "
-                           "town's binders to a .zip")
-    if suffix == ".pdf" and without_pdf:
+    export = exports.for_file(UNIT if unit_name else TOWN, output)
+    if export is None:
+        output_export(UNIT, output)  # an extension no binder is written as: named
+        town = exports.either([e.extension for e in exports.exports_of(TOWN, cli=True)])
+        raise TrackerError(f"a {output.suffix.lstrip('.').upper()} holds one unit's binder: "
+                           f"give --unit NAME, or write the town's binders to a {town}")
+    if without_pdf and export.extension != ".zip":
         raise TrackerError("--without-pdf goes with a .zip")
     plan_for_year(year)  # refuse a year without a plan before writing anything
     now = utcnow()
     if unit_name:
         binder = collect(get_unit(unit_name), year, now)
-        size = write_file(output, pdf_chunks(binder) if suffix == ".pdf"
-                          else archive.unit_zip(binder, with_pdf=not without_pdf))
+        size = write_export(export, UnitBinder(binder, with_pdf=not without_pdf), output)
         click.echo(f"Wrote {output}: {binder.unit.name}, {year}, {len(binder.rows)} rows, "
                    f"{sum(len(r.files) for r in binder.rows)} evidence files ({size} bytes).")
         return
     units = assessed_units()
-    size = write_file(output, archive.town_zip([u.id for u in units], year, now,
-                                               with_pdf=not without_pdf))
+    size = write_export(export, TownBinder([u.id for u in units], year, now,
+                                           with_pdf=not without_pdf), output)
     click.echo(f"Wrote {output}: {len(units)} units, {year} ({size} bytes).")
 
 
 @click.command("stats")
 @click.option("--year", type=click.IntRange(MIN_YEAR, MAX_YEAR), required=True)
 @click.option("--unit", "unit_name", help="Only this unit (default: every assessed unit).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.option("--format", "fmt", type=FormatChoice(), default="table")
 @with_appcontext
 @handle_errors
 def stats_command(year, unit_name, fmt):

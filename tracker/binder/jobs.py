@@ -105,9 +105,9 @@ def start(app, user_id: int, year: int, fmt: str, unit_id: int | None, filename:
 def _run(app, job: dict) -> None:
     """Build the job's file; record done or failed. Never raises (a thread's exception
     would go nowhere)."""
-    from tracker.binder import archive
     from tracker.binder.collect import collect
-    from tracker.binder.pdf import write_pdf
+    from tracker.binder.exports import TOWN, UNIT, TownBinder, UnitBinder
+    from tracker.core import exports
     from tracker.units.models import Unit
 
     def progress(done, total):
@@ -123,18 +123,15 @@ def _run(app, job: dict) -> None:
                 if job["unit_id"] is None:
                     from tracker.assessment.services import assessed_units
 
-                    chunks = archive.town_zip([u.id for u in assessed_units()], job["year"],
-                                              now, progress=progress)
+                    export = exports.get(TOWN, job["format"])
+                    data = TownBinder([u.id for u in assessed_units()], job["year"], now,
+                                      progress=progress)
                 else:
-                    binder = collect(db.session.get(Unit, job["unit_id"]), job["year"], now)
-                    chunks = None if job["format"] == "pdf" else \
-                        archive.unit_zip(binder, progress=progress)
+                    export = exports.get(UNIT, job["format"])
+                    data = UnitBinder(collect(db.session.get(Unit, job["unit_id"]),
+                                              job["year"], now), progress=progress)
                 with open(part, "wb") as fh:
-                    if chunks is None:
-                        write_pdf(binder, fh, progress)
-                    else:
-                        for chunk in chunks:
-                            fh.write(chunk)
+                    export.write(data, fh)
                 os.replace(part, target)
                 job.update(state="done", done=job["total"])
             finally:

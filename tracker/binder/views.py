@@ -14,6 +14,8 @@ from tracker.binder import jobs, stats
 from tracker.binder.archive import pdf_name
 from tracker.binder.chart import bars_svg, unit_bars_svg
 from tracker.binder.collect import safe_name
+from tracker.binder.exports import TOWN, UNIT
+from tracker.core import exports
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.core.web import admin_required, attachment, int_arg, today
@@ -55,33 +57,36 @@ def index():
                            running=jobs.running_for(current_app, current_user.id))
 
 
-def _start(year: int, fmt: str, unit: Unit | None):
+def _start(year: int, subject: str, fmt: str, unit: Unit | None):
+    export = exports.get(subject, fmt, web=True)
+    if export is None or not export.may(current_user, unit.id if unit else None):
+        abort(404)
     _plan(year)
     app = current_app._get_current_object()
     running = jobs.running_for(app, current_user.id)
     if running:
         flash(_("Your previous export is still being built; it is shown below."), "info")
         return redirect(url_for("binder.job", token=running["token"]))
-    filename = pdf_name(unit.name, year) if unit else f"{year}年工作台账（全镇）.pdf"
-    if fmt == "zip":
-        filename = filename.removesuffix(".pdf") + ".zip"
+    stem = pdf_name(unit.name, year).removesuffix(".pdf") if unit else f"{year}年工作台账（全镇）"
+    filename = export.filename(stem)
     job = jobs.start(app, current_user.id, year, fmt, unit.id if unit else None, filename,
                      utcnow())
     return redirect(url_for("binder.job", token=job["token"]))
 
 
-@bp.post("/binder/<year:year>/units/<id:unit_id>.<any(pdf, zip):fmt>")
+@bp.post("/binder/<year:year>/units/<id:unit_id>.<fmt>")
 @login_required
 def export_unit(year, unit_id, fmt):
-    """Begin building a unit's binder; on to its progress page."""
-    return _start(year, fmt, _unit(unit_id))
+    """Begin building a unit's binder (``unit.pdf``, ``unit.zip``: any format registered
+    for it); on to its progress page."""
+    return _start(year, UNIT, fmt, _unit(unit_id))
 
 
-@bp.post("/binder/<year:year>/town.zip")
+@bp.post("/binder/<year:year>/town.<fmt>")
 @admin_required
-def export_town(year):
+def export_town(year, fmt):
     """Begin building the town's ZIP (the coordinator only)."""
-    return _start(year, "zip", None)
+    return _start(year, TOWN, fmt, None)
 
 
 def _job(token: str) -> dict:
@@ -108,8 +113,10 @@ def download(token):
     path = jobs.file_of(current_app, job)
     if job["state"] != "done" or not path.is_file():
         abort(404)
-    mimetype = "application/pdf" if job["format"] == "pdf" else "application/zip"
-    return attachment(send_file(path, mimetype=mimetype, conditional=True),
+    export = exports.get(UNIT if job["unit_id"] else TOWN, job["format"])
+    if export is None:
+        abort(404)
+    return attachment(send_file(path, mimetype=export.media_type, conditional=True),
                       safe_name(job["filename"], 120), fallback=f"binder.{job['format']}")
 
 

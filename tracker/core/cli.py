@@ -1,11 +1,14 @@
-"""CLI plumbing shared by the areas: errors, output formats."""
+"""CLI plumbing shared by the areas: errors, output formats and files."""
 
 import csv
 import functools
 import io
 import json
+import os
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
@@ -13,6 +16,7 @@ import sqlalchemy.exc
 from flask import current_app
 from flask.cli import AppGroup
 
+from tracker.core import exports
 from tracker.core.errors import TrackerError
 from tracker.core.text import check_text, spreadsheet_cell
 from tracker.core.timeutil import utcnow
@@ -105,20 +109,103 @@ def format_table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class Rows:
+    """The data of a list's export: records and the columns to show, in order."""
+
+    records: list[dict]
+    columns: list[str]
+
+
+def _write_table(rows: Rows, stream) -> None:
+    table = format_table(rows.columns, [[r[c] for c in rows.columns] for r in rows.records])
+    stream.write((table + "\n").encode("utf-8"))
+
+
+def _write_json(rows: Rows, stream) -> None:
+    stream.write((json.dumps(rows.records, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+
+
+def _write_csv(rows: Rows, stream) -> None:
+    out = io.StringIO()
+    # RFC 4180's CRLF: with it the writer quotes a field holding a lone CR too.
+    writer = csv.DictWriter(out, fieldnames=rows.columns, extrasaction="ignore",
+                            lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows({c: spreadsheet_cell(r.get(c)) for c in rows.columns}
+                     for r in rows.records)
+    stream.write(out.getvalue().encode("utf-8"))
+
+
+#: The lists the commands print (``tasks list``, ``unit list``, ``user list``, ``stats``):
+#: ``--format`` offers every format registered here.
+ROWS = "rows"
+exports.subject(ROWS)
+exports.register(exports.Export(ROWS, "table", ".txt", "text/plain", "table", _write_table,
+                                web=False))
+exports.register(exports.Export(ROWS, "json", ".json", "application/json", "JSON",
+                                _write_json))
+exports.register(exports.Export(ROWS, "csv", ".csv", "text/csv", "CSV", _write_csv))
+
+
 def emit(records: list[dict], fmt: str, columns: list[str]) -> None:
-    """Print records as a table, JSON array or CSV."""
-    if fmt == "json":
-        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
-    elif fmt == "csv":
-        out = io.StringIO()
-        # RFC 4180's CRLF: with it the writer quotes a field holding a lone CR too.
-        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore",
-                                lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows({c: spreadsheet_cell(r.get(c)) for c in columns} for r in records)
-        click.echo(out.getvalue(), nl=False)
-    else:
-        click.echo(format_table(columns, [[r[c] for c in columns] for r in records]))
+    """Print records in a format of the list's exports (a table, a JSON array, CSV …)."""
+    export = exports.get(ROWS, fmt, cli=True)
+    if export is None:
+        raise TrackerError(f"unknown format {fmt!r} (expected "
+                           f"{exports.either([e.format for e in exports.exports_of(ROWS, cli=True)])})")
+    click.echo(export.bytes_of(Rows(records, columns)).decode("utf-8"), nl=False)
+
+
+class FormatChoice(click.Choice):
+    """``--format``'s choices: the subject's command-line exports, read when the command
+    runs, so that a format registered after the command was made is offered too (an
+    unknown one: click's ``Error: …`` naming them, exit 2)."""
+
+    def __init__(self, subject_name: str = ROWS):
+        self.subject_name = subject_name
+        super().__init__(())
+
+    @property
+    def choices(self):
+        return tuple(e.format for e in exports.exports_of(self.subject_name, cli=True))
+
+    @choices.setter
+    def choices(self, value):  # click.Choice.__init__ sets it; the registry holds them
+        pass
+
+
+def output_export(subject_name: str, output: Path) -> exports.Export:
+    """The subject's export that ``-o FILE.ext`` names by its extension; TrackerError
+    naming the extensions known when there is none."""
+    export = exports.for_file(subject_name, output)
+    if export is None:
+        known = [e.extension for e in exports.exports_of(subject_name, cli=True)]
+        raise TrackerError(f"{output}: the file must end in {exports.either(known)}")
+    return export
+
+
+def write_whole(output: Path, write) -> int:
+    """``write(stream)`` into ``output``, whole or not at all (a .part file renamed at
+    the end); returns the bytes written."""
+    part = output.with_name(output.name + ".part")
+    try:
+        with open(part, "wb") as fh:
+            write(fh)
+            size = fh.tell()
+        os.replace(part, output)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise TrackerError(f"{output}: cannot write: {exc.strerror}") from None
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return size
+
+
+def write_export(export: exports.Export, data, output: Path) -> int:
+    """The export of ``data`` written to ``output`` (``write_whole``); the bytes written."""
+    return write_whole(output, lambda stream: export.write(data, stream))
 
 
 def parse_instant(text: str, tz: str) -> datetime:

@@ -10,7 +10,7 @@ from flask import current_app
 
 from tracker.auth.models import User
 from tracker.auth.services import get_user
-from tracker.core.cli import TrackerGroup, emit, format_table, now_option
+from tracker.core.cli import FormatChoice, TrackerGroup, emit, format_table, now_option
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.core.errors import TrackerError
 from tracker.core.web import MAX_ID, today
@@ -57,7 +57,7 @@ def cleanup_evidence_command(now):
 @click.option("--status", type=click.Choice(STATUS_FILTERS),
               help="Only these tasks (as status= on the pages and feeds); without it, all but "
                    "the cancelled.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+@click.option("--format", "fmt", type=FormatChoice(), default="table",
               show_default=True)
 def list_tasks(unit_name, year, status, fmt):
     """List tasks by due date; overdue is judged by today in the configured timezone."""

@@ -6,7 +6,7 @@ import click
 import sqlalchemy as sa
 
 from tracker.core import signals
-from tracker.core.cli import TrackerGroup, emit
+from tracker.core.cli import FormatChoice, TrackerGroup, emit
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
 from tracker.extensions import db
 from tracker.units.models import RowRuleMode, Unit, UnitKind
@@ -68,7 +68,7 @@ def import_units(file):
 
 
 @unit_cli.command("list")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.option("--format", "fmt", type=FormatChoice(), default="table")
 def list_units(fmt):
     """List the units."""
     units = db.session.scalars(sa.select(Unit).order_by(Unit.kind, Unit.name)).all()
