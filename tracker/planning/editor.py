@@ -14,11 +14,11 @@ from tracker.core.timeutil import utcnow
 from tracker.phases.models import VersionState
 from tracker.phases.recurrence import RecurrenceError, expand_due
 from tracker.planning import editing, services
+from tracker.planning.blueprint import bp, coordinator_only, done, refused, version_or_404
 from tracker.planning.forms import (DutyForm, EvidenceForm, FlagForm, NewDutyForm,
                                     PhaseForm, PhasesForm, PlanForm, RequireForm, RowForm,
                                     RubricForm, ScheduleForm)
 from tracker.planning.schedule import recognise
-from tracker.planning.views import _done, _refused, _version, bp, coordinator_only
 
 
 def _editable(version) -> bool:
@@ -71,8 +71,8 @@ def _save(version, data: dict, message: str, target: str):
     try:
         services.save_draft_data(version, data, utcnow())
     except TrackerError as exc:
-        return _refused(exc, request.path)
-    return _done(message, target)
+        return refused(exc, request.path)
+    return done(message, target)
 
 
 def _locked(version):
@@ -80,7 +80,7 @@ def _locked(version):
     try:
         services.ensure_draft(version)
     except TrackerError as exc:
-        return _refused(exc, url_for("planning.draft", version_id=version.id))
+        return refused(exc, url_for("planning.draft", version_id=version.id))
     return None
 
 
@@ -94,7 +94,7 @@ def _blank_row(field) -> None:
 @coordinator_only
 def edit_plan(version_id):
     """The plan's metadata, its defaults and the rubric's title."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -112,7 +112,7 @@ def edit_plan(version_id):
 @coordinator_only
 def edit_phases(version_id):
     """The phases (总体安排): add, edit, remove."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -133,7 +133,7 @@ def edit_phases(version_id):
 @coordinator_only
 def duties(version_id):
     """The duties, with when each falls; the form adds one."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -157,7 +157,7 @@ def duties(version_id):
 def edit_duty(version_id, code):
     """A duty: what it asks of which units, the evidence, the rows it serves, reminders,
     and when it falls (the schedule form writes the RRULE, which stays editable)."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -191,7 +191,7 @@ def edit_duty(version_id, code):
 @coordinator_only
 def delete_duty(version_id, code):
     """Remove a duty, and the rubric's references to it."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -209,7 +209,7 @@ def delete_duty(version_id, code):
 def schedule_preview(version_id):
     """What the schedule form writes, and the dates it gives in the version's year (JSON,
     for the duty page's live preview)."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return jsonify(error=_("The draft is not a valid plan file.")), 400
@@ -229,7 +229,7 @@ def schedule_preview(version_id):
 def edit_rubric(version_id):
     """The rubric's groups, items and rows: codes, titles, points that add up; rows
     added and removed."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -274,7 +274,7 @@ def _closing(nodes: list) -> dict[str, list]:
 def edit_row(version_id, code):
     """A rubric row: its requirement (工作要求), deduction (扣分标准), points, the kinds
     it applies to, the evidence it names and its minimums."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
