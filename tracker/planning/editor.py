@@ -15,9 +15,11 @@ from tracker.phases.models import VersionState
 from tracker.phases.recurrence import RecurrenceError, expand_due
 from tracker.planning import editing, services
 from tracker.planning.blueprint import bp, coordinator_only, done, refused, version_or_404
-from tracker.planning.forms import (DutyForm, EvidenceForm, FlagForm, NewDutyForm,
-                                    PhaseForm, PhasesForm, PlanForm, RequireForm, RowForm,
-                                    RubricForm, ScheduleForm)
+from tracker.planning.forms.duties import (DutyForm, EvidenceForm, FlagForm, NewDutyForm,
+                                           ScheduleForm)
+from tracker.planning.forms.phases import PhaseForm, PhasesForm
+from tracker.planning.forms.plan import PlanForm
+from tracker.planning.forms.rubric import RequireForm, RowForm, RubricForm
 from tracker.planning.schedule import recognise
 
 
