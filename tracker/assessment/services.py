@@ -20,7 +20,7 @@ from tracker.core.text import check_text
 from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.phases.models import Duty, Plan, RubricNode, duty_rubric
-from tracker.phases.planfile import DEFAULT_RANKING
+from tracker.phases.planspec import DEFAULT_RANKING
 from tracker.tasks.models import Task, TaskStatus
 from tracker.units.models import ASSESSED_KINDS, RowRuleMode, Unit, UnitRowRule
 

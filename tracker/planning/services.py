@@ -27,9 +27,8 @@ from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.extensions import db
 from tracker.phases.models import Plan, PlanVersion, PlanYear, VersionState
-from tracker.phases.planfile import (MAX_DUTIES, MAX_PHASES, MAX_PLAN_BYTES, MAX_ROWS,
-                                     PlanError, PlanSpec, bundled_plans, counts, loads_toml,
-                                     parse_plan)
+from tracker.phases.planfile import PlanError, bundled_plans, counts, loads_toml, parse_plan
+from tracker.phases.planspec import MAX_DUTIES, MAX_PHASES, MAX_PLAN_BYTES, MAX_ROWS, PlanSpec
 from tracker.tasks.loading import (Change, LoadResult, SyncReport, load_plan,
                                    next_version_number)
 from tracker.units.models import Unit
@@ -66,7 +65,7 @@ def _check_year(year: int) -> None:
 
 
 def _too_large(source: str) -> TrackerError | None:
-    """Why a plan file is larger than a plan may be (planfile.MAX_PLAN_BYTES), or None."""
+    """Why a plan file is larger than a plan may be (planspec.MAX_PLAN_BYTES), or None."""
     if len(source) > MAX_PLAN_BYTES or len(source.encode("utf-8")) > MAX_PLAN_BYTES:
         return TrackerError(_("The plan file is larger than %(kb)d KB.",
                               kb=MAX_PLAN_BYTES // 1000))

@@ -10,7 +10,7 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from tracker.core.forms import choices
 from tracker.phases.kinds import APPLIES_TO_ALIASES, KIND_LABELS, UNIT_KINDS
-from tracker.phases.planfile import EVIDENCE_KINDS
+from tracker.phases.planspec import EVIDENCE_KINDS
 from tracker.planning import editing
 from tracker.planning.forms.fields import (NON_WORKING_DAY_LABELS, Checkboxes, DaysField,
                                            EditorForm, EntryForm, apply_reminders,

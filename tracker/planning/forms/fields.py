@@ -15,6 +15,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.core.forms import TrackerForm
+from tracker.phases.planspec import CODE
 from tracker.planning import editing
 from tracker.planning.schedule import ScheduleError, check_month_day
 
@@ -47,7 +48,7 @@ def schedule_message(error: ScheduleError) -> str:
 
 def code_check(form, field):
     """A code as the loader allows it."""
-    if field.data and not editing.CODE.match(field.data):
+    if field.data and not CODE.match(field.data):
         raise ValidationError(_("A code holds only letters, digits, '.', '_' and '-', and "
                                 "starts with a letter or digit (at most 64)."))
     if not field.data:
