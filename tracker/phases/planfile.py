@@ -21,6 +21,8 @@ from tracker.phases.planspec import (ASSESSMENT_COMBINE, ASSESSMENT_INPUTS, CODE
                                      MAX_PHASES, MAX_PLAN_BYTES, MAX_ROWS, NOT_APPLICABLE_RULES,
                                      SETTERS, DutySpec, PhaseSpec, PlanSpec, RubricNodeSpec)
 from tracker.phases.recurrence import RecurrenceError, expand_due, parse_month_day, phase_of
+from tracker.phases.rubricrules import (DEFAULT_MATCH, EVIDENCE_MATCHES, MinimumKindError,
+                                        kind_of, minimum_keys)
 from tracker.workdays.calendar import RULES as NON_WORKING_DAY_RULES
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "plans"
@@ -363,10 +365,10 @@ class _Validator:
             self.only(item, {"code", "title", "title_en", "points", "requirement", "deduction",
                              "numbered", "code_space", "applies_to", "evidence",
                              "evidence_match", "requires", "party_org"}, entry)
-            match = item.get("evidence_match", "all")
-            if match not in ("all", "any"):
-                self.fail(entry, "'evidence_match' must be \"all\" (each duty named in "
-                                 "'evidence' has accepted work) or \"any\" (one of them has)")
+            match = item.get("evidence_match", DEFAULT_MATCH)
+            if match not in EVIDENCE_MATCHES:
+                self.fail(entry, "'evidence_match' must be " + " or ".join(
+                    f'"{m.name}" ({m.meaning})' for m in EVIDENCE_MATCHES.values()))
             numbered = self.boolean(item, "numbered", entry, True)
             requirement = self.text(item, "requirement", entry)
             evidence = item.get("evidence", [])
@@ -591,7 +593,7 @@ class _Validator:
                             for i, r in enumerate(row.requires)]
 
     def requirement(self, value: dict, entry: str, row: RubricNodeSpec, serving) -> dict:
-        self.only(value, {"duties", "at_least", "flag", "label", "label_en", "deduct"}, entry)
+        self.only(value, minimum_keys(), entry)
         codes = value.get("duties")
         if isinstance(codes, str):
             codes = [codes]
@@ -606,13 +608,12 @@ class _Validator:
         at_least = value.get("at_least")
         if at_least != "all":
             at_least = self.integer(value, "at_least", entry, minimum=1)
-        flag = value.get("flag")
-        if flag is not None:
-            for duty in duties:
-                flags = [f["code"] for f in (duty.occurrence or {}).get("flags", [])]
-                if flag not in flags:
-                    self.fail(entry, f"flag {flag!r} is not one the duty {duty.code} records "
-                                     f"({', '.join(flags) or 'none'})")
+        try:
+            kind = kind_of(value)
+        except MinimumKindError as exc:
+            self.fail(entry, str(exc))
+        if problem := kind.check(value, duties):
+            self.fail(entry, problem)
         deduct = value.get("deduct")
         if (isinstance(deduct, bool) or not isinstance(deduct, (int, float))
                 or not 0 < deduct <= row.points or round(deduct * 2) != deduct * 2):
@@ -622,8 +623,7 @@ class _Validator:
                   "label": self.text(value, "label", entry),
                   "label_en": self.text(value, "label_en", entry, required=False),
                   "deduct": deduct}
-        if flag is not None:
-            result["flag"] = flag
+        result.update((p.key, value[p.key]) for p in kind.params if p.key in value)
         return result
 
     def evidence(self, item: dict, entry: str) -> list[dict]:

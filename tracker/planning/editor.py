@@ -19,7 +19,7 @@ from tracker.planning.forms.duties import (DutyForm, EvidenceForm, FlagForm, New
                                            ScheduleForm)
 from tracker.planning.forms.phases import PhaseForm, PhasesForm
 from tracker.planning.forms.plan import PlanForm
-from tracker.planning.forms.rubric import RequireForm, RowForm, RubricForm
+from tracker.planning.forms.rubric import RubricForm, require_form, row_form
 from tracker.planning.schedule import recognise
 
 
@@ -285,8 +285,9 @@ def edit_row(version_id, code):
         abort(404)
     if request.method == "POST" and (locked := _locked(version)):
         return locked
-    form = (RowForm(data=RowForm.values_of(row)) if request.method == "GET"
-            else RowForm()).setup(data, code)
+    form_class = row_form()
+    form = (form_class(data=form_class.values_of(row)) if request.method == "GET"
+            else form_class()).setup(data, code)
     valid = form.valid(services.revision(version))
     if valid and form.code.data != code and form.code.data in editing.rubric_codes(data):
         form.code.errors = [_("Another group, item or row has this code.")]
@@ -297,7 +298,7 @@ def edit_row(version_id, code):
                      url_for("planning.edit_row", version_id=version.id, code=row["code"]))
     _blank_row(form.requires)
     form.setup(data, code)
-    template_row = RequireForm(prefix="requires-__index__-")
+    template_row = require_form()(prefix="requires-__index__-")
     template_row.duties.choices = form.evidence.choices
     return _page("planning/edit_row.html", version, data, form, row=row, code=code,
                  serving=editing.serving(data, code), template_row=template_row)

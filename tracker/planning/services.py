@@ -29,6 +29,7 @@ from tracker.extensions import db
 from tracker.phases.models import Plan, PlanVersion, PlanYear, VersionState
 from tracker.phases.planfile import PlanError, bundled_plans, counts, loads_toml, parse_plan
 from tracker.phases.planspec import MAX_DUTIES, MAX_PHASES, MAX_PLAN_BYTES, MAX_ROWS, PlanSpec
+from tracker.phases.rubricrules import MINIMUM_KINDS
 from tracker.tasks.loading import (Change, LoadResult, SyncReport, load_plan,
                                    next_version_number)
 from tracker.units.models import Unit
@@ -271,12 +272,13 @@ def check_draft(draft: PlanVersion) -> PlanSpec:
 def draft_errors(draft: PlanVersion) -> list[str]:
     """What keeps the draft from loading, as the loader says it (empty: it loads). Kept
     for the last few texts in this process: every editor page asks, and the answer changes
-    only with the text."""
-    return list(_loader_says(draft.source, f"{draft.name or 'draft'} v{draft.number}"))
+    only with the text (and the kinds of minimum the loader knows)."""
+    return list(_loader_says(draft.source, f"{draft.name or 'draft'} v{draft.number}",
+                             tuple(MINIMUM_KINDS)))
 
 
 @functools.lru_cache(maxsize=16)
-def _loader_says(source: str, label: str) -> tuple[str, ...]:
+def _loader_says(source: str, label: str, kinds: tuple[str, ...]) -> tuple[str, ...]:
     try:
         parse_plan(source.encode("utf-8"), label)
     except PlanError as exc:

@@ -10,6 +10,7 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from tracker.core.forms import choices
 from tracker.core.text import whole_number
 from tracker.phases.kinds import ASSESSED_KINDS, KIND_LABELS, ROW_ALIASES
+from tracker.phases.rubricrules import DEFAULT_MATCH, EVIDENCE_MATCHES, minimum_params
 from tracker.planning import editing
 from tracker.planning.forms.fields import (Checkboxes, EditorForm, EntryForm, NumberField,
                                            code_check, in_halves, in_order, kinds_of,
@@ -101,13 +102,17 @@ def _path_key(path: str) -> tuple[int, ...]:
 
 
 class RequireForm(EntryForm):
+    """One minimum of the row's 工作要求: the fields every minimum has. ``require_form``
+    adds a field for each parameter of each kind of minimum (``MINIMUM_KINDS``)."""
+
     duties = Checkboxes(_l("Duties whose accepted work counts"))
     at_least = StringField(_l("At least (a number, or “all”)"))
-    flag = StringField(_l("Only occurrences with the mark (its code)"))
     label = StringField(_l("Label"), validators=[Length(max=300)])
     label_en = StringField(_l("Label in English"), validators=[Length(max=300)])
     deduct = NumberField(_l("Points a shortfall takes off"))
-    content = ("duties", "at_least", "flag", "label", "label_en")
+    content = ("duties", "at_least", "label", "label_en")
+    #: The kinds' own fields, in the table's order (the page shows them after at_least).
+    params: tuple[str, ...] = ()
 
     def validate_at_least(self, field):
         text = (field.data or "").strip()
@@ -115,7 +120,23 @@ class RequireForm(EntryForm):
             raise ValidationError(_("Give a number from 1, or “all”."))
 
 
+def require_form() -> type[RequireForm]:
+    """The form of a minimum, with a field for each kind's own parameters."""
+    params = minimum_params()
+    keys = tuple(p.key for p in params)
+    return type("RequireForm", (RequireForm,), {
+        **{p.key: StringField(p.label) for p in params},
+        "params": keys, "content": RequireForm.content + keys})
+
+
+def row_form() -> type["RowForm"]:
+    """The form of a row's page, its minimums as ``require_form`` makes them."""
+    return type("RowForm", (RowForm,), {"requires": FieldList(FormField(require_form()))})
+
+
 class RowForm(EditorForm):
+    """A row's page; ``row_form`` gives it its minimums (``requires``)."""
+
     code = StringField(_l("Code"), validators=[code_check, Length(max=32)])
     title = StringField(_l("Title (empty: the requirement)"), validators=[Length(max=300)])
     title_en = StringField(_l("Title in English"), validators=[Length(max=300)])
@@ -126,10 +147,8 @@ class RowForm(EditorForm):
     code_space = BooleanField(_l("A space between the code and the text"))
     applies_to = Checkboxes(_l("Kinds of unit it applies to"))
     evidence = Checkboxes(_l("Duties its deduction names (none checked: every duty serving it)"))
-    evidence_match = RadioField(_l("The row is met when"), choices=choices([
-        ("all", _l("each of them has accepted work")), ("any", _l("one of them has"))]),
-        default="all")
-    requires = FieldList(FormField(RequireForm))
+    evidence_match = RadioField(_l("The row is met when"), choices=choices(
+        (m.name, m.label) for m in EVIDENCE_MATCHES.values()), default=DEFAULT_MATCH)
 
     def setup(self, data: dict, row_code: str) -> "RowForm":
         """Choices: the kinds scored, the duties serving the row (and any it names)."""
@@ -158,10 +177,11 @@ class RowForm(EditorForm):
             code_space=row.get("code_space", True) is True,
             applies_to=kinds_of(row.get("applies_to", "units"), ROW_ALIASES),
             evidence=editing.code_list(row.get("evidence")),
-            evidence_match=editing.text_of(row, "evidence_match") or "all",
+            evidence_match=editing.text_of(row, "evidence_match") or DEFAULT_MATCH,
             requires=rows_data(editing.tables(row, "requires"), lambda r: {
                 "duties": editing.code_list(r.get("duties")),
-                "at_least": str(r.get("at_least", "")), "flag": editing.text_of(r, "flag"),
+                "at_least": str(r.get("at_least", "")),
+                **{p.key: editing.text_of(r, p.key) for p in minimum_params()},
                 "label": editing.text_of(r, "label"),
                 "label_en": editing.text_of(r, "label_en"), "deduct": r.get("deduct")}))
         return values
@@ -192,7 +212,7 @@ class RowForm(EditorForm):
             row["evidence"] = in_order(row.get("evidence"), self.evidence.data)
         else:
             row.pop("evidence", None)
-        if self.evidence_match.data != "all" or "evidence_match" in row:
+        if self.evidence_match.data != DEFAULT_MATCH or "evidence_match" in row:
             row["evidence_match"] = self.evidence_match.data
 
         def fill(form, need):
@@ -200,7 +220,8 @@ class RowForm(EditorForm):
             need["duties"] = named[0] if len(named) == 1 else named
             text = (form.at_least.data or "").strip()
             need["at_least"] = "all" if text == "all" else int(text)
-            editing.set_text(need, "flag", form.flag.data)
+            for key in form.params:
+                editing.set_text(need, key, form[key].data)
             editing.set_text(need, "label", form.label.data)
             editing.set_text(need, "label_en", form.label_en.data)
             if form.deduct.data is None:
