@@ -279,6 +279,7 @@ def draft_errors(draft: PlanVersion) -> list[str]:
 
 @functools.lru_cache(maxsize=16)
 def _loader_says(source: str, label: str, kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The loader's message on ``source``; ``kinds`` is only part of the cache's key."""
     try:
         parse_plan(source.encode("utf-8"), label)
     except PlanError as exc:
