@@ -108,7 +108,8 @@ def create_app(test_config=None):
     from tracker.dashboard.views import bp as dashboard_bp
     from tracker.ops.health import bp as health_bp
     from tracker.ops.pwa import bp as pwa_bp
-    from tracker.planning.views import bp as planning_bp
+    from tracker.planning import editor, views  # noqa: F401  (their routes, on planning_bp)
+    from tracker.planning.blueprint import bp as planning_bp
     from tracker.reminders.views import bp as reminders_bp, inbox_bp
     from tracker.tasks.views import bp as tasks_bp
     from tracker.units.views import bp as units_bp

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from tracker.phases.planfile import DEFAULT_REMINDERS
+from tracker.phases.planspec import DEFAULT_REMINDERS
 from tracker.reminders.rules import (Point, Rule, latest_point, max_lead_days,
                                     points_between, reminder_day)
 

@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from tracker.phases.rubricrules import DEFAULT_MATCH, evidence_match
+
 ZERO = Decimal("0")
 
 
@@ -13,24 +15,24 @@ GAP_NOT_DUE = "not_due"  # what would show it is not due yet
 GAP_MISSING = "missing"  # due and not accepted: the seed's "未能提供X"
 
 
-def evidence_verdict(points, evidence: list[tuple], match: str = "all",
+def evidence_verdict(points, evidence: list[tuple], match: str = DEFAULT_MATCH,
                      today: date | None = None) -> tuple[Decimal, str]:
     """The row's score the evidence supports by its 扣分标准 ("未能提供X": the row is lost
     when X cannot be shown), and why it falls short (a ``GAP_*``, or "").
 
     ``evidence`` holds, per duty the plan names as X, (the unit's tasks of it this year,
     how many are accepted, the first due date of those not accepted). Points come from
-    accepted evidence alone: full points when each named duty has accepted work
-    (``match="any"``: when one has); none when it has not, is not due yet, or was never
-    asked of the unit (a plan started late, a task cancelled). Work beyond the 扣分标准
+    accepted evidence alone: full points when the row's ``match`` is met (its entry in
+    ``EVIDENCE_MATCHES``: each named duty has accepted work, or one has); none when it is
+    not, is not due yet, or was never asked of the unit (a plan started late, a task
+    cancelled). Work beyond the 扣分标准
     (a second meeting, the articles of 3-1-1) never costs the row: it is counted against
     the 工作要求's minimums instead.
     """
     asked = [(accepted, first) for total, accepted, first in evidence if total > 0]
     if not asked:
         return ZERO, GAP_NO_TASK
-    done = [accepted > 0 for accepted, _ in asked]
-    if any(done) if match == "any" else all(done):
+    if evidence_match(match).met([accepted > 0 for accepted, _ in asked]):
         return Decimal(str(points)), ""
     lacking = [first for accepted, first in asked if not accepted]
     if today is not None and all(first is not None and first >= today for first in lacking):

@@ -20,7 +20,8 @@ from tracker.core.text import check_text
 from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.phases.models import Duty, Plan, RubricNode, duty_rubric
-from tracker.phases.planfile import DEFAULT_RANKING
+from tracker.phases.planspec import DEFAULT_RANKING
+from tracker.phases.rubricrules import DEFAULT_MATCH, kind_of
 from tracker.tasks.models import Task, TaskStatus
 from tracker.units.models import ASSESSED_KINDS, RowRuleMode, Unit, UnitRowRule
 
@@ -78,6 +79,22 @@ def work_counts(plan: Plan, year: int, unit_ids=None) -> tuple[dict, dict]:
             for flag in flags or ():
                 flagged[(unit_id, duty_id, flag)] += 1
     return counts, flagged
+
+
+@dataclass(frozen=True)
+class UnitWork:
+    """One unit's accepted work, from ``work_counts``, as the kinds of minimum count it
+    (``tracker.phases.rubricrules.Work``)."""
+
+    unit_id: int
+    counts: dict
+    flagged: dict
+
+    def accepted(self, duty_id: int) -> int:
+        return self.counts.get((self.unit_id, duty_id), (0, 0))[1]
+
+    def marked(self, duty_id: int, flag: str) -> int:
+        return self.flagged.get((self.unit_id, duty_id, flag), 0)
 
 
 def applies(node: RubricNode, kind) -> bool:
@@ -236,16 +253,14 @@ def score_row(leaf: RubricNode, unit: Unit, serving: list[Duty], counts: dict,
     evidence = [Evidence(d, *counts.get((unit.id, d.id), (0, 0, None)))
                 for d in serving if d.code in named]
     by_code = {d.code: d for d in serving}
+    work = UnitWork(unit.id, counts, flagged)
     minimums = []
     for need in leaf.requires or ():
         duties = [by_code[c] for c in need["duties"] if c in by_code]
         asked = sum(counts.get((unit.id, d.id), (0,))[0] for d in duties)
         if not asked and not any(str(unit.kind) in d.applies_to for d in duties):
             continue  # none of its duties is the unit's to do
-        if need.get("flag"):
-            count = sum(flagged.get((unit.id, d.id, need["flag"]), 0) for d in duties)
-        else:
-            count = sum(counts.get((unit.id, d.id), (0, 0))[1] for d in duties)
+        count = kind_of(need).count(need, [d.id for d in duties], work)
         at_least = asked if need["at_least"] == "all" else need["at_least"]
         if not at_least:
             continue  # "every task" of duties that asked nothing this year (a date unset)
@@ -253,7 +268,7 @@ def score_row(leaf: RubricNode, unit: Unit, serving: list[Duty], counts: dict,
                                 Decimal(str(need["deduct"]))))
     base, gap = evidence_verdict(leaf.points,
                                  [(e.tasks, e.accepted, e.first_open) for e in evidence],
-                                 leaf.evidence_match or "all", today)
+                                 leaf.evidence_match or DEFAULT_MATCH, today)
     return evidence, minimums, with_minimums(base, minimums, waived), gap
 
 

@@ -30,7 +30,8 @@ import tomli_w
 from flask_babel import gettext as _
 
 from tracker.core.wordfile import Cell, WordError, read_blocks
-from tracker.phases.planfile import PlanError, RubricNodeSpec
+from tracker.phases.planfile import PlanError
+from tracker.phases.planspec import RubricNodeSpec
 
 COLUMNS = {"group": "一级项目", "item": "二级项目", "requirement": "工作要求",
            "deduction": "扣分标准", "points": "分值"}

@@ -14,7 +14,7 @@ from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.extensions import db
 from tracker.phases.models import Duty, Phase, Plan, PlanYear, RubricNode
-from tracker.phases.planfile import PlanSpec
+from tracker.phases.planspec import PlanSpec
 
 def check_year(year: int) -> None:
     """Refuse a year the plan cannot sensibly be loaded for."""

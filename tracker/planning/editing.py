@@ -10,8 +10,6 @@ import math
 import re
 from dataclasses import dataclass
 
-#: The characters of a code, as the plan loader allows them.
-CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _STEP = {"g": "groups", "i": "items", "r": "rows"}
 
 

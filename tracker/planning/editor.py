@@ -14,11 +14,13 @@ from tracker.core.timeutil import utcnow
 from tracker.phases.models import VersionState
 from tracker.phases.recurrence import RecurrenceError, expand_due
 from tracker.planning import editing, services
-from tracker.planning.forms import (DutyForm, EvidenceForm, FlagForm, NewDutyForm,
-                                    PhaseForm, PhasesForm, PlanForm, RequireForm, RowForm,
-                                    RubricForm, ScheduleForm)
+from tracker.planning.blueprint import bp, coordinator_only, done, refused, version_or_404
+from tracker.planning.forms.duties import (DutyForm, EvidenceForm, FlagForm, NewDutyForm,
+                                           ScheduleForm)
+from tracker.planning.forms.phases import PhaseForm, PhasesForm
+from tracker.planning.forms.plan import PlanForm
+from tracker.planning.forms.rubric import RubricForm, require_form, row_form
 from tracker.planning.schedule import recognise
-from tracker.planning.views import _done, _refused, _version, bp, coordinator_only
 
 
 def _editable(version) -> bool:
@@ -71,8 +73,8 @@ def _save(version, data: dict, message: str, target: str):
     try:
         services.save_draft_data(version, data, utcnow())
     except TrackerError as exc:
-        return _refused(exc, request.path)
-    return _done(message, target)
+        return refused(exc, request.path)
+    return done(message, target)
 
 
 def _locked(version):
@@ -80,7 +82,7 @@ def _locked(version):
     try:
         services.ensure_draft(version)
     except TrackerError as exc:
-        return _refused(exc, url_for("planning.draft", version_id=version.id))
+        return refused(exc, url_for("planning.draft", version_id=version.id))
     return None
 
 
@@ -94,7 +96,7 @@ def _blank_row(field) -> None:
 @coordinator_only
 def edit_plan(version_id):
     """The plan's metadata, its defaults and the rubric's title."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -112,7 +114,7 @@ def edit_plan(version_id):
 @coordinator_only
 def edit_phases(version_id):
     """The phases (总体安排): add, edit, remove."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -133,7 +135,7 @@ def edit_phases(version_id):
 @coordinator_only
 def duties(version_id):
     """The duties, with when each falls; the form adds one."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -157,7 +159,7 @@ def duties(version_id):
 def edit_duty(version_id, code):
     """A duty: what it asks of which units, the evidence, the rows it serves, reminders,
     and when it falls (the schedule form writes the RRULE, which stays editable)."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -191,7 +193,7 @@ def edit_duty(version_id, code):
 @coordinator_only
 def delete_duty(version_id, code):
     """Remove a duty, and the rubric's references to it."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -209,7 +211,7 @@ def delete_duty(version_id, code):
 def schedule_preview(version_id):
     """What the schedule form writes, and the dates it gives in the version's year (JSON,
     for the duty page's live preview)."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return jsonify(error=_("The draft is not a valid plan file.")), 400
@@ -229,7 +231,7 @@ def schedule_preview(version_id):
 def edit_rubric(version_id):
     """The rubric's groups, items and rows: codes, titles, points that add up; rows
     added and removed."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -274,7 +276,7 @@ def _closing(nodes: list) -> dict[str, list]:
 def edit_row(version_id, code):
     """A rubric row: its requirement (工作要求), deduction (扣分标准), points, the kinds
     it applies to, the evidence it names and its minimums."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     data, away = _data(version)
     if away:
         return away
@@ -283,8 +285,9 @@ def edit_row(version_id, code):
         abort(404)
     if request.method == "POST" and (locked := _locked(version)):
         return locked
-    form = (RowForm(data=RowForm.values_of(row)) if request.method == "GET"
-            else RowForm()).setup(data, code)
+    form_class = row_form()
+    form = (form_class(data=form_class.values_of(row)) if request.method == "GET"
+            else form_class()).setup(data, code)
     valid = form.valid(services.revision(version))
     if valid and form.code.data != code and form.code.data in editing.rubric_codes(data):
         form.code.errors = [_("Another group, item or row has this code.")]
@@ -295,7 +298,7 @@ def edit_row(version_id, code):
                      url_for("planning.edit_row", version_id=version.id, code=row["code"]))
     _blank_row(form.requires)
     form.setup(data, code)
-    template_row = RequireForm(prefix="requires-__index__-")
+    template_row = require_form()(prefix="requires-__index__-")
     template_row.duties.choices = form.evidence.choices
     return _page("planning/edit_row.html", version, data, form, row=row, code=code,
                  serving=editing.serving(data, code), template_row=template_row)

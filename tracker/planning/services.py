@@ -27,9 +27,9 @@ from tracker.core.errors import TrackerError
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.extensions import db
 from tracker.phases.models import Plan, PlanVersion, PlanYear, VersionState
-from tracker.phases.planfile import (MAX_DUTIES, MAX_PHASES, MAX_PLAN_BYTES, MAX_ROWS,
-                                     PlanError, PlanSpec, bundled_plans, counts, loads_toml,
-                                     parse_plan)
+from tracker.phases.planfile import PlanError, bundled_plans, counts, loads_toml, parse_plan
+from tracker.phases.planspec import MAX_DUTIES, MAX_PHASES, MAX_PLAN_BYTES, MAX_ROWS, PlanSpec
+from tracker.phases.rubricrules import MINIMUM_KINDS
 from tracker.tasks.loading import (Change, LoadResult, SyncReport, load_plan,
                                    next_version_number)
 from tracker.units.models import Unit
@@ -66,7 +66,7 @@ def _check_year(year: int) -> None:
 
 
 def _too_large(source: str) -> TrackerError | None:
-    """Why a plan file is larger than a plan may be (planfile.MAX_PLAN_BYTES), or None."""
+    """Why a plan file is larger than a plan may be (planspec.MAX_PLAN_BYTES), or None."""
     if len(source) > MAX_PLAN_BYTES or len(source.encode("utf-8")) > MAX_PLAN_BYTES:
         return TrackerError(_("The plan file is larger than %(kb)d KB.",
                               kb=MAX_PLAN_BYTES // 1000))
@@ -272,12 +272,14 @@ def check_draft(draft: PlanVersion) -> PlanSpec:
 def draft_errors(draft: PlanVersion) -> list[str]:
     """What keeps the draft from loading, as the loader says it (empty: it loads). Kept
     for the last few texts in this process: every editor page asks, and the answer changes
-    only with the text."""
-    return list(_loader_says(draft.source, f"{draft.name or 'draft'} v{draft.number}"))
+    only with the text (and the kinds of minimum the loader knows)."""
+    return list(_loader_says(draft.source, f"{draft.name or 'draft'} v{draft.number}",
+                             tuple(MINIMUM_KINDS)))
 
 
 @functools.lru_cache(maxsize=16)
-def _loader_says(source: str, label: str) -> tuple[str, ...]:
+def _loader_says(source: str, label: str, kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The loader's message on ``source``; ``kinds`` is only part of the cache's key."""
     try:
         parse_plan(source.encode("utf-8"), label)
     except PlanError as exc:

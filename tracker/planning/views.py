@@ -1,37 +1,30 @@
 """``/plans``: the coordinator's plans by year, drafts, preview and publish, roll-over,
-import of an official document. Behind the coordinator gate (``tracker.core.web``): anyone
-else signed in gets 404, the page does not exist for them.
+import of an official document. Routes of the ``planning`` blueprint (coordinator only;
+``tracker.planning.blueprint``); the editor's are in ``tracker.planning.editor``.
 """
 
 from datetime import date
 
 import sqlalchemy as sa
-from flask import (Blueprint, Response, abort, flash, redirect, render_template,
-                   request, url_for)
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
 from tracker.core.errors import TrackerError
 from tracker.core.text import whole_number
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR, utcnow
-from tracker.core.web import admin_required as coordinator_only, attachment, today
+from tracker.core.web import attachment, today
 from tracker.extensions import db
 from tracker.phases.docximport import draft_toml, read_document
 from tracker.phases.models import VersionState
 from tracker.phases.planfile import bundled_plans
 from tracker.planning import editing, services
+from tracker.planning.blueprint import (bp, conflict, coordinator_only, done, refused,
+                                        version_or_404)
 from tracker.workdays.services import year_confirmed
 
-bp = Blueprint("planning", __name__, url_prefix="/plans")
 #: The largest Word document taken (the seed's is about 40 KB).
 MAX_DOCX_BYTES = 5 * 1024 * 1024
-
-
-def _version(version_id: int):
-    try:
-        return services.get_version(version_id)
-    except TrackerError:
-        abort(404)
 
 
 def _year(value: str) -> int:
@@ -49,23 +42,6 @@ def _day(value: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise TrackerError(_("Give the date as YYYY-MM-DD.")) from None
-
-
-def _done(message: str, target: str):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(target)
-
-
-def _conflict(message: str):
-    """A 409 page: the action clashes with a change made meanwhile."""
-    return render_template("errors/error.html", code=409, description=message), 409
-
-
-def _refused(error: TrackerError, target: str):
-    db.session.rollback()
-    flash(str(error), "error")
-    return redirect(target)
 
 
 @bp.get("")
@@ -87,8 +63,8 @@ def new():
                                              request.form.get("template", ""), current_user,
                                              utcnow())
     except TrackerError as exc:
-        return _refused(exc, url_for("planning.index"))
-    return _done(_("Draft made."), url_for("planning.draft", version_id=draft.id))
+        return refused(exc, url_for("planning.index"))
+    return done(_("Draft made."), url_for("planning.draft", version_id=draft.id))
 
 
 @bp.post("/import")
@@ -124,8 +100,8 @@ def confirm_import():
             raise TrackerError(_("Choose the Word document (.docx) to import."))
         draft = services.create_draft(year, source, current_user, utcnow())
     except TrackerError as exc:
-        return _refused(exc, url_for("planning.index"))
-    return _done(_("The scoring table is imported as a draft: add its phases and duties."),
+        return refused(exc, url_for("planning.index"))
+    return done(_("The scoring table is imported as a draft: add its phases and duties."),
                  url_for("planning.draft", version_id=draft.id))
 
 
@@ -133,7 +109,7 @@ def confirm_import():
 @coordinator_only
 def draft(version_id):
     """A version: its plan file, whether it loads (the loader's messages), and actions."""
-    return _overview(_version(version_id))
+    return _overview(version_or_404(version_id))
 
 
 def _overview(version, typed: str | None = None, stale: str = "", status: int = 200):
@@ -158,7 +134,7 @@ def _overview(version, typed: str | None = None, stale: str = "", status: int = 
 def save_source(version_id):
     """Save the draft's plan file as text (for those who write TOML); refused (409, the
     text shown again) where the draft changed since the page was opened."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     target = url_for("planning.draft", version_id=version.id)
     typed = request.form.get("source", "").replace("\r\n", "\n")
     try:
@@ -168,29 +144,29 @@ def save_source(version_id):
         db.session.rollback()
         return _overview(version, typed, str(exc), 409)
     except TrackerError as exc:
-        return _refused(exc, target)
-    return _done(_("Draft saved."), target)
+        return refused(exc, target)
+    return done(_("Draft saved."), target)
 
 
 @bp.post("/<id:version_id>/delete")
 @coordinator_only
 def delete(version_id):
     """Drop a draft."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     try:
         services.delete_draft(version)
     except TrackerError as exc:
-        return _refused(exc, url_for("planning.draft", version_id=version.id))
-    return _done(_("Draft deleted."), url_for("planning.index"))
+        return refused(exc, url_for("planning.draft", version_id=version.id))
+    return done(_("Draft deleted."), url_for("planning.index"))
 
 
 @bp.post("/<id:version_id>/new-version")
 @coordinator_only
 def new_version(version_id):
     """A draft of a new version of a published plan."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     draft = services.new_version(version, current_user, utcnow())
-    return _done(_("New version drafted: edit it, preview, publish."),
+    return done(_("New version drafted: edit it, preview, publish."),
                  url_for("planning.draft", version_id=draft.id))
 
 
@@ -198,12 +174,12 @@ def new_version(version_id):
 @coordinator_only
 def rollover(version_id):
     """Next year's draft from this published plan."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     try:
         draft = services.rollover(version.year, version.year + 1, current_user, utcnow())
     except TrackerError as exc:
-        return _refused(exc, url_for("planning.index"))
-    return _done(_("Draft for %(year)d made from the plan of %(from)d.", year=version.year + 1,
+        return refused(exc, url_for("planning.index"))
+    return done(_("Draft for %(year)d made from the plan of %(from)d.", year=version.year + 1,
                    **{"from": version.year}), url_for("planning.draft", version_id=draft.id))
 
 
@@ -222,7 +198,7 @@ def preview(version_id):
     """What publishing changes for each unit: new, moved, renamed, cancelled tasks. The
     publish form names the revision shown (and carries its text, to show what changed
     should the draft change before it is published)."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     try:
         effective, replace = _publish_options(version)
         return _preview_page(version, effective, replace)
@@ -251,7 +227,7 @@ def publish(version_id):
     """Publish the draft as previewed: its year's tasks follow it. Refused (409) where
     the draft changed since the preview (the change shown, with the preview as it is
     now), or where it was published meanwhile."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     target = url_for("planning.draft", version_id=version.id)
     named = request.form.get("revision", "")
     try:
@@ -266,20 +242,20 @@ def publish(version_id):
         try:
             return _preview_page(version, effective, replace, str(exc), previewed, 409)
         except TrackerError as again:  # the draft as it is now does not load
-            return _refused(again, target)
+            return refused(again, target)
     except sa.exc.IntegrityError:
         # Published at the same moment by another request that the row lock did not
         # order (another draft of the year, or of the same plan).
         db.session.rollback()
-        return _conflict(_("Another version of %(year)d was published at the same moment: "
+        return conflict(_("Another version of %(year)d was published at the same moment: "
                            "see the plans, then try again.", year=version.year))
     except TrackerError as exc:
         db.session.rollback()
         if version.state != VersionState.DRAFT:
-            return _conflict(str(exc))  # published meanwhile (another window)
-        return _refused(exc, target)
+            return conflict(str(exc))  # published meanwhile (another window)
+        return refused(exc, target)
     report = result.tasks
-    return _done(ngettext("Published for %(year)d: %(num)d task created.",
+    return done(ngettext("Published for %(year)d: %(num)d task created.",
                           "Published for %(year)d: %(num)d tasks created.", report.created,
                           year=version.year), url_for("planning.index"))
 
@@ -288,11 +264,7 @@ def publish(version_id):
 @coordinator_only
 def download(version_id):
     """The version's plan file."""
-    version = _version(version_id)
+    version = version_or_404(version_id)
     response = Response(version.source, content_type="application/toml; charset=utf-8")
     return attachment(response, f"{version.name or 'plan'}-{version.year}-v{version.number}.toml",
                       fallback="plan")
-
-
-# The editor's routes are on this blueprint too.
-from tracker.planning import editor  # noqa: E402, F401

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tracker.phases.planfile import DEFAULT_REMINDERS
+from tracker.phases.planspec import DEFAULT_REMINDERS
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.phases.models import (Duty, DutyDate, Phase, Plan, PlanVersion, PlanYear,
                                    RubricNode, VersionState, duty_rubric)
-from tracker.phases.planfile import PlanSpec
+from tracker.phases.planspec import PlanSpec
 from tracker.phases.recurrence import RecurrenceError, expand_due, phase_of
 from tracker.phases.services import check_year, install_plan
 from tracker.tasks.models import FINISHED, PENDING, Task, TaskEvent, TaskEventKind, TaskStatus
