@@ -6,25 +6,18 @@ rows in full), the sheet gives both: 合计 (the points kept) and the total by t
 """
 
 import csv
+import functools
 import io
 import math
 import re
 import unicodedata
-
-from openpyxl import Workbook
-from openpyxl.cell import Cell
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
+from types import SimpleNamespace
 
 from tracker.assessment.scoring import Layout, rank, rank_within
 from tracker.core.text import spreadsheet_cell
 
 HEADERS = ["一级项目", "二级项目", "工作要求", "扣分标准", "分值", "得分"]
 WIDTHS = [14, 30, 60, 36, 7, 7]
-THIN = Side(style="thin")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-WRAP = Alignment(wrap_text=True, vertical="center")
-CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
 #: What a row that does not apply to the unit reads in its 得分 cell.
 NOT_APPLICABLE = "不适用"
 #: Row heights in points: one line of 11 pt text (CJK fonts run taller than Calibri),
@@ -32,9 +25,25 @@ NOT_APPLICABLE = "不适用"
 LINE_HEIGHT, ROW_PADDING = 16.5, 4
 
 
+@functools.cache
+def _styles() -> SimpleNamespace:
+    """The sheet's borders and alignments, made on first use: openpyxl is imported only
+    when a sheet is written, not by every process that loads the app (about 12 MB; the
+    台账's PDF build, the web workers and the scheduler need none of it)."""
+    from openpyxl.styles import Alignment, Border, Side
+
+    thin = Side(style="thin")
+    return SimpleNamespace(box=Border(left=thin, right=thin, top=thin, bottom=thin),
+                           wrap=Alignment(wrap_text=True, vertical="center"),
+                           center=Alignment(wrap_text=True, vertical="center",
+                                            horizontal="center"))
+
+
 def _append(sheet, values: list) -> None:
     """Append a row; text that looks like a formula (a unit named ``=HYPERLINK(...)``)
     stays text: openpyxl would otherwise store it as a formula."""
+    from openpyxl.cell import Cell
+
     cells = []
     for value in values:
         cell = Cell(sheet, value=value)
@@ -155,6 +164,11 @@ def write_xlsx(stream, title: str, layout: Layout, groups, results: list,
     the whole town and within the plan's ranking groups (分类考核; ``ranking``: the plan's
     ``[{title, kinds}]``). Until a unit's sheet is locked its figures read 未定稿.
     ``inputs`` (``cycle.sheet_inputs``) adds the coordinator's inputs after 合计."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    style = _styles()
     book = Workbook()
     summary = book.active
     summary.title = "汇总"
@@ -177,11 +191,11 @@ def write_xlsx(stream, title: str, layout: Layout, groups, results: list,
                             state_label(result)])
     for row in summary.iter_rows(min_row=2):
         for cell in row:
-            cell.border, cell.alignment = BOX, WRAP
+            cell.border, cell.alignment = style.box, style.wrap
     for cell in summary[2]:
-        cell.font, cell.alignment = Font(bold=True), CENTER
+        cell.font, cell.alignment = Font(bold=True), style.center
     summary["A1"].font = Font(bold=True, size=14)
-    summary["A1"].alignment = CENTER
+    summary["A1"].alignment = style.center
     widths = [6, 10, 24] + [14] * len(groups) + [8, 8, 8, 8]
     for index, width in enumerate(widths, start=1):
         summary.column_dimensions[get_column_letter(index)].width = width
@@ -196,12 +210,16 @@ def write_xlsx(stream, title: str, layout: Layout, groups, results: list,
 
 
 def _unit_sheet(sheet, title: str, layout: Layout, result, extra=None) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    style = _styles()
     _append(sheet, [title])
     sheet.merge_cells("A1:F1")
     sheet["A1"].font = Font(bold=True, size=14)
     _append(sheet, HEADERS)
     for cell in sheet[2]:
-        cell.font, cell.alignment, cell.border = Font(bold=True), CENTER, BOX
+        cell.font, cell.alignment, cell.border = Font(bold=True), style.center, style.box
     first = 3
     for offset, row in enumerate(layout.rows):
         _append(sheet, [row.group_label, row.item_label, row.requirement, row.deduction,
@@ -229,11 +247,11 @@ def _unit_sheet(sheet, title: str, layout: Layout, result, extra=None) -> None:
         sheet.merge_cells(start_row=number, start_column=3, end_row=number, end_column=5)
     for row in sheet.iter_rows(min_row=first, max_row=sheet.max_row):
         for cell in row:
-            cell.border = BOX
-            cell.alignment = CENTER if cell.column in (1, 5, 6) else WRAP
+            cell.border = style.box
+            cell.alignment = style.center if cell.column in (1, 5, 6) else style.wrap
     for index, width in enumerate(WIDTHS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet["A1"].alignment = CENTER
+    sheet["A1"].alignment = style.center
     fit_row_heights(sheet, WIDTHS)
     _print_setup(sheet, landscape=False, titles="2:2")
 
