@@ -187,7 +187,7 @@ def main():
                       "--without-pdf", "-o", str(out / "one.zip"))
         town = measure(env, "binder", "export", "--year", year, "--without-pdf",
                        "-o", str(out / "town.zip"))
-        pages = len(__import__("pypdf").PdfReader(out / "big.pdf").pages)
+        pages = len(__import__("pikepdf").open(out / "big.pdf").pages)
         town_mb = (out / "town.zip").stat().st_size / 1e6
     ratio = town["rss_kib"] / one["rss_kib"]
     print(f"  unit binder: {pages} pages, {pdf['seconds']:.1f} s, "

@@ -153,3 +153,68 @@ def test_rectification_and_adhoc_work_is_filed(filed, runner, tmp_path):
     names = zipfile.ZipFile(out).namelist()
     assert any(n.startswith("其他工作（临时任务、整改）/") and n.endswith("征文.pdf") for n in names)
     assert any(n.startswith(f"{row.code} ") and n.endswith("整改材料.pdf") for n in names)
+
+
+def test_evidence_pdfs_of_any_shape_are_bound_on_a4(filed, tmp_path):
+    """A letter-size landscape page and a page turned by /Rotate are shrunk onto A4 and
+    centred, their text kept; a PDF encrypted without an opening password is bound; one
+    that needs a password, and one that is broken, are listed with why, not bound."""
+    from pypdf import PdfWriter
+
+    from tests.binder.conftest import file_work
+    from tracker.core.pdf import render_pdf
+
+    town = filed.town
+
+    def rewritten(data: bytes, change) -> bytes:
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+        change(writer)
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
+
+    letter = render_pdf('<style>@page { size: letter landscape }</style><p>LETTER-LANDSCAPE</p>')
+    turned = rewritten(render_pdf("<p>TURNED-PAGE</p>"),
+                       lambda w: w.pages[0].rotate(90))
+    open_lock = rewritten(render_pdf("<p>OWNER-ONLY-LOCK</p>"),
+                          lambda w: w.encrypt(user_password="", owner_password="owner",
+                                              algorithm="AES-256"))
+    locked = rewritten(render_pdf("<p>PASSWORD-LOCKED</p>"),
+                       lambda w: w.encrypt(user_password="secret", algorithm="AES-256"))
+    broken = b"%PDF-1.7\n" + b"\x00garbage" * 100
+    import sqlalchemy as sa
+
+    from tracker.tasks.models import Task, TaskStatus
+    task = db.session.scalars(sa.select(Task).where(
+        Task.unit_id == town.units.a.id, Task.status == TaskStatus.OPEN,
+        Task.duty_id.is_not(None)).order_by(Task.due_date)).first()
+    file_work(task, town.users.manager, [
+        ("letter.pdf", letter), ("turned.pdf", turned), ("open-lock.pdf", open_lock),
+        ("locked.pdf", locked), ("broken.pdf", broken)])
+    db.session.commit()
+    binder = collect(town.units.a, town.year, utcnow())
+    pdf = build_pdf(binder)
+    reader = PdfReader(io.BytesIO(pdf))
+    for page in reader.pages:  # every page A4, upright
+        box = page.mediabox
+        assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+        assert not page.get("/Rotate")
+    text = poppler("pdftotext", pdf, tmp_path)
+    for words in ("LETTER-LANDSCAPE", "TURNED-PAGE", "OWNER-ONLY-LOCK"):
+        assert words in text, words
+    assert "PASSWORD-LOCKED" not in text
+    listed = text.replace("\n", "")
+    assert listed.count("无法读取（或已加密），未装订") == 2
+    # The outline's attachments of the row point at the pages that hold them.
+    titles = {}
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                titles[item.title] = reader.get_destination_page_number(item)
+    walk(reader.outline)
+    for name, words in (("letter.pdf", "LETTER-LANDSCAPE"), ("turned.pdf", "TURNED-PAGE")):
+        page = next(p for t, p in titles.items() if t.startswith("附件") and t.endswith(name))
+        assert words in reader.pages[page].extract_text()

@@ -1,7 +1,9 @@
 """The binder as one PDF: cover, contents, a section per rubric row, the materials bound in.
 
 WeasyPrint lays out the cover, the contents and the rows (``templates/binder/binder.html``);
-the evidence goes in afterwards with pypdf, each file's pages right after its row's section.
+the evidence goes in afterwards with pikepdf (qpdf), each file's pages right after its row's
+section: qpdf copies a file's objects as they are written, so the evidence is never all held
+in memory at once.
 The attachment pages are counted first, so that the row sections' page numbers (and the
 contents' numbers, read from them) already skip them: each row starts on a named page whose
 first page adds the pages bound in after the row before it.
@@ -13,6 +15,7 @@ import io
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -52,59 +55,69 @@ class Bound:
     #: not convertible).
     photo: Path | None = None
 
-    def read_pages(self) -> list:
-        """Its A4 pages, read now: after the text is laid out, one file at a time, so that
-        neither holds the other's memory. A photo that could not be converted after all (its
-        data broken after a sound header) leaves its page blank."""
-        from pypdf import PageObject, PdfReader
+    def insert_into(self, pdf, at: int, sources: ExitStack) -> int:
+        """Its A4 pages into ``pdf`` at page index ``at``; the index after them. The source
+        files stay open in ``sources`` until ``pdf`` is written. A photo is placed within the
+        margin, enlarged to fit; a PDF's pages are taken as they are when A4 and upright,
+        else shrunk onto A4 and centred. Always ``pages`` pages (the contents' numbers
+        counted on them): a photo that could not be converted after all (its data broken
+        after a sound header) leaves its page blank, and so would a file changed since."""
+        import pikepdf
 
         if not self.pages:
-            return []
+            return at
         if self.entry.kind == "image":
-            if self.photo is None:
-                return [PageObject.create_blank_page(width=A4[0], height=A4[1])]
-            return [_fit(PdfReader(self.photo).pages[0], PHOTO_MARGIN, True)]
-        return [_fit(p, 0, False) for p in _open_pdf(self.path).pages]
+            page = _blank_page(pdf, at)
+            if self.photo is not None:
+                photo = sources.enter_context(pikepdf.open(self.photo))
+                page.add_overlay(photo.pages[0], pikepdf.Rectangle(
+                    PHOTO_MARGIN, PHOTO_MARGIN, A4[0] - PHOTO_MARGIN, A4[1] - PHOTO_MARGIN))
+            return at + 1
+        try:
+            source = sources.enter_context(pikepdf.open(self.path))
+            pages = list(source.pages)[:self.pages]
+        except (pikepdf.PdfError, pikepdf.PasswordError, OSError, ValueError):
+            pages = []
+        for page in pages:
+            if _upright_a4(page):
+                pdf.pages.insert(at, page)
+            else:
+                _blank_page(pdf, at).add_overlay(
+                    page, pikepdf.Rectangle(0, 0, *A4), expand=False)
+            at += 1
+        for _ in range(self.pages - len(pages)):
+            _blank_page(pdf, at)
+            at += 1
+        return at
 
 
-def _fit(page, margin: float, enlarge: bool):
-    """``page`` on an A4 page, scaled to fit within ``margin`` (smaller only, unless
-    ``enlarge``) and centred; an upright A4 page as it is."""
-    from pypdf import PageObject, Transformation
-
-    if page.get("/Rotate"):
-        page.transfer_rotation_to_content()
+def _upright_a4(page) -> bool:
+    """Whether a page is A4, upright and unrotated, to be taken as it is."""
     box = page.cropbox
-    width, height = float(box.width), float(box.height)
-    if not margin and abs(width - A4[0]) < 3 and abs(height - A4[1]) < 3 \
-            and not float(box.left) and not float(box.bottom):
-        return page
-    scale = min((A4[0] - 2 * margin) / width, (A4[1] - 2 * margin) / height)
-    if not enlarge:
-        scale = min(scale, 1.0)
-    x = (A4[0] - width * scale) / 2 - float(box.left) * scale
-    y = (A4[1] - height * scale) / 2 - float(box.bottom) * scale
-    blank = PageObject.create_blank_page(width=A4[0], height=A4[1])
-    blank.merge_transformed_page(page, Transformation().scale(scale, scale).translate(x, y))
-    return blank
+    return not int(page.obj.get("/Rotate", 0)) % 360 and not float(box[0]) \
+        and not float(box[1]) and abs(float(box[2]) - A4[0]) < 3 \
+        and abs(float(box[3]) - A4[1]) < 3
 
 
-def _open_pdf(path: Path):
-    from pypdf import PdfReader
+def _blank_page(pdf, at: int):
+    """A blank A4 page inserted into ``pdf`` at index ``at``, returned."""
+    import pikepdf
 
-    reader = PdfReader(path)
-    if reader.is_encrypted and not reader.decrypt(""):
-        raise ValueError("encrypted")
-    return reader
+    pdf.pages.insert(at, pikepdf.Page(pikepdf.Dictionary(
+        Type=pikepdf.Name.Page, MediaBox=[0, 0, *A4], Resources=pikepdf.Dictionary(),
+        Contents=pdf.make_stream(b""))))
+    return pdf.pages[at]
 
 
 def _count_pages(path: Path) -> tuple[int, str]:
-    """The pages of an evidence PDF, or 0 and why it cannot be bound in."""
-    from pypdf.errors import PyPdfError
+    """The pages of an evidence PDF, or 0 and why it cannot be bound in (unreadable, or
+    encrypted with a password to open it)."""
+    import pikepdf
 
     try:
-        return len(_open_pdf(path).pages), ""
-    except (PyPdfError, OSError, ValueError, KeyError, TypeError, AttributeError):
+        with pikepdf.open(path) as pdf:
+            return len(pdf.pages), ""
+    except (pikepdf.PdfError, pikepdf.PasswordError, OSError, ValueError):
         return 0, "无法读取（或已加密），未装订"
 
 
@@ -253,15 +266,13 @@ def write_pdf(binder: Binder, out: BinaryIO, progress=None) -> None:
 
 
 def _lay_out(binder: Binder, bound: list[list[Bound]], extra: list[int],
-             everything: list[Bound], converted: Path):
-    """The cover, contents and rows laid out (a PdfReader of WeasyPrint's PDF); then the
-    photos converted into ``converted``, after the layout has let go of its memory."""
-    from pypdf import PdfReader
-
+             everything: list[Bound], converted: Path) -> bytes:
+    """The cover, contents and rows laid out (WeasyPrint's PDF); then the photos converted
+    into ``converted``, after the layout has let go of its memory."""
     html = render_template("binder/binder.html", binder=binder, rows=binder.rows, bound=bound,
                            extra=extra, status=STATUS_ZH, task_day=task_day,
                            human_size=human_size, other_note=OTHER_NOTE)
-    document = PdfReader(io.BytesIO(render_pdf(html)))
+    document = render_pdf(html)
     del html
     release_memory()  # the layout's, before the evidence comes in
     with ThreadPoolExecutor(max_workers=PHOTO_THREADS) as pool:
@@ -270,47 +281,54 @@ def _lay_out(binder: Binder, bound: list[list[Bound]], extra: list[int],
     return document
 
 
-def _bind(binder: Binder, document, bound: list[list[Bound]], extra: list[int],
+def _bind(binder: Binder, document: bytes, bound: list[list[Bound]], extra: list[int],
           out: BinaryIO) -> None:
     """The laid-out ``document`` with the evidence bound in after each row, and the
     outline, written to ``out``."""
-    from pypdf import PdfWriter
+    import pikepdf
 
-    writer = PdfWriter(clone_from=document)
-    starts = [document.get_destination_page_number(document.named_destinations[f"row-{i}"])
-              for i in range(len(binder.rows))]
-    toc = document.get_destination_page_number(document.named_destinations["contents"])
-    ends = [s - 1 for s in starts[1:]] + [len(document.pages) - 1]
-    # From the last row back, so that the earlier rows' page indexes stay as they were.
-    for i in reversed(range(len(binder.rows))):
-        at = ends[i] + 1
-        for item in bound[i]:
-            for page in item.read_pages():
-                writer.insert_page(page, at)
-                at += 1
-    # The outline, on the final page indexes: cover, contents, groups, rows, attachments.
-    writer.add_outline_item(title="封面", page_number=0)
-    writer.add_outline_item(title="目录", page_number=toc)
-    shift, groups = 0, {}
-    for i, row in enumerate(binder.rows):
-        start = starts[i] + shift
-        group = row.path[0] if row.path else None
-        parent = None
-        if group is not None:
-            if group.id not in groups:
-                groups[group.id] = writer.add_outline_item(
-                    title=f"{group.code} {group.title}", page_number=start)
-            parent = groups[group.id]
-        label = row.heading + ("" if row.applicable else "（不适用）")
-        item = writer.add_outline_item(title=label, page_number=start, parent=parent)
-        page = ends[i] + shift + 1
-        for n, b in enumerate(bound[i], 1):
-            if b.pages:
-                writer.add_outline_item(title=f"附件{n} {b.entry.evidence.original_name}",
-                                        page_number=page, parent=item)
-                page += b.pages
-        shift += extra[i]
-    writer.page_mode = "/UseOutlines"
-    writer.add_metadata({"/Title": f"{binder.unit.name} {binder.year}年工作台账",
-                         "/Creator": "tracker"})
-    writer.write(out)
+    with pikepdf.open(io.BytesIO(document)) as pdf, ExitStack() as sources:
+        index = {page.obj.objgen: n for n, page in enumerate(pdf.pages)}
+        destinations = pikepdf.NameTree(pdf.Root.Names.Dests)
+
+        def page_of(name: str) -> int:
+            return index[destinations[name][0].objgen]
+
+        starts = [page_of(f"row-{i}") for i in range(len(binder.rows))]
+        toc = page_of("contents")
+        ends = [s - 1 for s in starts[1:]] + [len(pdf.pages) - 1]
+        # From the last row back, so that the earlier rows' page indexes stay as they were.
+        for i in reversed(range(len(binder.rows))):
+            at = ends[i] + 1
+            for item in bound[i]:
+                at = item.insert_into(pdf, at, sources)
+        # The outline, on the final page indexes: cover, contents, groups, rows, attachments.
+        with pdf.open_outline() as outline:
+            outline.root.clear()
+            outline.root.extend([pikepdf.OutlineItem("封面", 0),
+                                 pikepdf.OutlineItem("目录", toc)])
+            shift, groups = 0, {}
+            for i, row in enumerate(binder.rows):
+                start = starts[i] + shift
+                group = row.path[0] if row.path else None
+                parent = outline.root
+                if group is not None:
+                    if group.id not in groups:
+                        groups[group.id] = pikepdf.OutlineItem(
+                            f"{group.code} {group.title}", start)
+                        outline.root.append(groups[group.id])
+                    parent = groups[group.id].children
+                label = row.heading + ("" if row.applicable else "（不适用）")
+                item = pikepdf.OutlineItem(label, start)
+                parent.append(item)
+                page = ends[i] + shift + 1
+                for n, b in enumerate(bound[i], 1):
+                    if b.pages:
+                        item.children.append(pikepdf.OutlineItem(
+                            f"附件{n} {b.entry.evidence.original_name}", page))
+                        page += b.pages
+                shift += extra[i]
+        pdf.Root.PageMode = pikepdf.Name.UseOutlines
+        pdf.docinfo[pikepdf.Name.Title] = f"{binder.unit.name} {binder.year}年工作台账"
+        pdf.docinfo[pikepdf.Name.Creator] = "tracker"
+        pdf.save(out)
