@@ -2,10 +2,11 @@
 from data to the bytes of a MIME message; also the signed tokens of their one-click
 unsubscribe links.
 
-Bodies come from ``templates/email/<kind>.<locale>.txt`` and ``.html``, one
-pair per language: the mail goes out in the recipient's language whatever the
-request (there is none in a background job) would choose, and without needing
-a compiled catalog. The HTML templates autoescape.
+Bodies come from ``templates/email/<kind>.txt`` and ``.html``, their texts
+and the subjects from the translation catalogue (``tracker.core.i18n``): the mail
+goes out in the recipient's language whatever the request (there is none in a
+background job) would choose. The HTML templates autoescape, the values put into
+a translated text too.
 
 The message is assembled here rather than with ``email.message.EmailMessage``:
 its header parsing and refolding cost about 3 ms a mail, several times the
@@ -32,11 +33,10 @@ from urllib.parse import urlsplit
 import jinja2
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from tracker.core.i18n import language, texts, translations
 from tracker.core.paths import TEMPLATES
 from tracker.tasks.models import is_overdue
 
-LOCALES = ("zh_CN", "en")
-DEFAULT_LOCALE = "zh_CN"
 #: Keeps unsubscribe tokens from being valid anywhere else the secret key signs.
 UNSUBSCRIBE_SALT = "tracker.reminders.unsubscribe"
 CRLF = "\r\n"
@@ -80,8 +80,8 @@ class Recipient:
 
     @property
     def language(self) -> str:
-        """The mail's language: the user's if we have templates for it, else Chinese."""
-        return self.locale if self.locale in LOCALES else DEFAULT_LOCALE
+        """The mail's language: the user's if there are texts in it, else the town's."""
+        return language(self.locale)
 
 
 @dataclass(frozen=True)
@@ -105,47 +105,49 @@ def message_id(key: str, host: str) -> str:
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+def _environment(language: str) -> jinja2.Environment:
+    """The templates with the texts of ``language``: one environment per language, so
+    that a compiled template is shared by every mail in it."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         auto_reload=False,  # not a stat() of both templates for every mail
         undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(language), newstyle=True)
+    return env
 
 
 def _title(item: MailItem, language: str) -> str:
     return item.title_en or item.title if language == "en" else item.title
 
 
-def _days(n: int) -> str:
-    return f"{n} day{'s' if n != 1 else ''}"
-
-
 def subject(recipient: Recipient, items: list[MailItem], today: date, digest: bool) -> str:
     """The subject line, in the recipient's language."""
-    en = recipient.language == "en"
+    t = texts(recipient.language)
     overdue = sum(1 for i in items if i.overdue(today))
     if not digest and len(items) == 1:
         item = items[0]
         title, days = _title(item, recipient.language), (item.due - today).days
         if days < 0:
-            return (f"Overdue: {title} is {_days(-days)} late" if en
-                    else f"【逾期】{title}：已逾期 {-days} 天")
+            return t.ngettext("Overdue: %(title)s is %(num)d day late",
+                              "Overdue: %(title)s is %(num)d days late", -days, title=title)
         if days == 0:
-            return f"Due today: {title}" if en else f"【提醒】{title}：今天到期"
-        return (f"Reminder: {title} is due in {_days(days)}" if en
-                else f"【提醒】{title}：还有 {days} 天到期")
-    count = f"{len(items)} item{'s' if len(items) != 1 else ''}"
+            return t.gettext("Due today: %(title)s", title=title)
+        return t.ngettext("Reminder: %(title)s is due in %(num)d day",
+                          "Reminder: %(title)s is due in %(num)d days", days, title=title)
     if recipient.coordinator:
-        return (f"Town-wide summary: {count}, {overdue} overdue" if en
-                else f"全镇工作提醒：{len(items)} 项，其中 {overdue} 项已逾期")
+        return t.ngettext("Town-wide summary: %(num)d item, %(overdue)d overdue",
+                          "Town-wide summary: %(num)d items, %(overdue)d overdue",
+                          len(items), overdue=overdue)
     if overdue:
-        return (f"Reminder: {count} to do, {overdue} overdue" if en
-                else f"工作提醒：{len(items)} 项待办，其中 {overdue} 项已逾期")
-    return (f"Reminder: {count} due soon" if en
-            else f"工作提醒：{len(items)} 项待办即将到期")
+        return t.ngettext("Reminder: %(num)d item to do, %(overdue)d overdue",
+                          "Reminder: %(num)d items to do, %(overdue)d overdue",
+                          len(items), overdue=overdue)
+    return t.ngettext("Reminder: %(num)d item due soon", "Reminder: %(num)d items due soon",
+                      len(items))
 
 
 @dataclass(frozen=True)
@@ -183,9 +185,8 @@ def build_message(recipient: Recipient, items: list[MailItem], *, key: str, toda
 
 def returned_subject(recipient: Recipient, item: MailItem) -> str:
     """The subject of the notice that work was returned for rework."""
-    title = _title(item, recipient.language)
-    return (f"Returned for rework: {title}" if recipient.language == "en"
-            else f"【退回】{title}：请按意见修改后重新提交")
+    return texts(recipient.language).gettext("Returned for rework: %(title)s",
+                                             title=_title(item, recipient.language))
 
 
 def build_returned_message(recipient: Recipient, item: MailItem, *, reviewer: str,
@@ -204,8 +205,8 @@ def build_returned_message(recipient: Recipient, item: MailItem, *, reviewer: st
 
 def feedback_subject(recipient: Recipient, unit: str, year: int) -> str:
     """The subject of the notice that a 问题反馈单 was issued to the unit."""
-    return (f"Feedback sheet {year}: {unit}" if recipient.language == "en"
-            else f"【问题反馈单】{unit}{year}年度考核问题反馈，请查收并整改")
+    return texts(recipient.language).gettext("Feedback sheet %(year)d: %(unit)s",
+                                             year=year, unit=unit)
 
 
 def build_feedback_message(recipient: Recipient, *, unit: str, year: int, url: str,
@@ -225,10 +226,11 @@ def build_feedback_message(recipient: Recipient, *, unit: str, year: int, url: s
 def _assemble(template: str, recipient: Recipient, title: str, context: dict, *, key: str,
               now: datetime, settings: MailSettings, unsubscribe_url: str) -> Mail:
     """The message: headers, and the plain text and HTML bodies of ``template``."""
-    env = _environment()
     language = recipient.language
-    text = env.get_template(f"email/{template}.{language}.txt").render(context)
-    html = env.get_template(f"email/{template}.{language}.html").render(context)
+    env = _environment(language)
+    context = context | {"html_lang": language.replace("_", "-")}
+    text = env.get_template(f"email/{template}.txt").render(context)
+    html = env.get_template(f"email/{template}.html").render(context)
     mid = message_id(key, settings.host)
     # Derived from the Message-ID, so a mail rebuilt from the same data is the same bytes.
     boundary = "=_" + hashlib.sha256(mid.encode()).hexdigest()[:24]
