@@ -62,6 +62,11 @@ class Texts:
         variables.setdefault("num", num)
         return self._catalogue.ngettext(singular, plural, num) % variables
 
+    def sentences(self, parts: list[str]) -> str:
+        """Sentences run together as the language writes them: a space between them in
+        English, none after Chinese full stops."""
+        return ("" if self.locale.startswith("zh") else " ").join(parts)
+
 
 @functools.cache
 def texts(locale: str | None) -> Texts:
