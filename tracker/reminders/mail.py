@@ -34,7 +34,7 @@ import jinja2
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 
-from tracker.core.i18n import language, texts, translations
+from tracker.core import i18n
 from tracker.core.paths import TEMPLATES
 from tracker.tasks.models import is_overdue
 
@@ -82,7 +82,7 @@ class Recipient:
     @property
     def language(self) -> str:
         """The mail's language: the user's if there are texts in it, else the town's."""
-        return language(self.locale)
+        return i18n.language(self.locale)
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def _environment(language: str) -> jinja2.Environment:
     # the extension's wrappers: those take the template context, and inside a loop each
     # call then copies it, which made a mail three times as slow to render.
     env.newstyle_gettext = True
-    env.globals.update(_gettext_functions(translations(language)))
+    env.globals.update(_gettext_functions(i18n.translations(language)))
     return env
 
 
@@ -149,7 +149,7 @@ def _title(item: MailItem, language: str) -> str:
 
 def subject(recipient: Recipient, items: list[MailItem], today: date, digest: bool) -> str:
     """The subject line, in the recipient's language."""
-    t = texts(recipient.language)
+    t = i18n.texts(recipient.language)
     overdue = sum(1 for i in items if i.overdue(today))
     if not digest and len(items) == 1:
         item = items[0]
@@ -208,8 +208,8 @@ def build_message(recipient: Recipient, items: list[MailItem], *, key: str, toda
 
 def returned_subject(recipient: Recipient, item: MailItem) -> str:
     """The subject of the notice that work was returned for rework."""
-    return texts(recipient.language).gettext("Returned for rework: %(title)s",
-                                             title=_title(item, recipient.language))
+    return i18n.texts(recipient.language).gettext("Returned for rework: %(title)s",
+                                                  title=_title(item, recipient.language))
 
 
 def build_returned_message(recipient: Recipient, item: MailItem, *, reviewer: str,
@@ -229,8 +229,8 @@ def build_returned_message(recipient: Recipient, item: MailItem, *, reviewer: st
 
 def feedback_subject(recipient: Recipient, unit: str, year: int) -> str:
     """The subject of the notice that a 问题反馈单 was issued to the unit."""
-    return texts(recipient.language).gettext("Feedback sheet %(year)d: %(unit)s",
-                                             year=year, unit=unit)
+    return i18n.texts(recipient.language).gettext("Feedback sheet %(year)d: %(unit)s",
+                                                  year=year, unit=unit)
 
 
 def build_feedback_message(recipient: Recipient, *, unit: str, year: int, url: str,
