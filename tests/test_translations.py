@@ -6,6 +6,7 @@ and when the sources hold a string the .po lacks (run the extract and
 ``pybabel update`` commands in README.md, translate, compile).
 """
 
+import ast
 import re
 from pathlib import Path
 
@@ -135,3 +136,64 @@ def test_login_page_speaks_the_browsers_language(client, accept, present, absent
         assert text in page
     for text in absent:
         assert text not in page
+
+
+#: The code whose words all come from the catalogue: mails, robot messages, the inbox's
+#: notices and calendar feeds (their templates are checked whole, below).
+CATALOGUED = ("tracker/reminders", "tracker/calendar")
+#: Han characters, CJK punctuation and full-width forms: text written in Chinese.
+CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff01-\uff60]")
+#: Chinese that may stay in that code, none of it a text of ours: the robot vendors' own
+#: names for themselves and their settings (inside English msgids, so that a reader finds
+#: the setting on the vendor's Chinese page) and words matched in the vendors' answers.
+KEPT_CHINESE = ("企业微信", "政务微信", "钉钉", "飞书", "加签", "签名校验", "限流", "频率")
+
+
+def chinese_literals(source: str) -> list[tuple[int, str]]:
+    """The string constants of a module's code that hold Chinese, docstrings left out (they
+    are for its readers), nor a single character (a full-width look-alike in a table)."""
+    tree = ast.parse(source)
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value,
+                                                                      ast.Constant):
+                docstrings.add(id(body[0].value))
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                and id(node) not in docstrings and len(node.value) > 1):
+            text = node.value
+            for word in KEPT_CHINESE:
+                text = text.replace(word, "")
+            if CHINESE.search(text):
+                found.append((node.lineno, node.value))
+    return found
+
+
+def test_no_chinese_text_is_written_outside_the_catalogue():
+    """Mails, robot messages, notices and feeds say nothing in Chinese but through the
+    catalogue (the plan's own words come from the plan data): a translator edits the .po
+    file only."""
+    found = []
+    for area in CATALOGUED:
+        for path in sorted((ROOT / area).rglob("*.py")):
+            found += [f"{path.relative_to(ROOT)}:{line}: {text!r}"
+                      for line, text in chinese_literals(path.read_text("utf-8"))]
+    for path in sorted((ROOT / "templates" / "email").rglob("*")):
+        if path.is_file():
+            found += [f"{path.relative_to(ROOT)}:{number}: {line.strip()!r}"
+                      for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+                      if CHINESE.search(line)]
+    assert not found, "Chinese outside the catalogue (write an English msgid):\n" + "\n".join(
+        found)
+
+
+def test_the_check_finds_chinese_in_code_but_not_in_docstrings_or_vendor_names():
+    source = ('"""模块说明。"""\n'
+              'def f(unit):\n'
+              '    """函数说明。"""\n'
+              '    a = _("A WeCom (企业微信) robot")\n'
+              '    return f"【测试消息】{unit}", "＊", "已逾期"\n')
+    assert sorted(chinese_literals(source)) == [(5, "【测试消息】"), (5, "已逾期")]

@@ -321,3 +321,35 @@ def test_the_download_refuses_a_bad_filter(client, plan_town, login):
     response = client.get("/calendar/export.ics?status=late")
     assert response.status_code == 400
     assert b"late" in response.data
+
+
+def test_a_units_feed_speaks_its_owners_language(client, plan_town, feed_url):
+    """The words around the plan's data come from the catalogue in the owner's language;
+    the task components kept for one language are never served in the other."""
+    manager = plan_town.users.manager
+    task = next(t for t in tasks_in_scope(manager) if t.title_en and t.duty.due.get("note"))
+
+    def event():
+        parsed = parse_ics(get_ok(client, feed_url(manager)).data)
+        return parsed, next(c for c in parsed.tasks() if str(c["UID"]).startswith(
+            f"task-{task.id}@"))
+
+    parsed, chinese = event()
+    assert parsed.calendar["X-WR-CALNAME"] == f"工作任务 · {plan_town.units.a.name}"
+    assert str(chinese["SUMMARY"]).endswith(f"【{plan_town.units.a.name}】{task.title}")
+    description = str(chinese["DESCRIPTION"])
+    assert "状态：" in description and "系统安排日期（本系统设定）。" in description
+    assert f"本系统安排：{task.duty.due['note']}（本系统设定）。" in description
+
+    manager.locale = "en"
+    db.session.commit()
+    parsed, english = event()
+    assert parsed.calendar["X-WR-CALNAME"] == f"Work tasks · {plan_town.units.a.name}"
+    assert str(english["SUMMARY"]).endswith(f"[{plan_town.units.a.name}] {task.title_en}")
+    description = str(english["DESCRIPTION"])
+    assert f"Unit: {plan_town.units.a.name}" in description and "Status: " in description
+    assert "A date the system set (the system’s setting). " in description
+    assert f"The system’s arrangement: {task.duty.due['note']}" in description
+    assert "状态" not in description and "本系统" not in description
+    assert [p for p in parsed.components() if str(p["UID"]).startswith("phase-")][0][
+        "SUMMARY"].startswith("[Phase] ")

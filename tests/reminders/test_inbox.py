@@ -3,17 +3,20 @@ that decides it; the header's bell counts the unread; read one or all."""
 
 import re
 from datetime import date, datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from tests.robotserver import WECOM
 from tracker.calendar.views import PAGES
 from tracker.extensions import db
+from tracker.reminders.channels import set_channel
 from tracker.reminders.dispatch import dispatch
-from tracker.reminders.models import (Notification, OutboxMessage, ReminderLedgerEntry,
-                                      ReminderMode)
-from tracker.reminders.services import set_preferences
+from tracker.reminders.models import (Channel, Notification, OutboxMessage,
+                                      ReminderLedgerEntry, ReminderMode)
+from tracker.reminders.services import queue_feedback_notice, set_preferences
 from tracker.tasks.models import Task
 
 from .test_returned import COMMENT, review, submitted_task
@@ -140,3 +143,22 @@ def test_the_bell_speaks_the_pages_language(mail_app, town, login, locale, text)
     db.session.commit()
     client = login(mail_app.test_client(), town["manager"])
     assert text in bell(client.get("/inbox").get_data(as_text=True))
+
+
+def test_a_feedback_notice_speaks_each_persons_language_and_the_group_the_towns(
+        robot_app, robot_server, town):
+    """The 问题反馈单 notice: the inbox title in each person's language (the viewer reads
+    English), the group robot's message in the town's."""
+    set_channel(town["branch"], WECOM, robot_server.add(WECOM), now=at(12, 1))
+    rectify = SimpleNamespace(id=1, title="补齐学习研讨记录", due_date=date(2027, 3, 31))
+    queued = queue_feedback_notice(town["branch"], 2026, "/assessment/2026/feedback",
+                                   "https://t.example/f", "扣 2 分", [rectify], at(12, 2))
+    db.session.commit()
+    titles = dict(db.session.execute(sa.select(Notification.user_id, Notification.title)
+                                     .where(Notification.kind == "feedback")).all())
+    assert titles == {town["manager"].id: "洋溢村党总支 2026 年度问题反馈单",
+                      town["viewer"].id: "洋溢村党总支: feedback sheet of 2026"}
+    robot = next(m for m in queued if m.channel == Channel.ROBOT)
+    assert robot.subject == "【问题反馈单】洋溢村党总支 2026 年度"
+    content = robot.message.decode("utf-8")
+    assert "整改：补齐学习研讨记录（2027-03-31 前完成）" in content and "查阅并签收：" in content

@@ -203,3 +203,50 @@ def test_internationalised_addresses():
     to_line = next(line for line in raw.split(b"\r\n") if line.startswith(b"To: "))
     assert to_line == b"To: =?utf-8?b?5p2O5Zub?= <" + "李四".encode() + b"@xn--1jqx14oiya.example>"
     assert msg["Subject"] == "工作提醒：3 项待办，其中 1 项已逾期"
+
+
+def _one(task_id, days, kind):
+    return MailItem(task_id, "洋溢村党总支", f"任务{task_id}", f"Task {task_id}",
+                    date.fromordinal(TODAY.toordinal() + days), kind)
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_each_language_counts_in_its_own_words(count):
+    """The texts come from the catalogue in the recipient's language: English with the
+    singular for one and the plural for more, Chinese with its one form."""
+    soon = [_one(i, count, f"before:{count}") for i in range(1, count + 1)]
+    late = [_one(i, -count, f"overdue:{count}") for i in range(1, count + 1)]
+    s = "" if count == 1 else "s"
+
+    _, msg = parse(build(Recipient("li@shuyuan.example", "Li Si", "en"), items=soon))
+    assert msg["Subject"] == f"Reminder: {count} item{s} due soon"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert f"due in {count} day{s})" in text and f"due in {count} day{s})" in html
+    assert not any("\u4e00" <= c <= "\u9fff" for c in text.replace("洋溢村党总支", "")
+                   .replace("任务", ""))
+    _, msg = parse(build(Recipient("li@shuyuan.example", "Li Si", "en"), items=late))
+    assert msg["Subject"] == f"Reminder: {count} item{s} to do, {count} overdue"
+    assert f"{count} day{s} overdue" in msg.get_body(("plain",)).get_content()
+    assert subject(Recipient("a@b.example", "", "en"), late[:1], TODAY, digest=False) == (
+        f"Overdue: Task 1 is {count} day{s} late")
+
+    _, msg = parse(build(Recipient("zhang@shuyuan.example", "张三", "zh_CN"), items=soon))
+    assert msg["Subject"] == f"工作提醒：{count} 项待办即将到期"
+    text = msg.get_body(("plain",)).get_content()
+    assert f"还有 {count} 天到期" in text and "Dear" not in text and "day" not in text
+    assert f"还有 {count} 天到期" in msg.get_body(("html",)).get_content()
+    _, msg = parse(build(Recipient("zhang@shuyuan.example", "张三", "zh_CN"), items=late))
+    assert msg["Subject"] == f"工作提醒：{count} 项待办，其中 {count} 项已逾期"
+    assert f"已逾期 {count} 天" in msg.get_body(("plain",)).get_content()
+
+
+def test_values_in_translated_html_texts_are_escaped():
+    """A name or title put into a translated text of the HTML part is escaped like any
+    other value (the text is markup, what goes into it is not)."""
+    item = MailItem(1, "<i>村</i>", "<b>标题</b>", "", TODAY, "before:0")
+    for locale in ("en", "zh_CN"):
+        _, msg = parse(build(Recipient("a@b.example", "<u>x</u>", locale), items=[item]))
+        html = msg.get_body(("html",)).get_content()
+        assert "<b>" not in html and "<u>" not in html and "<i>" not in html
+        assert "&lt;b&gt;标题&lt;/b&gt;" in html and "&lt;u&gt;x&lt;/u&gt;" in html

@@ -13,6 +13,7 @@ from tracker.calendar.queries import FeedFilters, calendar_name, export_ics, fee
 from tracker.calendar.services import feed_urls, issue_token, revoke_token
 from tracker.core.cli import TrackerGroup
 from tracker.core.errors import TrackerError
+from tracker.core.i18n import DEFAULT_LOCALE, language
 from tracker.core.timeutil import utcnow
 from tracker.core.web import today
 from tracker.extensions import db
@@ -36,6 +37,7 @@ def export(unit_name, email, year, kind, output):
     """Write the tasks as an .ics calendar: all of them, one unit's, or one user's view."""
     if unit_name and email:
         raise TrackerError("give --unit or --user, not both")
+    locale = DEFAULT_LOCALE
     if unit_name:
         unit = get_unit(unit_name)
         scope, name = Task.unit_id == unit.id, calendar_name(unit.name)
@@ -43,13 +45,13 @@ def export(unit_name, email, year, kind, output):
         user = get_user(email)
         if not user.active:
             raise TrackerError(f"{user.email} is deactivated and may see no tasks")
-        scope = task_scope(user)
+        scope, locale = task_scope(user), language(user.locale)  # as the user's feed
         unit = user.unit if user.role != Role.ADMIN else None
-        name = calendar_name(unit.name if unit else None)
+        name = calendar_name(unit.name if unit else None, locale)
     else:
         scope, name = sa.true(), calendar_name()
-    data = export_ics(scope, FeedFilters(year=year), feed_options(kind=kind), name, today(),
-                      cache=None)
+    data = export_ics(scope, FeedFilters(year=year), feed_options(kind=kind, locale=locale),
+                      name, today(), cache=None)
     try:
         output.write_bytes(data)
     except OSError as exc:

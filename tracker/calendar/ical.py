@@ -4,6 +4,7 @@ Every content line is written by the icalendar library; this module decides what
 goes in. The output is deterministic: the same data seen on the same day gives
 the same bytes (DTSTAMP and LAST-MODIFIED come from the task's last change, not
 from the clock), so that feeds can answer 304 and calendar apps skip the work.
+The words are the catalogue's, in the language of ``FeedOptions.locale``.
 """
 
 import hashlib
@@ -13,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from icalendar import Alarm, Calendar, Event, Todo, vDuration
 
+from tracker.core.i18n import DEFAULT_LOCALE, texts
 from tracker.tasks.models import FINISHED, PENDING, TaskStatus, is_overdue as owed_after
 
 PRODID = "-//tracker//Work plan deadlines//ZH"
@@ -24,13 +26,20 @@ CANCELLED = TaskStatus.CANCELLED
 
 #: The mark that leads a SUMMARY, so the state shows in any calendar's grid.
 MARK_DONE, MARK_RETURNED, MARK_OVERDUE, MARK_CANCELLED = "✓", "↩", "⚠", "✗"
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue; it is translated where it is shown."""
+    return message
+
+
 STATUS_LABELS = {
-    "open": "待填报",
-    "submitted": "已提交，待审核",
-    "accepted": "审核通过",
-    "returned": "已退回，需修改",
-    "cancelled": "已取消",
-    "overdue": "已逾期",
+    "open": N_("Open"),
+    "submitted": N_("Submitted, awaiting review"),
+    "accepted": N_("Accepted"),
+    "returned": N_("Returned, needs rework"),
+    "cancelled": N_("Cancelled"),
+    "overdue": N_("Overdue"),
 }
 
 
@@ -96,6 +105,8 @@ class FeedOptions:
     alarm_before: timedelta = timedelta(hours=15)
     #: The host part of every UID (from BASE_URL).
     host: str = "localhost"
+    #: The language of the words around the data (the feed owner's).
+    locale: str = DEFAULT_LOCALE
 
 
 DEFAULT_OPTIONS = FeedOptions()
@@ -156,31 +167,35 @@ def status_mark(entry: TaskEntry, overdue: bool) -> str:
     return ""
 
 
-def task_summary(entry: TaskEntry, overdue: bool) -> str:
-    """The one line a calendar shows: mark, unit, title."""
+def task_summary(entry: TaskEntry, overdue: bool, locale: str = DEFAULT_LOCALE) -> str:
+    """The one line a calendar shows: mark, unit, title (the English one in English)."""
     mark = status_mark(entry, overdue)
-    text = f"【{entry.unit}】{entry.title}"
+    title = entry.title_en or entry.title if locale == "en" else entry.title
+    text = texts(locale).gettext("[%(unit)s] %(title)s", unit=entry.unit, title=title)
     return f"{mark} {text}" if mark else text
 
 
-def task_description(entry: TaskEntry, overdue: bool) -> str:
+def task_description(entry: TaskEntry, overdue: bool, locale: str = DEFAULT_LOCALE) -> str:
     """The event's body: what is due, in which phase, the evidence needed and the link."""
+    t = texts(locale)
     lines = [entry.title]
     if entry.title_en:
         lines.append(entry.title_en)
-    lines += ["", f"单位：{entry.unit}", f"截止日期：{entry.due.isoformat()}"]
+    lines += ["", t.gettext("Unit: %(unit)s", unit=entry.unit),
+              t.gettext("Due: %(day)s", day=entry.due.isoformat())]
     if entry.phase_title:
-        lines.append(f"阶段：{entry.phase_title}")
-    state = STATUS_LABELS.get(entry.status, entry.status)
+        lines.append(t.gettext("Phase: %(phase)s", phase=entry.phase_title))
+    state = t.gettext(STATUS_LABELS.get(entry.status, entry.status))
     if overdue:
-        state = f"{STATUS_LABELS['overdue']}（{state}）"
-    lines.append(f"状态：{state}")
+        state = t.gettext("%(overdue)s (%(state)s)", overdue=t.gettext(STATUS_LABELS["overdue"]),
+                          state=state)
+    lines.append(t.gettext("Status: %(state)s", state=state))
     if entry.evidence:
-        lines.append("所需材料：")
+        lines.append(t.gettext("Evidence needed:"))
         lines += [f"· {title}" for title in entry.evidence]
     if entry.description:
         lines += ["", entry.description]
-    lines += ["", f"办理：{entry.url}"]
+    lines += ["", t.gettext("Open: %(url)s", url=entry.url)]
     return "\n".join(lines)
 
 
@@ -205,8 +220,8 @@ def _task_component(entry: TaskEntry, overdue: bool, options: FeedOptions):
         component.add("dtend", entry.due + timedelta(days=1))
         # A deadline is not a meeting: it should not make anyone look busy.
         component.add("transp", "TRANSPARENT")
-    component.add("summary", task_summary(entry, overdue))
-    component.add("description", task_description(entry, overdue))
+    component.add("summary", task_summary(entry, overdue, options.locale))
+    component.add("description", task_description(entry, overdue, options.locale))
     if entry.phase_title:
         component.add("categories", [entry.phase_title])
     component.add("url", entry.url)
@@ -234,7 +249,7 @@ def _alarm(entry: TaskEntry, overdue: bool, options: FeedOptions, related_end: b
     # A VTODO has no DTSTART here, so its alarm counts back from DUE.
     params = {"RELATED": "END"} if related_end else {}
     alarm.add("trigger", -options.alarm_before, parameters=params)
-    alarm.add("description", task_summary(entry, overdue))
+    alarm.add("description", task_summary(entry, overdue, options.locale))
     return alarm
 
 
@@ -248,7 +263,7 @@ def phase_component(phase: PhaseEntry, options: FeedOptions = DEFAULT_OPTIONS) -
     event.add("dtstart", phase.start)
     event.add("dtend", phase.end + timedelta(days=1))
     event.add("transp", "TRANSPARENT")
-    event.add("summary", f"【阶段】{phase.title}")
+    event.add("summary", texts(options.locale).gettext("[Phase] %(phase)s", phase=phase.title))
     if phase.description:
         event.add("description", phase.description)
     event.add("categories", [phase.title])
@@ -362,7 +377,7 @@ def task_body(entry: TaskEntry, overdue: bool, options: FeedOptions) -> bytes:
 def options_variant(options: FeedOptions) -> str:
     """The options as a short string: which stored component of a task this is."""
     seconds = int(options.alarm_before.total_seconds())
-    return f"{options.kind}-{int(options.alarm)}-{seconds}-{options.host}"[:200]
+    return f"{options.kind}-{int(options.alarm)}-{seconds}-{options.locale}-{options.host}"[:200]
 
 
 def component_version(entry: TaskEntry, overdue: bool) -> str:

@@ -17,6 +17,7 @@ from flask_babel import force_locale, gettext as _
 
 from tracker.calendar import ical
 from tracker.calendar.models import FeedComponent
+from tracker.core.i18n import DEFAULT_LOCALE, texts
 from tracker.extensions import db
 from tracker.phases.models import Duty, Phase, Plan, date_label
 from tracker.tasks.models import Task, TaskEvent, TaskEventKind
@@ -68,15 +69,18 @@ def host_of(base_url: str) -> str:
     return urlsplit(base_url).hostname or "localhost"
 
 
-def feed_options(kind: str = ical.KIND_EVENT, alarm: bool = False) -> ical.FeedOptions:
-    """Builder options for this deployment (UIDs on BASE_URL's host)."""
+def feed_options(kind: str = ical.KIND_EVENT, alarm: bool = False,
+                 locale: str = DEFAULT_LOCALE) -> ical.FeedOptions:
+    """Builder options for this deployment (UIDs on BASE_URL's host), in ``locale``."""
     return ical.FeedOptions(kind=kind, alarm=alarm,
-                            host=host_of(current_app.config["BASE_URL"]))
+                            host=host_of(current_app.config["BASE_URL"]), locale=locale)
 
 
-def calendar_name(unit_name: str | None = None) -> str:
+def calendar_name(unit_name: str | None = None, locale: str = DEFAULT_LOCALE) -> str:
     """The calendar's display name: one unit's, or the whole town's."""
-    return f"工作任务 · {unit_name}" if unit_name else "工作任务 · 全部单位"
+    t = texts(locale)
+    return (t.gettext("Work tasks · %(unit)s", unit=unit_name) if unit_name
+            else t.gettext("Work tasks · all units"))
 
 
 def task_conditions(scope, filters: FeedFilters, today: date, statuses: bool = True) -> list:
@@ -142,8 +146,10 @@ def _units_plans_phases(plan_ids: set) -> tuple[dict, dict, list]:
     return units, plans, phases
 
 
-def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedData:
-    """The tasks (with SEQUENCE from their history) and phases a calendar shows.
+def feed_data(scope, filters: FeedFilters, today: date, base_url: str,
+              locale: str = DEFAULT_LOCALE) -> FeedData:
+    """The tasks (with SEQUENCE from their history) and phases a calendar shows, the words
+    around the plan's (evidence, where dates come from) in ``locale``.
 
     One query reads the tasks with their history counted per task (GROUP BY),
     then a few small ones read units, duties, phases and plans, whatever the
@@ -168,8 +174,8 @@ def feed_data(scope, filters: FeedFilters, today: date, base_url: str) -> FeedDa
     phase_names = {p.id: (p.code, p.title) for p in phases}
     # The duty's description, then where its dates come from (the plan's own choices
     # labelled as the system's, apart from the document's words).
-    duties = {d.id: (_evidence_lines(d.evidence),
-                     "\n".join(filter(None, (d.description, date_label(d.due)))))
+    duties = {d.id: (_evidence_lines(d.evidence, locale),
+                     "\n".join(filter(None, (d.description, date_label(d.due, locale)))))
               for d in db.session.execute(
                   sa.select(Duty.id, Duty.evidence, Duty.description, Duty.due)
                   .where(Duty.plan_id.in_(plan_ids)))}
@@ -377,12 +383,15 @@ def _phase_entries(plan_years, plans, phases, filters: FeedFilters) -> list[ical
     return phase_entries
 
 
-def _evidence_lines(evidence: list) -> tuple[str, ...]:
+def _evidence_lines(evidence: list, locale: str) -> tuple[str, ...]:
+    t = texts(locale)
     lines = []
     for item in evidence or ():
         title = item.get("title", "")
         if item.get("max_chars"):
-            title = f"{title}（{item['max_chars']}字以内）"
+            title = t.ngettext("%(title)s (at most %(num)d character)",
+                               "%(title)s (at most %(num)d characters)",
+                               item["max_chars"], title=title)
         lines.append(title)
     return tuple(lines)
 
@@ -404,7 +413,7 @@ def export_ics(scope, filters: FeedFilters, options: ical.FeedOptions, name: str
     cache, or without ``store``, nothing is read from or written to the database but the
     tasks. Stored components are written in the caller's transaction: commit it.
     """
-    data = feed_data(scope, filters, today, current_app.config["BASE_URL"])
+    data = feed_data(scope, filters, today, current_app.config["BASE_URL"], options.locale)
     info = ical.CalendarInfo(name=name, timezone=data.timezone or current_app.config["TIMEZONE"])
     if cache is None or not store:
         return ical.build_calendar(data.tasks, data.phases, info, today, options, cache)

@@ -2,6 +2,7 @@
 subscription feeds (``/feeds/<token>.ics``) and the feed panel of the settings page."""
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from babel.dates import format_skeleton
@@ -245,16 +246,18 @@ def calendar_response(user: User, filters: FeedFilters, options: ical.FeedOption
     """200 with the .ics, or 304 when the client's copy is current (nothing is built then)."""
     day = today(now)
     scope = task_scope(user)
-    name = _name_for(user, filters)
+    # The words around the data in the owner's language; part of the options, so of the
+    # version and of the task components kept.
+    options = replace(options, locale=feed_locale(user))
+    name = _name_for(user, filters, options.locale)
     town = is_town_calendar(user, filters, options)
-    locale = feed_locale(user) if town else None
     # The user's role and unit are part of the version: a user moved to
     # another unit gets the new unit's calendar at once.
     etag = calendar_version(scope, filters, options, name, day,
-                            key=key + (user.role.value, user.unit_id, town, locale))
+                            key=key + (user.role.value, user.unit_id, town))
     last_modified = VERSIONS.since(key + (filters, options), etag, now)
     if is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
-        body = (export_town_ics(scope, filters, options, name, day, locale) if town
+        body = (export_town_ics(scope, filters, options, name, day, options.locale) if town
                 else export_ics(scope, filters, options, name, day))
         # The task components stored while building (feed_components).
         db.session.commit()
@@ -295,12 +298,12 @@ def download_name(filters: FeedFilters, options: ical.FeedOptions) -> str:
     return "-".join(parts) + ".ics"
 
 
-def _name_for(user: User, filters: FeedFilters) -> str:
+def _name_for(user: User, filters: FeedFilters, locale: str) -> str:
     if filters.unit:
-        return calendar_name(" ".join(filters.unit.split()))
+        return calendar_name(" ".join(filters.unit.split()), locale)
     if user.role != Role.ADMIN and user.unit is not None:
-        return calendar_name(user.unit.name)
-    return calendar_name()
+        return calendar_name(user.unit.name, locale)
+    return calendar_name(locale=locale)
 
 
 def _plain(code: int, text: str) -> Response:

@@ -93,7 +93,8 @@ def select_locale() -> str:
     """The interface language: the user's choice, the session's, or the browser's.
 
     Outside a request (the CLI, jobs) messages are in English unless the caller
-    forces a locale, as mails do for their recipient.
+    forces a locale; mails, robot messages and feeds read their reader's language's
+    catalogue themselves (``tracker.core.i18n``).
     """
     if not has_request_context():
         return "en"

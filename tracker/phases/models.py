@@ -7,6 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker.core.i18n import DEFAULT_LOCALE, texts
 from tracker.core.timeutil import utcnow
 from tracker.core.types import HalfPoints, UTCDateTime, enum_column
 from tracker.extensions import db
@@ -250,16 +251,19 @@ class Duty(db.Model):
         return self.due.get("source", "plan") == "plan"
 
 
-def date_label(due: dict) -> str:
-    """Where a duty's due dates come from (its ``due``), in the town's words, for the .ics
-    DESCRIPTION: "系统安排日期（本系统设定）。原文：…。本系统安排：…（本系统设定）。" """
-    parts = ["系统安排日期（本系统设定）。" if due.get("source", "plan") == "plan"
-             else "《工作方案》原文规定的日期。"]
+def date_label(due: dict, locale: str = DEFAULT_LOCALE) -> str:
+    """Where a duty's due dates come from (its ``due``), for the .ics DESCRIPTION; in
+    Chinese, the town's words: "系统安排日期（本系统设定）。原文：…。本系统安排：…（本系统设定）。" """
+    t = texts(locale)
+    parts = [t.gettext("A date the system set (the system’s setting).")
+             if due.get("source", "plan") == "plan"
+             else t.gettext("The date the plan document gives.")]
     if due.get("document"):
-        parts.append(f"原文：{due['document']}。")
+        parts.append(t.gettext("The document says: %(text)s", text=due["document"]))
     if due.get("note"):
-        parts.append(f"本系统安排：{due['note']}（本系统设定）。")
-    return "".join(parts)
+        parts.append(t.gettext("The system’s arrangement: %(note)s (the system’s setting).",
+                               note=due["note"]))
+    return t.sentences(parts)
 
 
 class DutyDate(db.Model):

@@ -23,7 +23,8 @@ from tracker.reminders.models import (Channel, OutboxMessage, OutboxStatus, Remi
                                       UnitChannel)
 from tracker.reminders.robots import (NAMES, Outcome, Pacer, RobotItem, Status, Vendor, Webhook,
                                       WebhookError, build_payload, build_test_payload, headline,
-                                      parse_allowed_hosts, parse_webhook, send)
+                                      heading_for_test_message, parse_allowed_hosts,
+                                      parse_webhook, send)
 from tracker.tasks.models import Task
 from tracker.tasks.scope import may_act_for
 from tracker.units.models import Unit
@@ -220,7 +221,7 @@ def send_test(unit: Unit, now: datetime) -> Outcome:
         db.session.add(OutboxMessage(
             key=f"robot-test:{unit.id}:{now.isoformat()}:{secrets.token_hex(3)}",
             channel=Channel.ROBOT, unit_id=unit.id, recipient=unit.name[:254],
-            subject=f"【测试消息】{unit.name}"[:300], message_id="", message=payload,
+            subject=heading_for_test_message(unit.name)[:300], message_id="", message=payload,
             robot=webhook.robot_id, status=OutboxStatus.SENT, attempts=1, next_attempt_at=now,
             created_at=now, sent_at=now))
     elif outcome.retry_after:

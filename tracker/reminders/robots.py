@@ -44,6 +44,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import quote, quote_plus, urlsplit
 
 from tracker.core.errors import TrackerError
+from tracker.core.i18n import DEFAULT_LOCALE, texts
 from tracker.core.text import printable
 from tracker.reminders.backends import SendFailure, _tls_context
 
@@ -314,11 +315,18 @@ def _markdown(text: str, limit: int) -> str:
     return _plain(text, limit).translate(_NEUTRAL)
 
 
+def _t():
+    """The texts of a message: a group reads the town's language."""
+    return texts(DEFAULT_LOCALE)
+
+
 def _when(item: RobotItem, today: date) -> str:
-    days = (item.due - today).days
-    state = (f"已逾期 {-days} 天" if days < 0 else "今天到期" if days == 0
-             else f"还有 {days} 天到期")
-    return f"截止 {item.due.isoformat()}（本系统设定），{state}"
+    days, t = (item.due - today).days, _t()
+    state = (t.ngettext("%(num)s day overdue", "%(num)s days overdue", -days) if days < 0
+             else t.gettext("due today") if days == 0
+             else t.ngettext("due in %(num)s day", "due in %(num)s days", days))
+    return t.gettext("due %(due)s, a date the system set; %(state)s",
+                     due=item.due.isoformat(), state=state)
 
 
 def _json_bytes(text: str) -> int:
@@ -362,32 +370,42 @@ def build_payload(vendor: Vendor, unit: str, items: list[RobotItem], *, today: d
 
 
 def _heading(unit: str) -> str:
-    return "【工作提醒】" + _plain(unit, UNIT_CHARS)
+    return _t().gettext("[Work reminder] %(unit)s", unit=_plain(unit, UNIT_CHARS))
 
 
 def _summary(items: list[RobotItem], today: date) -> str:
     overdue = sum(1 for i in items if i.due < today)
-    return (f"{len(items)} 项待办，其中 {overdue} 项已逾期" if overdue
-            else f"{len(items)} 项待办即将到期")
+    return (_t().ngettext("%(num)d item to do, %(overdue)d overdue",
+                          "%(num)d items to do, %(overdue)d overdue", len(items),
+                          overdue=overdue) if overdue
+            else _t().ngettext("%(num)d item due soon", "%(num)d items due soon", len(items)))
 
 
 def headline(unit: str, items: list[RobotItem], today: date) -> str:
     """The message in one line, as the outbox and the coordinator's lists show it."""
-    return f"{_heading(unit)}：{_summary(items, today)}"
+    return _t().gettext("%(heading)s: %(summary)s", heading=_heading(unit),
+                        summary=_summary(items, today))
+
+
+def heading_for_test_message(unit: str) -> str:
+    """The heading of the test message, also its subject in the outbox."""
+    return _t().gettext("[Test message] %(unit)s", unit=_plain(unit, UNIT_CHARS))
 
 
 def build_test_payload(vendor: Vendor, unit: str, *, link: str) -> bytes:
     """A test message (JSON, unsigned): the robot is set up, and where the work is."""
-    heading = "【测试消息】" + _plain(unit, UNIT_CHARS)
-    text = "本群的工作提醒机器人已设置好：到期和逾期的工作将每天发到这里。"
+    heading, t = heading_for_test_message(unit), _t()
+    text = t.gettext("This group’s work reminder robot is set up: work due soon or overdue "
+                     "will be posted here every day.")
+    see = t.gettext("%(label)s:", label=t.gettext("See the work to do"))
     if vendor == Vendor.FEISHU:
         rows = [[{"tag": "text", "text": text}],
-                [{"tag": "text", "text": "查看待办："}, {"tag": "a", "text": link, "href": link}]]
+                [{"tag": "text", "text": see}, {"tag": "a", "text": link, "href": link}]]
         return _dumps({"msg_type": "post",
                        "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})
     br = "\n" if vendor == Vendor.WECOM else "  \n"
     body = br.join([f"**{heading.translate(_NEUTRAL)}**", text,
-                    f"查看待办：[{_link(link)}]({_link(link)})"])
+                    f"{see}[{_link(link)}]({_link(link)})"])
     if vendor == Vendor.WECOM:
         return _dumps({"msgtype": "markdown", "markdown": {"content": body}})
     return _dumps({"msgtype": "markdown", "markdown": {"title": heading, "text": body}})
@@ -399,14 +417,15 @@ def build_notice_payload(vendor: Vendor, heading: str, lines: list[str], *, link
     heading = _plain(heading, UNIT_CHARS + 20)
     if vendor == Vendor.FEISHU:
         rows = [[{"tag": "text", "text": _plain(line, TITLE_CHARS * 2)}] for line in lines]
-        rows.append([{"tag": "text", "text": f"{link_text}："},
+        rows.append([{"tag": "text", "text": _t().gettext("%(label)s:", label=link_text)},
                      {"tag": "a", "text": link, "href": link}])
         return _dumps({"msg_type": "post",
                        "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})
     br = "\n" if vendor == Vendor.WECOM else "  \n"
     body = br.join([f"**{heading.translate(_NEUTRAL)}**",
                     *(_markdown(line, TITLE_CHARS * 2) for line in lines),
-                    f"{link_text}：[{_link(link)}]({_link(link)})"])
+                    _t().gettext("%(label)s:", label=link_text)
+                    + f"[{_link(link)}]({_link(link)})"])
     if vendor == Vendor.WECOM:
         return _dumps({"msgtype": "markdown", "markdown": {"content": body}})
     return _dumps({"msgtype": "markdown", "markdown": {"title": heading, "text": body}})
@@ -421,15 +440,18 @@ def _markdown_message(vendor, heading, summary, items, rest, today, base, more_u
     """WeCom or DingTalk markdown: a bold heading, one line per item, the rest as a link."""
     # DingTalk runs lines together unless each ends in two spaces (a markdown hard break).
     br = "\n" if vendor == Vendor.WECOM else "  \n"
-    lines = [f"**{heading.translate(_NEUTRAL)}**", f"{summary}："]
+    t = _t()
+    lines = [f"**{heading.translate(_NEUTRAL)}**", t.gettext("%(label)s:", label=summary)]
     for n, item in enumerate(items, 1):
         when = _when(item, today)
         if item.due < today:
             when = f"**{when}**"
-        lines.append(f"{n}. {_markdown(item.title, TITLE_CHARS)}（{when}）"
-                     f"[查看]({_link(f'{base}/tasks/{item.task_id}')})")
+        lines.append(f"{n}. " + t.gettext("%(title)s (%(when)s)", when=when,
+                                          title=_markdown(item.title, TITLE_CHARS))
+                     + f"[{t.gettext('View')}]({_link(f'{base}/tasks/{item.task_id}')})")
     if rest:
-        lines.append(f"还有 {rest} 项，查看全部：[{_link(more_url)}]({_link(more_url)})")
+        lines.append(t.ngettext("%(num)d more item, see all:", "%(num)d more items, see all:",
+                                rest) + f"[{_link(more_url)}]({_link(more_url)})")
     text = br.join(lines)
     if vendor == Vendor.WECOM:
         return _dumps({"msgtype": "markdown", "markdown": {"content": text}})
@@ -438,13 +460,17 @@ def _markdown_message(vendor, heading, summary, items, rest, today, base, more_u
 
 def _feishu(heading, summary, items, rest, today, base, more_url) -> bytes:
     """A Feishu ``post``: rich text of text and link elements, so nothing in a title is markup."""
-    rows = [[{"tag": "text", "text": f"{summary}："}]]
+    t = _t()
+    rows = [[{"tag": "text", "text": t.gettext("%(label)s:", label=summary)}]]
     for n, item in enumerate(items, 1):
-        rows.append([{"tag": "text", "text": f"{n}. {_plain(item.title, TITLE_CHARS)}"
-                                             f"（{_when(item, today)}）"},
-                     {"tag": "a", "text": "查看", "href": f"{base}/tasks/{item.task_id}"}])
+        rows.append([{"tag": "text", "text": f"{n}. " + t.gettext(
+                         "%(title)s (%(when)s)", title=_plain(item.title, TITLE_CHARS),
+                         when=_when(item, today))},
+                     {"tag": "a", "text": t.gettext("View"),
+                      "href": f"{base}/tasks/{item.task_id}"}])
     if rest:
-        rows.append([{"tag": "text", "text": f"还有 {rest} 项，查看全部："},
+        rows.append([{"tag": "text", "text": t.ngettext(
+                         "%(num)d more item, see all:", "%(num)d more items, see all:", rest)},
                      {"tag": "a", "text": more_url, "href": more_url}])
     return _dumps({"msg_type": "post",
                    "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})

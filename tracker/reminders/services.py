@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.models import User
 from tracker.core.errors import TrackerError
+from tracker.core.i18n import DEFAULT_LOCALE, texts
 from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.reminders.channels import get_channel, rebuild_robot_message
@@ -128,9 +129,11 @@ def queue_feedback_notice(unit, year: int, path: str, url: str, summary: str, ta
         .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
         .where(User.unit_id == unit.id, User.active.is_(True)).order_by(User.id)).all()
     settings, today = mail_settings(config), local_today(now, config["TIMEZONE"])
-    title = f"{unit.name} {year} 年度问题反馈单"
     queued = []
     for user, mode in people:
+        # In the person's language, as their mail: the notice stays as it was told.
+        title = texts(user.locale).gettext("%(unit)s: feedback sheet of %(year)d",
+                                           unit=unit.name, year=year)
         db.session.add(Notification(user_id=user.id, task_id=None, kind="feedback",
                                     due_date=today, detail=summary, title=title, link=path,
                                     created_at=now))
@@ -147,13 +150,17 @@ def queue_feedback_notice(unit, year: int, path: str, url: str, summary: str, ta
             attempts=0, next_attempt_at=now, created_at=now))
     channel = get_channel(unit.id)
     if channel is not None:
-        lines = [summary] + [f"整改：{t.title}（{t.due_date.isoformat()} 前完成）" for t in tasks]
-        heading = f"【问题反馈单】{unit.name} {year} 年度"
+        words = texts(DEFAULT_LOCALE)  # a group reads the town's language
+        lines = [summary] + [words.gettext("Rectification: %(title)s (due %(due)s)",
+                                           title=t.title, due=t.due_date.isoformat())
+                             for t in tasks]
+        heading = words.gettext("[Feedback sheet] %(unit)s, %(year)d", unit=unit.name,
+                                year=year)
         queued.append(OutboxMessage(
             key=f"feedback:{unit.id}:{year}:{issue}:robot", channel=Channel.ROBOT,
             unit_id=unit.id, recipient=unit.name[:254], subject=heading[:300], message_id="",
             message=build_notice_payload(channel.vendor, heading, lines, link=url,
-                                         link_text="查阅并签收"),
+                                         link_text=words.gettext("Read and acknowledge")),
             robot=channel.robot, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now,
             created_at=now))
     db.session.add_all(queued)
