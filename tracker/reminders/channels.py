@@ -21,9 +21,10 @@ from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.reminders.models import (Channel, OutboxMessage, OutboxStatus, ReminderLedgerEntry,
                                       UnitChannel)
-from tracker.reminders.robots import (NAMES, Outcome, Pacer, RobotItem, Status, Vendor, Webhook,
-                                      WebhookError, build_payload, build_test_payload, headline,
-                                      parse_allowed_hosts, parse_webhook, send)
+from tracker.reminders.robot_text import RobotItem, headline
+from tracker.reminders.robots import (NAMES, Outcome, Pacer, Status, Vendor, Webhook, WebhookError,
+                                      build_payload, build_test_payload, parse_allowed_hosts,
+                                      parse_webhook, send)
 from tracker.tasks.models import Task
 from tracker.tasks.scope import may_act_for
 from tracker.units.models import Unit

@@ -38,7 +38,6 @@ import json
 import re
 import socket
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import quote, quote_plus, urlsplit
@@ -46,6 +45,9 @@ from urllib.parse import quote, quote_plus, urlsplit
 from tracker.core.errors import TrackerError
 from tracker.core.text import printable
 from tracker.reminders.backends import SendFailure, _tls_context
+from tracker.reminders.robot_text import (TEST_TEXT, TITLE_CHARS, UNIT_CHARS, VIEW, VIEW_WORK,
+                                          RobotItem, _heading, _plain, _rest, _summary,
+                                          _test_heading, _when)
 
 
 class Vendor(enum.StrEnum):
@@ -273,15 +275,6 @@ def signed_request(webhook: Webhook, payload: bytes, secret: str | None,
 # -- the message ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RobotItem:
-    """One task in a robot message."""
-
-    task_id: int
-    title: str
-    due: date
-
-
 #: The most a message may hold, in UTF-8 bytes. WeCom documents 4096 for the markdown
 #: content; DingTalk documents none for its robot, and gets the same; Feishu documents
 #: "20 KB" for the whole body, read as 20,000.
@@ -290,8 +283,6 @@ FEISHU_BODY_LIMIT = 20_000
 #: Kept free in a Feishu body for what signing adds: a 10-digit timestamp (until the year
 #: 2286) and 44 characters of Base64.
 FEISHU_SIGN_ROOM = len('"timestamp":"9999999999","sign":"",') + 44
-#: Longest unit name and task title shown, in characters; longer ones end with "…".
-UNIT_CHARS, TITLE_CHARS = 60, 120
 
 #: Markdown and HTML that WeCom and DingTalk render, traded for full-width look-alikes:
 #: a title then reads the same but cannot open a link, a tag, a heading or an @mention.
@@ -301,24 +292,8 @@ _NEUTRAL = str.maketrans({"\\": "＼", "`": "｀", "*": "＊", "_": "＿", "[": 
                           "|": "｜", "~": "～", "@": "＠", "&": "＆"})
 
 
-def _plain(text: str, limit: int) -> str:
-    """One line of text: no line breaks, control or format characters (bidi overrides,
-    lone surrogates), at most ``limit`` characters."""
-    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs")
-                   or c.isspace())
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def _markdown(text: str, limit: int) -> str:
     return _plain(text, limit).translate(_NEUTRAL)
-
-
-def _when(item: RobotItem, today: date) -> str:
-    days = (item.due - today).days
-    state = (f"已逾期 {-days} 天" if days < 0 else "今天到期" if days == 0
-             else f"还有 {days} 天到期")
-    return f"截止 {item.due.isoformat()}（本系统设定），{state}"
 
 
 def _json_bytes(text: str) -> int:
@@ -361,33 +336,17 @@ def build_payload(vendor: Vendor, unit: str, items: list[RobotItem], *, today: d
     return render(low)
 
 
-def _heading(unit: str) -> str:
-    return "【工作提醒】" + _plain(unit, UNIT_CHARS)
-
-
-def _summary(items: list[RobotItem], today: date) -> str:
-    overdue = sum(1 for i in items if i.due < today)
-    return (f"{len(items)} 项待办，其中 {overdue} 项已逾期" if overdue
-            else f"{len(items)} 项待办即将到期")
-
-
-def headline(unit: str, items: list[RobotItem], today: date) -> str:
-    """The message in one line, as the outbox and the coordinator's lists show it."""
-    return f"{_heading(unit)}：{_summary(items, today)}"
-
-
 def build_test_payload(vendor: Vendor, unit: str, *, link: str) -> bytes:
     """A test message (JSON, unsigned): the robot is set up, and where the work is."""
-    heading = "【测试消息】" + _plain(unit, UNIT_CHARS)
-    text = "本群的工作提醒机器人已设置好：到期和逾期的工作将每天发到这里。"
+    heading, text = _test_heading(unit), TEST_TEXT
     if vendor == Vendor.FEISHU:
         rows = [[{"tag": "text", "text": text}],
-                [{"tag": "text", "text": "查看待办："}, {"tag": "a", "text": link, "href": link}]]
+                [{"tag": "text", "text": VIEW_WORK}, {"tag": "a", "text": link, "href": link}]]
         return _dumps({"msg_type": "post",
                        "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})
     br = "\n" if vendor == Vendor.WECOM else "  \n"
     body = br.join([f"**{heading.translate(_NEUTRAL)}**", text,
-                    f"查看待办：[{_link(link)}]({_link(link)})"])
+                    f"{VIEW_WORK}[{_link(link)}]({_link(link)})"])
     if vendor == Vendor.WECOM:
         return _dumps({"msgtype": "markdown", "markdown": {"content": body}})
     return _dumps({"msgtype": "markdown", "markdown": {"title": heading, "text": body}})
@@ -427,9 +386,9 @@ def _markdown_message(vendor, heading, summary, items, rest, today, base, more_u
         if item.due < today:
             when = f"**{when}**"
         lines.append(f"{n}. {_markdown(item.title, TITLE_CHARS)}（{when}）"
-                     f"[查看]({_link(f'{base}/tasks/{item.task_id}')})")
+                     f"[{VIEW}]({_link(f'{base}/tasks/{item.task_id}')})")
     if rest:
-        lines.append(f"还有 {rest} 项，查看全部：[{_link(more_url)}]({_link(more_url)})")
+        lines.append(f"{_rest(rest)}[{_link(more_url)}]({_link(more_url)})")
     text = br.join(lines)
     if vendor == Vendor.WECOM:
         return _dumps({"msgtype": "markdown", "markdown": {"content": text}})
@@ -442,9 +401,9 @@ def _feishu(heading, summary, items, rest, today, base, more_url) -> bytes:
     for n, item in enumerate(items, 1):
         rows.append([{"tag": "text", "text": f"{n}. {_plain(item.title, TITLE_CHARS)}"
                                              f"（{_when(item, today)}）"},
-                     {"tag": "a", "text": "查看", "href": f"{base}/tasks/{item.task_id}"}])
+                     {"tag": "a", "text": VIEW, "href": f"{base}/tasks/{item.task_id}"}])
     if rest:
-        rows.append([{"tag": "text", "text": f"还有 {rest} 项，查看全部："},
+        rows.append([{"tag": "text", "text": _rest(rest)},
                      {"tag": "a", "text": more_url, "href": more_url}])
     return _dumps({"msg_type": "post",
                    "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})
