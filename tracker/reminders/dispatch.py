@@ -44,7 +44,7 @@ from tracker.reminders.outbox import (LEDGER, MAX_ATTEMPTS, OUTBOX, RETRY_DELAYS
                                       DispatchReport, insert_ignoring_duplicates,
                                       no_flush_per_commit, sendable, write_session)
 from tracker.reminders.robot_delivery import deliver_robots, robot_message, robot_sendable
-from tracker.reminders.robots import Vendor
+from tracker.reminders.vendors import Vendor
 from tracker.reminders.rules import Point, Rule, latest_point, max_lead_days, reminder_day
 from tracker.tasks.models import PENDING, Task
 from tracker.units.models import Unit

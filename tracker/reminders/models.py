@@ -11,7 +11,8 @@ from tracker.auth.models import User
 from tracker.core.timeutil import utcnow
 from tracker.core.types import UTCDateTime, enum_column
 from tracker.extensions import db
-from tracker.reminders.robots import Vendor, mask
+from tracker.reminders.robots import mask
+from tracker.reminders.vendors import Vendor
 from tracker.tasks.models import Task
 from tracker.units.models import Unit
 

@@ -34,8 +34,9 @@ from tracker.reminders.models import Channel, OutboxStatus
 from tracker.reminders.outbox import (MAX_ATTEMPTS, OUTBOX, RETRY_DELAYS, DispatchReport,
                                       no_flush_per_commit, sendable, write_session)
 from tracker.reminders.robot_text import RobotItem, headline
-from tracker.reminders.robots import (NAMES, Pacer, Status, Vendor, WebhookError, build_payload,
-                                      send)
+from tracker.reminders.pace import Pacer
+from tracker.reminders.robots import NAMES, Status, WebhookError, build_payload, send
+from tracker.reminders.vendors import Vendor
 
 #: The PostgreSQL advisory lock that makes robot claims one at a time (a signed 64-bit
 #: number; held to the end of the claim's transaction only).

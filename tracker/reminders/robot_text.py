@@ -21,8 +21,8 @@ UNIT_CHARS, TITLE_CHARS = 60, 120
 
 #: The link to one task, after its line.
 VIEW = "查看"
-#: The label before the link to the unit's open work in a test message.
-VIEW_WORK = "查看待办："
+#: The label of the link to the unit's open work in a test message.
+VIEW_WORK = "查看待办"
 #: What a test message says.
 TEST_TEXT = "本群的工作提醒机器人已设置好：到期和逾期的工作将每天发到这里。"
 
