@@ -13,10 +13,11 @@ from tests.robotserver import (DINGTALK, FEISHU, WECOM, answer, hang, redirect, 
 from tracker.core.errors import TrackerError
 from tracker.reminders.pace import Pacer
 from tracker.reminders.robot_text import RobotItem
-from tracker.reminders.robots import (Outcome, Status, Webhook, WebhookError, build_payload,
-                                      classify, mask, parse_allowed_hosts, parse_webhook, post,
-                                      send, signed_request)
-from tracker.reminders.vendors import Vendor
+from tracker.reminders.robots import (Webhook, WebhookError, build_payload, classify,
+                                      parse_allowed_hosts, parse_webhook, post, send,
+                                      signed_request)
+from tracker.reminders.transports import Outcome, Status
+from tracker.reminders.vendors import Vendor, mask
 from tracker.reminders.vendors.dingtalk import signed_url as dingtalk_signed_url
 from tracker.reminders.vendors.feishu import BODY_LIMIT as FEISHU_BODY_LIMIT
 from tracker.reminders.vendors.feishu import signature as feishu_signature

@@ -21,11 +21,12 @@ from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.reminders.models import (Channel, OutboxMessage, OutboxStatus, ReminderLedgerEntry,
                                       UnitChannel)
-from tracker.reminders.robot_text import RobotItem, headline
 from tracker.reminders.pace import Pacer
-from tracker.reminders.robots import (NAMES, Outcome, Status, Webhook, WebhookError, build_payload,
+from tracker.reminders.robot_text import RobotItem, headline
+from tracker.reminders.robots import (NAMES, Webhook, WebhookError, build_payload,
                                       build_test_payload, parse_allowed_hosts, parse_webhook,
                                       send)
+from tracker.reminders.transports import Outcome, Status
 from tracker.reminders.vendors import VENDORS, Vendor
 from tracker.tasks.models import Task
 from tracker.tasks.scope import may_act_for

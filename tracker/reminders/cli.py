@@ -112,7 +112,8 @@ def channel_command(name, secret, remove, test, **urls):
     from tracker.core.timeutil import utcnow
     from tracker.extensions import db
     from tracker.reminders.channels import get_channel, remove_channel, send_test, set_channel
-    from tracker.reminders.robots import NAMES, Status
+    from tracker.reminders.robots import NAMES
+    from tracker.reminders.transports import Status
     from tracker.units.services import get_unit
 
     given = [(vendor, urls[vendor]) for vendor in VENDORS if urls[vendor] is not None]

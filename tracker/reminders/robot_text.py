@@ -65,3 +65,17 @@ def _test_heading(unit: str) -> str:
 def _rest(rest: int) -> str:
     """The line before the link to the items a message had no room for."""
     return f"还有 {rest} 项，查看全部："
+
+
+#: The label of the link to a feedback sheet.
+SIGN_FOR = "查阅并签收"
+
+
+def feedback_heading(unit: str, year: int) -> str:
+    """The heading of the message that a unit's 问题反馈单 was issued."""
+    return f"【问题反馈单】{unit} {year} 年度"
+
+
+def feedback_lines(summary: str, tasks) -> list[str]:
+    """Its lines: the summary, then each 整改 task with its deadline."""
+    return [summary] + [f"整改：{t.title}（{t.due_date.isoformat()} 前完成）" for t in tasks]

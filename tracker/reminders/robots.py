@@ -10,7 +10,6 @@ A stored message is signed when it is sent, never when it is built: the outbox
 may hold it for a day, and both vendors refuse a timestamp an hour old.
 """
 
-import enum
 import hashlib
 import http.client
 import ipaddress
@@ -24,10 +23,11 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 from tracker.core.errors import TrackerError
 from tracker.core.text import printable
-from tracker.reminders.backends import SendFailure, _tls_context
+from tracker.reminders.backends import _tls_context
 from tracker.reminders.robot_text import (TEST_TEXT, UNIT_CHARS, VIEW_WORK, RobotItem, _heading,
                                           _plain, _summary, _test_heading)
-from tracker.reminders.vendors import VENDORS, RobotVendor, Vendor
+from tracker.reminders.transports import Outcome, Status
+from tracker.reminders.vendors import VENDORS, RobotVendor, Vendor, mask
 
 NAMES = {Vendor(key): vendor.name for key, vendor in VENDORS.items()}
 #: The vendors' own hosts; nothing else is taken unless TRACKER_WEBHOOK_ALLOWED_HOSTS lists it.
@@ -37,12 +37,6 @@ _ANY_VENDOR = " or ".join(", ".join(NAMES.values()).rsplit(", ", 1))
 #: Keys and tokens as the vendors issue them (UUIDs, 64 hex digits): nothing to decode.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-#: Where a token sits in an address, for masking: the vendors' query parameters, and the
-#: path segment after which a token ends the path (Feishu's ``/hook/``).
-_TOKEN_PARAMS = {v.token_param for v in VENDORS.values() if v.token_param}
-_TOKEN_IN_PATH = re.compile("(/(?:{})/)([^/]+)".format("|".join(sorted(
-    re.escape(v.path.rstrip("/").rpartition("/")[2]) for v in VENDORS.values()
-    if not v.token_param))))
 
 
 class WebhookError(TrackerError, ValueError):
@@ -200,31 +194,6 @@ def _token(vendor: Vendor, path: str, query: str) -> str:
     return pairs[0][2]
 
 
-def mask(url: str) -> str:
-    """The address to show: scheme, host and path, the key or token cut to four characters."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return "(not an address)"
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    path = _TOKEN_IN_PATH.sub(lambda m: m[1] + _cut(m[2]), parts.path)
-    kept = [f"{name}={_cut(value)}" for name, _, value in
-            (p.partition("=") for p in parts.query.split("&")) if name in _TOKEN_PARAMS]
-    return f"{parts.scheme}://{host}{port}{path}" + (f"?{'&'.join(kept)}" if kept else "")
-
-
-def _cut(secret: str) -> str:
-    return secret[:4] + "…"
-
-
-
-
 # -- signatures ----------------------------------------------------------------------------
 
 
@@ -279,31 +248,6 @@ def build_notice_payload(vendor: Vendor, heading: str, lines: list[str], *, link
 
 
 # -- the answer ----------------------------------------------------------------------------
-
-
-class Status(enum.StrEnum):
-    """What became of a message."""
-
-    SENT = "sent"
-    RETRY = "retry"  # not now: the same message again later
-    FAILED = "failed"  # never: the address, key, signature or message is wrong
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a robot's answer means for the message."""
-
-    status: Status
-    error: str | None = None
-    #: After a rate limit: the least wait before this robot takes another message.
-    retry_after: timedelta | None = None
-
-    def failure(self) -> SendFailure | None:
-        """The outcome in the mail backends' terms, for the dispatcher's outbox."""
-        if self.status == Status.SENT:
-            return None
-        return SendFailure(self.status == Status.FAILED, False, self.error or "")
-
 
 
 #: Wording of a rate limit under a code not listed as one (Feishu has said 9499 "too many

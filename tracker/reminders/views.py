@@ -16,10 +16,11 @@ from tracker.reminders.channels import (ChannelError, can_manage_robot, channel_
                                         get_channel, recent_robot_messages, remove_channel,
                                         send_test, set_channel)
 from tracker.reminders.forms import RobotForm
-from tracker.reminders.robots import NAMES, Status
+from tracker.reminders.robots import NAMES
 from tracker.reminders.services import (failed_messages, get_preferences, inbox as inbox_page,
                                         mark_read, resend, set_preferences, unsubscribe,
                                         user_for_unsubscribe_token)
+from tracker.reminders.transports import Status
 from tracker.reminders.vendors import VENDORS
 from tracker.units.models import Unit
 
