@@ -230,7 +230,10 @@ class Transport:
 
     def deliver(self, engine, now: datetime, config, report: DispatchReport, *,
                 sleep=time.sleep) -> None:
-        """Send its queued messages one by one, paced, each marked in a commit of its own."""
+        """Send its queued messages one by one, each marked in a commit of its own; paced
+        by ``pace`` (one that would wait longer than REMINDERS_ROBOT_MAX_WAIT_SECONDS, and
+        those after it, go with a later pass). A failure is retried with the mails' delays,
+        or fails for good, as its ``Outcome`` says."""
         lease = timedelta(seconds=config["REMINDERS_LEASE_SECONDS"])
         max_wait = timedelta(seconds=config["REMINDERS_ROBOT_MAX_WAIT_SECONDS"])
         started = time.monotonic()
