@@ -151,14 +151,15 @@ def test_a_feedback_notice_speaks_each_persons_language_and_the_group_the_towns(
     English), the group robot's message in the town's."""
     set_channel(town["branch"], WECOM, robot_server.add(WECOM), now=at(12, 1))
     rectify = SimpleNamespace(id=1, title="补齐学习研讨记录", due_date=date(2027, 3, 31))
-    queued = queue_feedback_notice(town["branch"], 2026, "/assessment/2026/feedback",
-                                   "https://t.example/f", "扣 2 分", [rectify], at(12, 2))
+    queue_feedback_notice(town["branch"], 2026, "/assessment/2026/feedback",
+                          "https://t.example/f", "扣 2 分", [rectify], at(12, 2))
     db.session.commit()
     titles = dict(db.session.execute(sa.select(Notification.user_id, Notification.title)
                                      .where(Notification.kind == "feedback")).all())
     assert titles == {town["manager"].id: "洋溢村党总支 2026 年度问题反馈单",
                       town["viewer"].id: "洋溢村党总支: feedback sheet of 2026"}
-    robot = next(m for m in queued if m.channel == Channel.ROBOT)
+    robot = db.session.scalars(sa.select(OutboxMessage)
+                               .where(OutboxMessage.channel == Channel.ROBOT)).one()
     assert robot.subject == "【问题反馈单】洋溢村党总支 2026 年度"
     content = robot.message.decode("utf-8")
     assert "整改：补齐学习研讨记录（2027-03-31 前完成）" in content and "查阅并签收：" in content

@@ -11,11 +11,17 @@ import pytest
 from tests.robotserver import (DINGTALK, FEISHU, WECOM, answer, hang, redirect, too_fast,
                               trickle)
 from tracker.core.errors import TrackerError
-from tracker.reminders.robots import (CONTENT_LIMIT, FEISHU_BODY_LIMIT, Outcome, Pacer,
-                                      RobotItem, Status, Vendor, Webhook, WebhookError,
-                                      build_payload, classify, dingtalk_signed_url,
-                                      feishu_signature, mask, parse_allowed_hosts,
-                                      parse_webhook, post, send, signed_request)
+from tracker.reminders.pace import Pacer
+from tracker.reminders.robot_text import RobotItem
+from tracker.reminders.robots import (Webhook, WebhookError, build_payload, classify,
+                                      parse_allowed_hosts, parse_webhook, post, send,
+                                      signed_request)
+from tracker.reminders.transports import Outcome, Status
+from tracker.reminders.vendors import Vendor, mask
+from tracker.reminders.vendors.dingtalk import signed_url as dingtalk_signed_url
+from tracker.reminders.vendors.feishu import BODY_LIMIT as FEISHU_BODY_LIMIT
+from tracker.reminders.vendors.feishu import signature as feishu_signature
+from tracker.reminders.vendors.markdown import CONTENT_LIMIT
 
 TODAY = date(2026, 6, 23)
 NOW = datetime(2026, 6, 23, 0, 30, tzinfo=timezone.utc)

@@ -67,7 +67,8 @@ def init_app(app):
     }.items():
         app.config.setdefault(key, value)
 
-    from tracker.reminders import jobs
+    # The built-in transports register themselves (tracker.reminders.transports).
+    from tracker.reminders import inbox, jobs, mail_delivery, robot_delivery  # noqa: F401
 
     if app.config["SCHEDULER_ENABLED"] and jobs.serving_with_flask_run():
         jobs.start_in_app(app)

@@ -21,10 +21,13 @@ from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.reminders.models import (Channel, OutboxMessage, OutboxStatus, ReminderLedgerEntry,
                                       UnitChannel)
-from tracker.reminders.robots import (NAMES, Outcome, Pacer, RobotItem, Status, Vendor, Webhook,
-                                      WebhookError, build_payload, build_test_payload, headline,
-                                      heading_for_test_message, parse_allowed_hosts,
-                                      parse_webhook, send)
+from tracker.reminders.pace import Pacer
+from tracker.reminders.robot_text import RobotItem, headline, test_heading
+from tracker.reminders.robots import (NAMES, Webhook, WebhookError, build_payload,
+                                      build_test_payload, parse_allowed_hosts, parse_webhook,
+                                      send)
+from tracker.reminders.transports import Outcome, Status
+from tracker.reminders.vendors import VENDORS, Vendor
 from tracker.tasks.models import Task
 from tracker.tasks.scope import may_act_for
 from tracker.units.models import Unit
@@ -97,14 +100,15 @@ def clean_secret(vendor: Vendor, secret: str | None) -> str | None:
     secret = (secret or "").strip()
     if not secret:
         return None
-    if vendor == Vendor.WECOM:
+    table = VENDORS[vendor]
+    if table.sign is None:
         raise ChannelError(_("A WeCom robot takes no secret: its key is part of the address."),
                            "secret")
     if (not secret.isascii() or any(c.isspace() or not c.isprintable() for c in secret)
             or not SECRET_LENGTH[0] <= len(secret) <= SECRET_LENGTH[1]):
         raise ChannelError(_("The secret is not one the robot's settings give (8 to 200 "
                              "plain letters and digits): copy it again."), "secret")
-    if vendor == Vendor.DINGTALK and not secret.startswith("SEC"):
+    if not secret.startswith(table.secret_prefix):
         raise ChannelError(_("A DingTalk signing secret (加签) starts with SEC: copy it again "
                              "from the robot's security settings."), "secret")
     return secret
@@ -221,7 +225,7 @@ def send_test(unit: Unit, now: datetime) -> Outcome:
         db.session.add(OutboxMessage(
             key=f"robot-test:{unit.id}:{now.isoformat()}:{secrets.token_hex(3)}",
             channel=Channel.ROBOT, unit_id=unit.id, recipient=unit.name[:254],
-            subject=heading_for_test_message(unit.name)[:300], message_id="", message=payload,
+            subject=test_heading(unit.name)[:300], message_id="", message=payload,
             robot=webhook.robot_id, status=OutboxStatus.SENT, attempts=1, next_attempt_at=now,
             created_at=now, sent_at=now))
     elif outcome.retry_after:

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from tracker.core import inuse
 from tracker.core.cli import CLIError, TrackerGroup, handle_errors, now_option
+from tracker.reminders.vendors import VENDORS
 from tracker.units.cli import unit_cli
 
 reminders_cli = TrackerGroup("reminders", help="Reminders: e-mails and group robot messages.")
@@ -85,30 +86,44 @@ def scheduler_command(interval):
         lock.release()
 
 
+def _vendor_options(command):
+    """An option ``--<vendor> URL`` for each robot vendor, in the vendors' order."""
+    for vendor in reversed(VENDORS.values()):
+        command = click.option(f"--{vendor.key}", metavar="URL",
+                               help=f"A {vendor.name} ({vendor.native}) group robot's webhook "
+                                    "address.")(command)
+    return command
+
+
+def _either(names: list[str]) -> str:
+    return " or ".join(", ".join(names).rsplit(", ", 1))
+
+
 @unit_cli.command("channel")
 @click.argument("name")
-@click.option("--wecom", metavar="URL", help="A WeCom (企业微信) group robot's webhook address.")
-@click.option("--dingtalk", metavar="URL", help="A DingTalk (钉钉) group robot's webhook address.")
-@click.option("--feishu", metavar="URL", help="A Feishu (飞书) group robot's webhook address.")
+@_vendor_options
 @click.option("--secret", metavar="S",
               help="The robot's signing secret: DingTalk's 加签 (SEC...) or Feishu's.")
 @click.option("--none", "remove", is_flag=True, help="Take the unit's group robot away.")
 @click.option("--test", is_flag=True, help="Then post a test message to the robot.")
-def channel_command(name, wecom, dingtalk, feishu, secret, remove, test):
+def channel_command(name, secret, remove, test, **urls):
     """Set, show or remove a unit's group robot; the address is shown masked, the secret
     never."""
     from tracker.core.timeutil import utcnow
     from tracker.extensions import db
     from tracker.reminders.channels import get_channel, remove_channel, send_test, set_channel
-    from tracker.reminders.robots import NAMES, Status
+    from tracker.reminders.robots import NAMES
+    from tracker.reminders.transports import Status
     from tracker.units.services import get_unit
 
-    given = [(vendor, url) for vendor, url in (("wecom", wecom), ("dingtalk", dingtalk),
-                                                ("feishu", feishu)) if url is not None]
+    given = [(vendor, urls[vendor]) for vendor in VENDORS if urls[vendor] is not None]
     if len(given) + remove > 1:
-        raise CLIError("give one of --wecom, --dingtalk, --feishu and --none")
-    if secret is not None and not (given and given[0][0] != "wecom"):
-        raise CLIError("--secret goes with --dingtalk or --feishu (a WeCom robot signs nothing)")
+        raise CLIError(f"give one of {', '.join(f'--{v}' for v in VENDORS)} and --none")
+    signing = [v for v in VENDORS.values() if v.sign is not None]
+    if secret is not None and not (given and VENDORS[given[0][0]].sign is not None):
+        raise CLIError(f"--secret goes with {_either([f'--{v.key}' for v in signing])} (a "
+                       f"{_either([v.name for v in VENDORS.values() if v.sign is None])} "
+                       "robot signs nothing)")
     for vendor, url in given:
         if not url.strip():
             raise CLIError(f"--{vendor} needs the robot's webhook address")

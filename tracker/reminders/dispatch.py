@@ -1,5 +1,12 @@
-"""One dispatch pass: reminders due now → ledger → outbox → mail server and group robots;
-and every reminder a person gets → their inbox.
+"""One dispatch pass: reminders due now → ledger → every registered transport (mail,
+group robots, the inbox, …: tracker.reminders.transports) → outbox → sent.
+
+The pass decides; the transports carry. It finds the reminders due to each person
+and to each unit's group (the groups some transport reaches), records each once in
+the ledger, and gives each transport of that audience what it may carry: a
+transport makes outbox messages of them (``messages``), or keeps them itself in the
+same transaction (``recorded``: the inbox). Then each transport sends what it has
+queued, in the transports' order (mails first, then robot messages).
 
 The pass is a background job and owns its transactions, on a session of its
 own. Any number of passes may run at once, in any number of processes:
@@ -8,8 +15,9 @@ own. Any number of passes may run at once, in any number of processes:
   outbox's unique key (one digest per person per day, one mail per reminder, one
   robot message per unit per day) make a reminder recorded and queued once,
   whoever scans first; the inserts skip what another pass already wrote (ON
-  CONFLICT DO NOTHING). A person's inbox gets what the ledger records, in the
-  same transaction;
+  CONFLICT DO NOTHING). A reminder whose every message was refused that way
+  (another pass queued it) is not recorded, and goes on a later day. A message
+  keeps only the reminders this pass recorded, or goes;
 * a pass claims outbox rows in a transaction (FOR UPDATE SKIP LOCKED on
   PostgreSQL; on SQLite an immediate transaction, which takes the write lock
   at BEGIN), so no two passes send the same message; a claim older than the
@@ -21,10 +29,7 @@ own. Any number of passes may run at once, in any number of processes:
   same Message-ID); none is ever dropped.
 """
 
-import logging
-import smtplib
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -35,17 +40,13 @@ from tracker.auth.models import Role, User
 from tracker.core.timeutil import local_today
 from tracker.extensions import db
 from tracker.phases.models import Duty
-from tracker.reminders.backends import SendFailure, backend_name, classify, open_connection
-from tracker.reminders.mail import (HeaderError, MailItem, MailSettings, Recipient,
-                                    build_message, envelope_sender, unsubscribe_token)
-from tracker.reminders.models import (DEFAULT_HOUR, Channel, Notification, OutboxStatus,
-                                      ReminderMode, ReminderPreference, UnitChannel)
+from tracker.reminders.models import (DEFAULT_HOUR, OutboxStatus, ReminderMode,
+                                      ReminderPreference)
 from tracker.reminders.outbox import (LEDGER, MAX_ATTEMPTS, OUTBOX, RETRY_DELAYS,
-                                      DispatchReport, insert_ignoring_duplicates,
-                                      no_flush_per_commit, sendable, write_session)
-from tracker.reminders.robot_delivery import deliver_robots, robot_message, robot_sendable
-from tracker.reminders.robots import Vendor
-from tracker.reminders.rules import Point, Rule, latest_point, max_lead_days, reminder_day
+                                      DispatchReport, claim, insert_ignoring_duplicates,
+                                      sendable, write_session)
+from tracker.reminders.rules import Rule, latest_point, max_lead_days, reminder_day
+from tracker.reminders.transports import Audience, Due, DueTask, Group, Person, transports
 from tracker.tasks.models import PENDING, Task
 from tracker.units.models import Unit
 from tracker.workdays.services import work_calendar
@@ -53,99 +54,42 @@ from tracker.workdays.services import work_calendar
 __all__ = ["MAX_ATTEMPTS", "RETRY_DELAYS", "DispatchReport", "claim", "dispatch", "enqueue_due",
            "write_session"]
 
-#: The hour (plan timezone) from which a unit's group robot gets the day's message.
+#: The hour (plan timezone) from which a unit's group gets the day's message.
 ROBOT_HOUR = DEFAULT_HOUR
 #: Days a reminder may move ahead of its date to leave a break of days off.
 HOLIDAY_MARGIN_DAYS = 16
-
-log = logging.getLogger(__name__)
-NOTIFICATIONS = Notification.__table__
-
-
-@dataclass(frozen=True)
-class _Task:
-    id: int
-    unit_id: int
-    unit: str
-    title: str
-    title_en: str
-    due: date
-    rule: Rule
-    status: str
-
-
-@dataclass(frozen=True)
-class _User:
-    id: int
-    email: str
-    name: str
-    locale: str | None
-    role: Role
-    unit_id: int | None
-    mode: ReminderMode
-    hour: int
-
-
-@dataclass
-class _Mail:
-    key: str
-    user: _User
-    digest: bool
-    day: date
-    items: list[tuple[_Task, Point]]
-
-
-@dataclass(frozen=True)
-class _Robot:
-    """A unit's group robot, as a pass scans for it."""
-
-    unit_id: int
-    unit: str
-    vendor: Vendor
-    robot: str
-
-
-@dataclass
-class _Due:
-    """Reminders due and not yet recorded: each person's, each unit robot's; with the day
-    (plan timezone) they are for."""
-
-    people: dict[_User, tuple[date, list[tuple[_Task, Point]]]]
-    robots: dict[_Robot, tuple[date, list[tuple[_Task, Point]]]]
-
-    def __bool__(self):
-        return bool(self.people or self.robots)
+#: The ledger's column for each audience.
+_WHO = {Audience.PERSON: "user_id", Audience.UNIT: "unit_id"}
 
 
 def dispatch(now: datetime) -> DispatchReport:
-    """One pass at the instant ``now``: queue the reminders due, then send what is queued,
-    mails first, then robot messages."""
+    """One pass at the instant ``now``: queue the reminders due, then let each transport
+    send what it has queued."""
     config = current_app.config
-    backend_name(config)  # a misconfigured backend is refused before anything is claimed
+    sending = [t for t in transports() if t.outbox]
+    for transport in sending:
+        transport.check(config)  # a misconfigured one is refused before anything is claimed
     report = DispatchReport()
     lease = timedelta(seconds=config["REMINDERS_LEASE_SECONDS"])
     # Most passes find nothing to do: look first, without taking the write lock.
     with Session(db.engine) as session:
-        reminders_due = bool(_due_reminders(session, now, config["TIMEZONE"]))
-        mail_due = session.scalar(
-            sa.select(OUTBOX.c.id).where(sendable(now, lease, Channel.MAIL)).limit(1))
-        robots_due = session.scalar(
-            sa.select(OUTBOX.c.id).where(robot_sendable(now, lease)).limit(1))
+        reminders_due = any(_due_reminders(session, now, config["TIMEZONE"]).values())
+        waiting = {t.name for t in sending if session.scalar(
+            sa.select(OUTBOX.c.id).where(sendable(now, lease, t.name)).limit(1)) is not None}
     if reminders_due:
         report.queued = enqueue_due(db.engine, now, config)
-    if reminders_due or mail_due is not None:
-        deliver(db.engine, now, config, current_app.instance_path, report)
-    if reminders_due or robots_due is not None:
-        deliver_robots(db.engine, now, config, report)
+    for transport in sending:
+        if reminders_due or transport.name in waiting:
+            transport.deliver(db.engine, now, config, report)
     return report
 
 
 def reminder_day_for(now: datetime, tz: str, hour: int, calendar) -> date | None:
-    """The day whose reminders are due at ``now`` for someone (or a unit's robot) taking
+    """The day whose reminders are due at ``now`` for someone (or a unit's group) taking
     them from ``hour`` o'clock, plan time; None: no reminders go out at ``now``, a day off
     (working days only: no mail, inbox item or robot message on a weekend or holiday).
 
-    The one place a reminder's day is decided, for mails, inboxes and group robots alike.
+    The one place a reminder's day is decided, for every transport alike.
     """
     day = reminder_day(now, tz, hour)
     return day if calendar.is_working(day) else None
@@ -155,132 +99,98 @@ def reminder_day_for(now: datetime, tz: str, hour: int, calendar) -> date | None
 
 
 def enqueue_due(engine, now: datetime, config) -> int:
-    """Record the reminders due at ``now`` in the ledger, put each person's in their inbox,
-    and queue the mails and robot messages that carry them; returns how many messages
-    were queued."""
+    """Record the reminders due at ``now`` in the ledger and hand them to the transports;
+    returns how many outbox messages were queued."""
     tz = config["TIMEZONE"]
     with write_session(engine) as session:
         due = _due_reminders(session, now, tz)
-        if not due:
+        if not any(due.values()):
             return 0
         today = local_today(now, tz)
-        return (_enqueue_people(session, engine, due.people, today, now, config)
-                + _enqueue_robots(session, engine, due.robots, today, now, config))
+        return sum(_enqueue(session, engine, audience, due[audience], today, now, config)
+                   for audience in Audience)
 
 
-def _enqueue_people(session, engine, people, today: date, now: datetime, config) -> int:
-    """Mails and inbox notices for the people's reminders; how many mails were queued."""
-    mails = _plan_mails(people)
-    settings = mail_settings(config)
-    messages = {}
-    for mail in list(mails):
-        try:
-            messages[mail.key] = _render(mail, mail.items, today, now, settings, config)
-        except HeaderError as exc:
-            # Stored before addresses were checked at the boundary: this person's mail
-            # cannot be written, the others' can. Not recorded, so it is tried again
-            # once the address is corrected.
-            log.error("reminder mail %s not queued: %s", mail.key, exc)
-            mails.remove(mail)
-    rows = [{"key": m.key, "channel": Channel.MAIL, "user_id": m.user.id,
-             "recipient": m.user.email, "subject": messages[m.key].subject[:300],
-             "message_id": messages[m.key].message_id, "message": messages[m.key].data,
-             "status": OutboxStatus.QUEUED, "attempts": 0, "next_attempt_at": now,
-             "created_at": now}
-            for m in sorted(mails, key=lambda m: m.key)]
-    # Sorted keys: concurrent passes on PostgreSQL wait for each other in one
-    # order, never in a cycle.
-    outbox_ids = dict(session.execute(
-        insert_ignoring_duplicates(engine, OUTBOX).returning(OUTBOX.c.key, OUTBOX.c.id),
-        rows).all()) if rows else {}
-    mine = [m for m in mails if m.key in outbox_ids]
-    # Mailed reminders are recorded with their mail; those of people who take no mails,
-    # for their inbox alone.
-    ledger_rows = [{"task_id": t.id, "user_id": m.user.id, "unit_id": None, "kind": p.kind,
-                    "due_date": t.due, "day": p.day, "outbox_id": outbox_ids[m.key],
-                    "created_at": now}
-                   for m in mine for t, p in m.items]
-    ledger_rows += [{"task_id": t.id, "user_id": user.id, "unit_id": None, "kind": p.kind,
-                     "due_date": t.due, "day": p.day, "outbox_id": None, "created_at": now}
-                    for user, (_, pairs) in people.items() if user.mode == ReminderMode.NONE
-                    for t, p in pairs]
+def _enqueue(session, engine, audience: Audience, due: dict, today: date, now: datetime,
+             config) -> int:
+    """Queue the messages of every transport of ``audience``, record the reminders they
+    carry, and let each transport keep what it keeps; how many messages were queued."""
+    if not due:
+        return 0
+    who = _WHO[audience]
+    kept = transports(audience)
+    planned = []  # (transport, message), in the order queued
+    for transport in kept:
+        reach = transport.reach(session, {to.id for to in due})
+        entries = [Due(to, day, reminders, None if reach is None else reach[to.id])
+                   for to, (day, reminders) in due.items() if reach is None or to.id in reach]
+        if entries:
+            planned += [(transport, m) for m in
+                        transport.messages(entries, today, now, config)]
+    outbox_ids = {}
+    for transport in kept:
+        rows = [{"key": m.key, "channel": t.name, "user_id": m.user_id, "unit_id": m.unit_id,
+                 "recipient": m.recipient, "subject": m.subject, "message_id": m.message_id,
+                 "message": m.data, "robot": m.robot, "status": OutboxStatus.QUEUED,
+                 "attempts": 0, "next_attempt_at": now, "created_at": now}
+                for t, m in planned if t is transport and m.data is not None]
+        if rows:
+            outbox_ids.update(session.execute(
+                insert_ignoring_duplicates(engine, OUTBOX).returning(OUTBOX.c.key, OUTBOX.c.id),
+                rows).all())
+    queued = [(t, m) for t, m in planned if m.key in outbox_ids]
+
+    # A reminder is recorded with the first message queued that carries it; with none if
+    # no transport makes a message of it (a person who takes no mails: the inbox only);
+    # not at all if every message that would carry it was refused.
+    carried, carriers = set(), {}
+    for _t, message in planned:
+        owner = message.user_id if audience == Audience.PERSON else message.unit_id
+        for t, p in message.reminders:
+            carried.add((t.id, owner, p.kind))
+    for _t, message in queued:
+        owner = message.user_id if audience == Audience.PERSON else message.unit_id
+        for t, p in message.reminders:
+            carriers.setdefault((t.id, owner, p.kind), outbox_ids[message.key])
+    ledger_rows = [{"task_id": t.id, "user_id": None, "unit_id": None, who: to.id,
+                    "kind": p.kind, "due_date": t.due, "day": p.day,
+                    "outbox_id": carriers.get((t.id, to.id, p.kind)), "created_at": now}
+                   for to, (_day, reminders) in due.items() for t, p in reminders
+                   if (t.id, to.id, p.kind) in carriers or (t.id, to.id, p.kind) not in carried]
     if not ledger_rows:
         return 0
-    ledger_rows.sort(key=lambda r: (r["task_id"], r["user_id"], r["kind"], r["due_date"]))
+    ledger_rows.sort(key=lambda r: (r["task_id"], r[who], r["kind"], r["due_date"]))
     recorded = {tuple(r) for r in session.execute(
         insert_ignoring_duplicates(engine, LEDGER).returning(
-            LEDGER.c.task_id, LEDGER.c.user_id, LEDGER.c.kind),
+            LEDGER.c.task_id, getattr(LEDGER.c, who), LEDGER.c.kind),
         ledger_rows)}
-    queued = 0
-    for mail in mine:
-        # Another pass may have recorded some of these reminders for another mail
-        # in the meantime: such a mail keeps only what is its own, or goes.
-        items = [(t, p) for t, p in mail.items if (t.id, mail.user.id, p.kind) in recorded]
-        if not items:
-            session.execute(sa.delete(OUTBOX).where(OUTBOX.c.id == outbox_ids[mail.key]))
-            continue
-        queued += 1
-        if len(items) < len(mail.items):
-            msg = _render(mail, items, today, now, settings, config)
-            session.execute(sa.update(OUTBOX).where(OUTBOX.c.id == outbox_ids[mail.key])
-                            .values(message=msg.data, subject=msg.subject[:300]))
-    notices = [{"user_id": user.id, "task_id": t.id, "kind": p.kind, "due_date": t.due,
-                "detail": "", "created_at": now}
-               for user, (_, pairs) in people.items() for t, p in pairs
-               if (t.id, user.id, p.kind) in recorded]
-    if notices:
-        session.execute(sa.insert(NOTIFICATIONS), notices)
-    return queued
 
-
-def _enqueue_robots(session, engine, robots, today: date, now: datetime, config) -> int:
-    """One message per unit and day for the units' group robots; how many were queued."""
-    if not robots:
-        return 0
-    rows, items = [], {}
-    for robot, (day, pairs) in sorted(robots.items(), key=lambda r: r[0].unit_id):
-        key = f"robot:{robot.unit_id}:{day.isoformat()}"
-        items[key] = robot, pairs
-        subject, payload = robot_message(robot.vendor, robot.unit_id, robot.unit,
-                                         [t for t, _ in pairs], today, config)
-        rows.append({"key": key, "channel": Channel.ROBOT, "unit_id": robot.unit_id,
-                     "recipient": robot.unit[:254], "subject": subject[:300],
-                     "message_id": "", "message": payload, "robot": robot.robot,
-                     "status": OutboxStatus.QUEUED, "attempts": 0, "next_attempt_at": now,
-                     "created_at": now})
-    outbox_ids = dict(session.execute(
-        insert_ignoring_duplicates(engine, OUTBOX).returning(OUTBOX.c.key, OUTBOX.c.id),
-        rows).all())
-    ledger_rows = sorted(
-        ({"task_id": t.id, "user_id": None, "unit_id": robot.unit_id, "kind": p.kind,
-          "due_date": t.due, "day": p.day, "outbox_id": outbox_ids[key], "created_at": now}
-         for key, (robot, pairs) in items.items() if key in outbox_ids for t, p in pairs),
-        key=lambda r: (r["task_id"], r["unit_id"], r["kind"], r["due_date"]))
-    if not ledger_rows:
-        return 0
-    recorded = {tuple(r) for r in session.execute(
-        insert_ignoring_duplicates(engine, LEDGER).returning(
-            LEDGER.c.task_id, LEDGER.c.unit_id, LEDGER.c.kind),
-        ledger_rows)}
-    queued = 0
-    for key, outbox_id in outbox_ids.items():
-        robot, pairs = items[key]
-        mine = [t for t, p in pairs if (t.id, robot.unit_id, p.kind) in recorded]
+    count = 0
+    for transport, message in queued:
+        # Another pass may have recorded some of these reminders for another message in
+        # the meantime: a message keeps only what is its own, or goes.
+        owner = message.user_id if audience == Audience.PERSON else message.unit_id
+        mine = [(t, p) for t, p in message.reminders if (t.id, owner, p.kind) in recorded]
+        outbox_id = outbox_ids[message.key]
         if not mine:
             session.execute(sa.delete(OUTBOX).where(OUTBOX.c.id == outbox_id))
             continue
-        queued += 1
-        if len(mine) < len(pairs):
-            subject, payload = robot_message(robot.vendor, robot.unit_id, robot.unit, mine,
-                                             today, config)
+        count += 1
+        if len(mine) < len(message.reminders):
+            subject, data = transport.render(message, mine, today, now, config)
             session.execute(sa.update(OUTBOX).where(OUTBOX.c.id == outbox_id)
-                            .values(message=payload, subject=subject[:300]))
-    return queued
+                            .values(message=data, subject=subject))
+    mine = [Due(to, day, [(t, p) for t, p in reminders if (t.id, to.id, p.kind) in recorded])
+            for to, (day, reminders) in due.items()]
+    mine = [entry for entry in mine if entry.reminders]
+    for transport in kept:
+        transport.recorded(session, mine, now)
+    return count
 
 
-def _due_reminders(session, now: datetime, tz: str) -> _Due:
-    """The reminders due at ``now`` not yet in the ledger: each person's and each unit
-    robot's, with the day they are for."""
+def _due_reminders(session, now: datetime, tz: str) -> dict[Audience, dict]:
+    """The reminders due at ``now`` not yet in the ledger, with the day they are for: each
+    person's, and each unit group's that a transport reaches."""
     rules = {}
 
     def rule(data):
@@ -299,8 +209,8 @@ def _due_reminders(session, now: datetime, tz: str) -> _Due:
     today = local_today(now, tz)
     where = (Task.status.in_(sorted(PENDING)), Unit.active.is_(True),
              Task.due_date <= today + timedelta(days=lead + 1 + HOLIDAY_MARGIN_DAYS))
-    tasks = [_Task(r.id, r.unit_id, r.name, r.title, r.title_en, r.due_date, rule(r.reminders),
-                   r.status.value)
+    tasks = [DueTask(r.id, r.unit_id, r.name, r.title, r.title_en, r.due_date,
+                     rule(r.reminders), r.status.value)
              for r in session.execute(
                  sa.select(Task.id, Task.unit_id, Unit.name, Task.title, Task.title_en,
                            Task.due_date, Duty.reminders, Task.status)
@@ -308,8 +218,8 @@ def _due_reminders(session, now: datetime, tz: str) -> _Due:
                  .outerjoin(Duty, Duty.id == Task.duty_id)
                  .where(*where))]
     if not tasks:
-        return _Due({}, {})
-    people_done, robots_done = set(), set()
+        return {Audience.PERSON: {}, Audience.UNIT: {}}
+    people_done, units_done = set(), set()
     for task_id, user_id, unit_id, kind in session.execute(
             sa.select(LEDGER.c.task_id, LEDGER.c.user_id, LEDGER.c.unit_id, LEDGER.c.kind)
             .join(Task, sa.and_(Task.id == LEDGER.c.task_id,
@@ -319,7 +229,7 @@ def _due_reminders(session, now: datetime, tz: str) -> _Due:
         if user_id is not None:
             people_done.add((task_id, user_id, kind))
         else:
-            robots_done.add((task_id, unit_id, kind))
+            units_done.add((task_id, unit_id, kind))
     by_unit = defaultdict(list)
     for task in tasks:
         by_unit[task.unit_id].append(task)
@@ -340,32 +250,29 @@ def _due_reminders(session, now: datetime, tz: str) -> _Due:
         if pairs:
             people[user] = day, pairs
 
-    robots = {}
-    for robot in _robots(session, set(by_unit)):
-        day = reminder_day_for(now, tz, ROBOT_HOUR, calendar)
-        if day is None:
-            continue
+    groups = {}
+    day = reminder_day_for(now, tz, ROBOT_HOUR, calendar)
+    for unit_id in sorted(_reached(session, set(by_unit))) if day is not None else ():
         # A unit's group hears of the unit's own tasks, due soon and overdue.
-        pairs = [(task, point) for task in by_unit[robot.unit_id]
+        pairs = [(task, point) for task in by_unit[unit_id]
                  if (point := latest_point(task.due, task.rule, day, calendar=calendar))
                  is not None
-                 and (task.id, robot.unit_id, point.kind) not in robots_done]
+                 and (task.id, unit_id, point.kind) not in units_done]
         if pairs:
-            robots[robot] = day, pairs
-    return _Due(people, robots)
+            groups[Group(unit_id, by_unit[unit_id][0].unit)] = day, pairs
+    return {Audience.PERSON: people, Audience.UNIT: groups}
 
 
-def _robots(session, unit_ids: set[int]) -> list[_Robot]:
-    """The group robots of these units."""
-    if not unit_ids:
-        return []
-    return [_Robot(r.unit_id, r.name, r.vendor, r.robot) for r in session.execute(
-        sa.select(UnitChannel.unit_id, Unit.name, UnitChannel.vendor, UnitChannel.robot)
-        .join(Unit, Unit.id == UnitChannel.unit_id)
-        .where(UnitChannel.unit_id.in_(sorted(unit_ids))).order_by(UnitChannel.unit_id))]
+def _reached(session, unit_ids: set[int]) -> set[int]:
+    """The units whose group some transport reaches."""
+    reached = set()
+    for transport in transports(Audience.UNIT):
+        reach = transport.reach(session, unit_ids)
+        reached |= unit_ids if reach is None else set(reach)
+    return reached
 
 
-def _recipients(session) -> list[_User]:
+def _recipients(session) -> list[Person]:
     """Active users who take reminders (by mail, or in their inbox only): unit members, and
     the coordinator."""
     rows = session.execute(
@@ -374,176 +281,6 @@ def _recipients(session) -> list[_User]:
         .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
         .where(User.active.is_(True), sa.or_(User.unit_id.is_not(None), User.role == Role.ADMIN))
         .order_by(User.id))
-    return [_User(r.id, r.email, r.name, r.locale, r.role, r.unit_id,
-                  r.mode or ReminderMode.DIGEST, DEFAULT_HOUR if r.hour is None else r.hour)
+    return [Person(r.id, r.email, r.name, r.locale, r.role, r.unit_id,
+                   r.mode or ReminderMode.DIGEST, DEFAULT_HOUR if r.hour is None else r.hour)
             for r in rows]
-
-
-def _plan_mails(due: dict[_User, tuple[date, list[tuple[_Task, Point]]]]) -> list[_Mail]:
-    """The mails that carry the reminders: a digest per person and day, or one each; none
-    for people who turned reminder mails off."""
-    mails = []
-    for user, (day, pairs) in due.items():
-        if user.mode == ReminderMode.NONE:
-            continue
-        if user.mode == ReminderMode.DIGEST:
-            mails.append(_Mail(f"digest:{user.id}:{day.isoformat()}", user, True, day, pairs))
-        else:
-            mails.extend(
-                _Mail(f"item:{t.id}:{user.id}:{p.kind}:{t.due.isoformat()}", user, False,
-                      p.day, [(t, p)]) for t, p in pairs)
-    return mails
-
-
-def mail_settings(config) -> MailSettings:
-    """The sender and site address every mail shares, from the config."""
-    return MailSettings(sender=config["MAIL_DEFAULT_SENDER"], base_url=config["BASE_URL"])
-
-
-def _render(mail: _Mail, items, today: date, now: datetime, settings: MailSettings, config):
-    return compose(mail.key, mail.user, [
-        MailItem(t.id, t.unit, t.title, t.title_en, t.due, p.kind, t.status) for t, p in items
-    ], mail.digest, today, now, settings, config)
-
-
-def compose(key: str, user, items: list[MailItem], digest: bool, today: date, now: datetime,
-            settings: MailSettings, config):
-    """The mail with outbox key ``key`` for ``user`` (anything with email, name, locale,
-    role and id)."""
-    recipient = Recipient(user.email, user.name, user.locale, user.role == Role.ADMIN)
-    return build_message(
-        recipient, items, key=key, today=today, now=now, settings=settings, digest=digest,
-        unsubscribe_url=unsubscribe_url(config, user.id))
-
-
-def unsubscribe_url(config, user_id: int) -> str:
-    """The user's one-click unsubscribe link (RFC 8058)."""
-    token = unsubscribe_token(config["SECRET_KEY"], user_id)
-    return f"{config['BASE_URL'].rstrip('/')}/reminders/unsubscribe/{token}"
-
-
-# -- sending -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Claimed:
-    id: int
-    recipient: str
-    subject: str
-    message_id: str
-    message: bytes
-    attempts: int
-
-
-def deliver(engine, now: datetime, config, instance_path: str, report: DispatchReport) -> None:
-    """Send queued mails over one connection until none is left or the server is away."""
-    with engine.connect() as marks, no_flush_per_commit(marks):
-        if marks.dialect.name == "postgresql":
-            # Each mark is a transaction of its own: sent as one statement, one round trip
-            # (not the statement, then COMMIT).
-            marks.execution_options(isolation_level="AUTOCOMMIT")
-        _deliver(engine, marks, now, config, instance_path, report)
-
-
-def _deliver(engine, marks, now, config, instance_path, report) -> None:
-    sender = envelope_sender(config["MAIL_DEFAULT_SENDER"])
-    lease = timedelta(seconds=config["REMINDERS_LEASE_SECONDS"])
-    connection = None
-    try:
-        while batch := claim(engine, now, config["REMINDERS_BATCH_SIZE"], lease):
-            for i, mail in enumerate(batch):
-                if connection is None:
-                    try:
-                        connection = open_connection(config, instance_path)
-                    except (smtplib.SMTPException, OSError) as exc:
-                        # Not the mails' fault, whatever the code: they all wait.
-                        _failed(engine, batch[i:], SendFailure(
-                            False, True, f"cannot connect: {classify(exc).error}"), now, report)
-                        return
-                try:
-                    connection.send(sender, mail.recipient, mail.message, mail.message_id)
-                except (smtplib.SMTPException, OSError) as exc:
-                    failure = classify(exc, connection.alive)
-                    if failure.connection_lost:
-                        _close(connection)
-                        connection = None
-                        # This one failed; the rest of the batch waits like it.
-                        _failed(engine, batch[i:i + 1], failure, now, report)
-                        _failed(engine, batch[i + 1:], SendFailure(
-                            False, True, f"not tried: {failure.error}"), now, report)
-                        return
-                    _failed(engine, [mail], failure, now, report)
-                    continue
-                # Its own commit, at once: a crash from here on resends this mail only.
-                marks.execute(_MARK_SENT, {"oid": mail.id, "now": now})
-                marks.commit()
-                report.sent.append((mail.id, mail.recipient, mail.subject))
-    finally:
-        if connection is not None:
-            _close(connection)
-
-
-_MARK_SENT = (sa.update(OUTBOX)
-              .where(OUTBOX.c.id == sa.bindparam("oid"))
-              .values(status=OutboxStatus.SENT, sent_at=sa.bindparam("now"),
-                      attempts=OUTBOX.c.attempts + 1, last_error=None))
-
-
-def claim(engine, now: datetime, limit: int, lease: timedelta) -> list[_Claimed]:
-    """Take up to ``limit`` mails that are due to be sent, so that no other pass sends them:
-    those of a pass that died first, then the queued ones, longest due first."""
-    columns = (OUTBOX.c.id, OUTBOX.c.recipient, OUTBOX.c.subject, OUTBOX.c.message_id,
-               OUTBOX.c.message, OUTBOX.c.attempts)
-    mail = OUTBOX.c.channel == Channel.MAIL
-    with write_session(engine) as session:
-        # Two statements rather than one with sendable()'s OR: each walks its index in the
-        # order asked and stops at the limit (with the OR, every claim read and sorted all
-        # the queued mails: quadratic in a large pass).
-        rows = session.execute(
-            sa.select(*columns)
-            .where(mail, OUTBOX.c.status == OutboxStatus.SENDING,
-                   OUTBOX.c.claimed_at < now - lease)
-            .order_by(OUTBOX.c.id).limit(limit).with_for_update(skip_locked=True)).all()
-        if len(rows) < limit:
-            rows += session.execute(
-                sa.select(*columns)
-                .where(mail, OUTBOX.c.status == OutboxStatus.QUEUED,
-                       OUTBOX.c.next_attempt_at <= now)
-                .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(limit - len(rows))
-                .with_for_update(skip_locked=True)).all()
-        if rows:
-            session.execute(sa.update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows]))
-                            .values(status=OutboxStatus.SENDING, claimed_at=now))
-    return [_Claimed(*r) for r in rows]
-
-
-def _failed(engine, mails: list[_Claimed], failure: SendFailure, now: datetime,
-            report: DispatchReport) -> None:
-    """Record a failed try: another one later, or failed for good."""
-    if not mails:
-        return
-    updates = []
-    for mail in mails:
-        attempts = mail.attempts + 1
-        if failure.permanent or attempts >= MAX_ATTEMPTS:
-            updates.append({"oid": mail.id, "new_status": OutboxStatus.FAILED,
-                            "new_attempts": attempts, "retry_at": now, "error": failure.error})
-            report.failed.append((mail.id, mail.recipient, failure.error))
-        else:
-            updates.append({"oid": mail.id, "new_status": OutboxStatus.QUEUED,
-                            "new_attempts": attempts,
-                            "retry_at": now + RETRY_DELAYS[attempts - 1],
-                            "error": failure.error})
-            report.retrying += 1
-    with engine.begin() as conn:
-        conn.execute(sa.update(OUTBOX).where(OUTBOX.c.id == sa.bindparam("oid")).values(
-            status=sa.bindparam("new_status"), attempts=sa.bindparam("new_attempts"),
-            next_attempt_at=sa.bindparam("retry_at"), last_error=sa.bindparam("error")),
-            updates)
-
-
-def _close(connection) -> None:
-    try:
-        connection.close()
-    except (smtplib.SMTPException, OSError):
-        pass

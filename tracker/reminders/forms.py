@@ -5,9 +5,9 @@ from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length
 
 from tracker.core.forms import TrackerForm, choices
+from tracker.reminders.vendors import VENDORS
 
-VENDOR_LABELS = {"wecom": _l("WeCom (企业微信)"), "dingtalk": _l("DingTalk (钉钉)"),
-                 "feishu": _l("Feishu (飞书)")}
+VENDOR_LABELS = {key: vendor.label for key, vendor in VENDORS.items()}
 
 
 class RobotForm(TrackerForm):

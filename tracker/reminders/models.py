@@ -11,7 +11,7 @@ from tracker.auth.models import User
 from tracker.core.timeutil import utcnow
 from tracker.core.types import UTCDateTime, enum_column
 from tracker.extensions import db
-from tracker.reminders.robots import Vendor, mask
+from tracker.reminders.vendors import Vendor, mask
 from tracker.tasks.models import Task
 from tracker.units.models import Unit
 
@@ -53,7 +53,7 @@ class OutboxStatus(enum.StrEnum):
 
 
 class Channel(enum.StrEnum):
-    """How an outbox message goes out."""
+    """How an outbox message goes out: the built-in transports that use the outbox."""
 
     MAIL = "mail"  # to a person, by e-mail
     ROBOT = "robot"  # to a unit's group, through its robot
@@ -74,8 +74,10 @@ class OutboxMessage(db.Model):
     #: ``returned:<task>:<nth return>:<user>``, ``robot:<unit>:<day>`` or, for a test
     #: message sent at once, ``robot-test:<unit>:<instant>``.
     key: Mapped[str] = mapped_column(sa.String(120), unique=True)
-    channel: Mapped[Channel] = mapped_column(enum_column(Channel), default=Channel.MAIL,
-                                             server_default=Channel.MAIL.value)
+    #: The transport that sends it (``transports.Transport.name``: a ``Channel`` of the
+    #: built-in ones, or another registered one's).
+    channel: Mapped[str] = mapped_column(sa.String(20), default=Channel.MAIL.value,
+                                         server_default=Channel.MAIL.value)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"),
                                                 index=True)
     #: The unit whose group a robot message is for (its robot is looked up when sending).
@@ -152,7 +154,7 @@ class UnitChannel(db.Model):
     """A unit's group robot (WeCom, DingTalk or Feishu): where its daily reminder goes.
 
     The address and the secret are credentials: pages and the CLI show the address
-    masked (``robots.mask``) and never the secret; nothing logs either.
+    masked (``vendors.mask``) and never the secret; nothing logs either.
     """
 
     __tablename__ = "unit_channels"

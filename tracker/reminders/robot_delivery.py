@@ -1,4 +1,5 @@
-"""Sending the queued robot messages: claimed a robot at a time, paced, the robot's answer
+"""The group robot transport: the day's message to each unit's robot (and the notice of a
+feedback sheet), queued; then sent, claimed a robot at a time, paced, the robot's answer
 deciding what becomes of each.
 
 A pass claims every due message of a robot at once, and only of robots no other
@@ -6,14 +7,14 @@ pass is sending to (claims are taken one pass at a time: an advisory lock on
 PostgreSQL, the immediate transaction on SQLite). So one pass at a time talks
 to a robot, and it knows what the robot got lately from the outbox (``robot``,
 ``sent_at``): two passes never send the same message, nor together more than
-the robot takes (``robots.PACE``). Each message is posted with the unit's
+the robot takes (its vendor's ``pace``). Each message is posted with the unit's
 address and secret as they are when it is sent, checked again against the
 allowed hosts: a refused address is never asked.
 
-What the robot answers decides (``robots.classify``): sent; tried again later
-(network errors, busy; a rate limit also holds the robot and postpones the rest
-of its messages); or failed at once (a bad key, token or signature), listed for
-the coordinator with the failed mails. A message the pacer would make wait
+What the robot answers decides (``robots.classify``, from the vendor's table): sent;
+tried again later (network errors, busy; a rate limit also holds the robot and
+postpones the rest of its messages); or failed at once (a bad key, token or
+signature), listed for the coordinator with the failed mails. A message the pacer would make wait
 longer than REMINDERS_ROBOT_MAX_WAIT_SECONDS goes back to the queue for a later
 pass rather than keeping this one waiting.
 """
@@ -26,15 +27,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
+from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
-from tracker.reminders.channels import (CHANNELS, allowed_hosts, more_url, pace_from_outbox,
-                                        webhook_of)
-from tracker.reminders.models import Channel, OutboxStatus
+from tracker.reminders.channels import (CHANNELS, allowed_hosts, get_channel, more_url,
+                                        pace_from_outbox, rebuild_robot_message, webhook_of)
+from tracker.reminders.models import Channel, OutboxMessage, OutboxStatus, UnitChannel
 from tracker.reminders.outbox import (MAX_ATTEMPTS, OUTBOX, RETRY_DELAYS, DispatchReport,
                                       no_flush_per_commit, sendable, write_session)
-from tracker.reminders.robots import (NAMES, Pacer, RobotItem, Status, Vendor, WebhookError,
-                                      build_payload, headline, send)
+from tracker.reminders.pace import Pacer
+from tracker.reminders.robot_text import (RobotItem, feedback_heading, feedback_lines, headline,
+                                          sign_for)
+from tracker.reminders.robots import (NAMES, WebhookError, build_notice_payload, build_payload,
+                                      send)
+from tracker.reminders.transports import (Audience, FeedbackIssued, Message, Status, Transport,
+                                          register)
+from tracker.reminders.vendors import Vendor
 
 #: The PostgreSQL advisory lock that makes robot claims one at a time (a signed 64-bit
 #: number; held to the end of the claim's transaction only).
@@ -42,6 +51,83 @@ CLAIM_LOCK_KEY = int.from_bytes(hashlib.sha256(b"tracker.reminders.robot-claims"
                                 "big", signed=True)
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Robot:
+    """A unit's group robot, as a pass finds it."""
+
+    vendor: Vendor
+    robot: str
+
+
+@register
+class RobotTransport(Transport):
+    """The day's message to each unit's group robot, whatever its vendor; the notice of a
+    feedback sheet too."""
+
+    name = Channel.ROBOT.value
+    audience = Audience.UNIT
+    order = 20
+
+    def reach(self, session, ids):
+        """The units that have a group robot, and their robot."""
+        if not ids:
+            return {}
+        return {r.unit_id: _Robot(r.vendor, r.robot) for r in session.execute(
+            sa.select(UnitChannel.unit_id, UnitChannel.vendor, UnitChannel.robot)
+            .where(UnitChannel.unit_id.in_(sorted(ids))).order_by(UnitChannel.unit_id))}
+
+    def messages(self, due, today, now, config):
+        """One message per unit and day."""
+        messages = []
+        for entry in sorted(due, key=lambda e: e.to.id):
+            unit = entry.to
+            message = Message(f"robot:{unit.id}:{entry.day.isoformat()}", unit.name[:254],
+                              "", b"", entry.reminders, unit_id=unit.id,
+                              robot=entry.address.robot, context=(entry.address.vendor, unit))
+            message.subject, message.data = self.render(message, entry.reminders, today, now,
+                                                        config)
+            messages.append(message)
+        return messages
+
+    def render(self, message, reminders, today, now, config):
+        """The subject (at most 300 characters) and the payload, unsigned."""
+        vendor, unit = message.context
+        subject, payload = robot_message(vendor, unit.id, unit.name, [t for t, _ in reminders],
+                                         today, config)
+        return subject[:300], payload
+
+    def notice(self, session, notice, now, config) -> None:
+        """A feedback sheet issued: a message to the unit's group robot, if it has one."""
+        if not isinstance(notice, FeedbackIssued):
+            return
+        unit = notice.unit
+        channel = get_channel(unit.id)
+        if channel is None:
+            return
+        heading = feedback_heading(unit.name, notice.year)
+        session.add(OutboxMessage(
+            key=f"feedback:{unit.id}:{notice.year}:{notice.number}:robot", channel=self.name,
+            unit_id=unit.id, recipient=unit.name[:254], subject=heading[:300], message_id="",
+            message=build_notice_payload(channel.vendor, heading,
+                                         feedback_lines(notice.summary, notice.tasks),
+                                         link=notice.url, link_text=sign_for()),
+            robot=channel.robot, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now,
+            created_at=now))
+
+    def rebuild(self, message, now) -> None:
+        """For the unit's robot as it is now (its vendor's format); refused if it has none."""
+        channel = get_channel(message.unit_id) if message.unit_id is not None else None
+        if channel is None:
+            raise TrackerError(_("The unit has no group robot now: set one up on the unit's "
+                                 "robot page, then send the message again."))
+        rebuild_robot_message(message, message.unit, channel.vendor, now)
+        message.robot = channel.robot
+
+    def deliver(self, engine, now, config, report, **kwargs) -> None:
+        """Each robot's messages, paced (see the module's docstring)."""
+        deliver_robots(engine, now, config, report, **kwargs)
 
 
 def robot_message(vendor: Vendor, unit_id: int, unit: str, tasks, today: date,
@@ -52,11 +138,6 @@ def robot_message(vendor: Vendor, unit_id: int, unit: str, tasks, today: date,
     return headline(unit, items, today), build_payload(
         vendor, unit, items, today=today, base_url=config["BASE_URL"],
         more_url=more_url(config, unit_id))
-
-
-def robot_sendable(now: datetime, lease: timedelta):
-    """Robot messages due to be sent at ``now``."""
-    return sendable(now, lease, Channel.ROBOT)
 
 
 @dataclass(frozen=True)
@@ -88,7 +169,7 @@ def claim_robots(engine, now: datetime, lease: timedelta
                       OUTBOX.c.message, OUTBOX.c.attempts, CHANNELS.c.vendor,
                       CHANNELS.c.webhook_url, CHANNELS.c.secret, CHANNELS.c.robot)
             .select_from(OUTBOX.outerjoin(CHANNELS, CHANNELS.c.unit_id == OUTBOX.c.unit_id))
-            .where(robot_sendable(now, lease)).order_by(OUTBOX.c.id)).all()
+            .where(sendable(now, lease, Channel.ROBOT)).order_by(OUTBOX.c.id)).all()
         if not rows:
             return [], []
         busy = set(session.scalars(

@@ -1,70 +1,39 @@
-"""Reminders posted to group robots: WeCom (企业微信), DingTalk (钉钉), Feishu/Lark (飞书).
+"""Reminders posted to group robots, whatever the vendor (the vendors' own tables are in
+tracker.reminders.vendors: WeCom, DingTalk, Feishu/Lark).
 
 Pure functions from data to the bytes of one request, and from the answer to
-what the dispatcher does next; ``post``, the one request; ``Pacer``, which keeps
-each robot under its vendor's rate limit. No app, no database.
-
-The vendors' contracts, as their documentation states them:
-
-* WeCom: ``POST https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY`` with
-  ``{"msgtype": "markdown", "markdown": {"content": …}}``; the content at most
-  4096 bytes of UTF-8; 20 messages a minute per robot. The answer is
-  ``{"errcode": 0, "errmsg": "ok"}``; 45009 is the rate limit, 93000 a bad key.
-* DingTalk: ``POST https://oapi.dingtalk.com/robot/send?access_token=TOKEN`` with
-  ``{"msgtype": "markdown", "markdown": {"title": …, "text": …}}``; 20 a minute,
-  and a robot that sends more is throttled for 10 minutes. A robot with 加签 takes
-  ``timestamp`` (ms) and ``sign`` in the query. Rate limits: 410100 (the error
-  table), 130101 and 660026 (what the endpoint says); 310000: a keyword, the
-  signature, the timestamp or the IP failed the robot's security check.
-* Feishu/Lark: ``POST https://open.feishu.cn/open-apis/bot/v2/hook/TOKEN`` (or
-  open.larksuite.com) with ``{"msg_type": "post", "content": {"post": …}}``; the
-  body at most 20 KB; 100 a minute and 5 a second. A robot with a signature takes
-  ``timestamp`` (s) and ``sign`` in the body. The answer carries ``code`` (older
-  ones ``StatusCode``); 11232 is the rate limit, 9499 a malformed body, 19021 a
-  bad or stale signature.
+what the dispatcher does next; ``post``, the one request. No app, no database.
+Each function reads the vendor's table: its hosts and path, its formats and size
+limit, its signature, its answer codes and its pace.
 
 A stored message is signed when it is sent, never when it is built: the outbox
 may hold it for a day, and both vendors refuse a timestamp an hour old.
 """
 
-import base64
-import bisect
-import enum
 import hashlib
-import hmac
 import http.client
 import ipaddress
 import json
 import re
 import socket
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import quote, quote_plus, urlsplit
 
 from tracker.core.errors import TrackerError
-from tracker.core.i18n import DEFAULT_LOCALE, texts
 from tracker.core.text import printable
-from tracker.reminders.backends import SendFailure, _tls_context
+from tracker.reminders.backends import _tls_context
+from tracker.reminders.robot_text import (UNIT_CHARS, RobotItem, _heading, _plain, _summary,
+                                          test_heading, test_text, view_work)
+from tracker.reminders.transports import Outcome, Status
+from tracker.reminders.vendors import VENDORS, RobotVendor, Vendor, mask
 
-
-class Vendor(enum.StrEnum):
-    """Whose robot a webhook is."""
-
-    WECOM = "wecom"
-    DINGTALK = "dingtalk"
-    FEISHU = "feishu"
-
-
-NAMES = {Vendor.WECOM: "WeCom", Vendor.DINGTALK: "DingTalk", Vendor.FEISHU: "Feishu"}
+NAMES = {Vendor(key): vendor.name for key, vendor in VENDORS.items()}
 #: The vendors' own hosts; nothing else is taken unless TRACKER_WEBHOOK_ALLOWED_HOSTS lists it.
-VENDOR_HOSTS = {"qyapi.weixin.qq.com": Vendor.WECOM, "oapi.dingtalk.com": Vendor.DINGTALK,
-                "open.feishu.cn": Vendor.FEISHU, "open.larksuite.com": Vendor.FEISHU}
-#: The path of each vendor's webhook, and where its key or token sits.
-PATHS = {Vendor.WECOM: ("/cgi-bin/webhook/send", "key"),
-         Vendor.DINGTALK: ("/robot/send", "access_token"),
-         Vendor.FEISHU: ("/open-apis/bot/v2/hook/", None)}
+VENDOR_HOSTS = {host: Vendor(key) for key, vendor in VENDORS.items() for host in vendor.hosts}
+#: "WeCom, DingTalk or Feishu", for messages that list them.
+_ANY_VENDOR = " or ".join(", ".join(NAMES.values()).rsplit(", ", 1))
 #: Keys and tokens as the vendors issue them (UUIDs, 64 hex digits): nothing to decode.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
@@ -85,6 +54,21 @@ class Webhook:
 
     def __repr__(self) -> str:
         return f"Webhook({self.vendor.value}, {mask(self.url)})"
+
+    @property
+    def table(self) -> RobotVendor:
+        """The vendor's table."""
+        return VENDORS[self.vendor]
+
+    @property
+    def pace(self) -> tuple[tuple[int, timedelta], ...]:
+        """The most messages the robot takes in a window (the vendor's)."""
+        return self.table.pace
+
+    @property
+    def pace_key(self) -> str:
+        """Whose pace it is: the robot's (units that share a group share its pace)."""
+        return self.robot_id
 
     @property
     def robot_id(self) -> str:
@@ -174,7 +158,7 @@ def parse_webhook(url: str, allowed_hosts: frozenset[str] = frozenset(),
     if listed:
         if vendor is None:
             raise WebhookError(f"{host} is a listed gateway: say whose robot it speaks for "
-                               "(WeCom, DingTalk or Feishu)")
+                               f"({_ANY_VENDOR})")
     elif host in VENDOR_HOSTS:
         if parts.scheme != "https" or port != 443:
             raise WebhookError(f"{host} is reached over https (port 443) only")
@@ -183,7 +167,7 @@ def parse_webhook(url: str, allowed_hosts: frozenset[str] = frozenset(),
                                f"not a {NAMES[vendor]} one")
         vendor = VENDOR_HOSTS[host]
     else:
-        raise WebhookError(f"{host} is not a WeCom, DingTalk or Feishu robot host; a gateway "
+        raise WebhookError(f"{host} is not a {_ANY_VENDOR} robot host; a gateway "
                            "of your own must be listed in TRACKER_WEBHOOK_ALLOWED_HOSTS")
     token = _token(vendor, parts.path, parts.query)
     # One spelling per robot (host in lower case, no default port), for pacing and de-duplication.
@@ -194,8 +178,8 @@ def parse_webhook(url: str, allowed_hosts: frozenset[str] = frozenset(),
 
 def _token(vendor: Vendor, path: str, query: str) -> str:
     """The key or token, from a path and query of the vendor's shape."""
-    expected, name = PATHS[vendor]
-    if name is None:  # Feishu: the token is the last path segment, and there is no query
+    expected, name = VENDORS[vendor].path, VENDORS[vendor].token_param
+    if name is None:  # (Feishu) the token is the last path segment, and there is no query
         token = path.removeprefix(expected) if path.startswith(expected) else ""
         if query or not _TOKEN.fullmatch(token):
             raise WebhookError(f"a {NAMES[vendor]} robot address is https://HOST{expected}TOKEN "
@@ -210,51 +194,7 @@ def _token(vendor: Vendor, path: str, query: str) -> str:
     return pairs[0][2]
 
 
-def mask(url: str) -> str:
-    """The address to show: scheme, host and path, the key or token cut to four characters."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return "(not an address)"
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    path = re.sub(r"(/hook/)([^/]+)", lambda m: m[1] + _cut(m[2]), parts.path)
-    kept = [f"{name}={_cut(value)}" for name, _, value in
-            (p.partition("=") for p in parts.query.split("&")) if name in ("key", "access_token")]
-    return f"{parts.scheme}://{host}{port}{path}" + (f"?{'&'.join(kept)}" if kept else "")
-
-
-def _cut(secret: str) -> str:
-    return secret[:4] + "…"
-
-
 # -- signatures ----------------------------------------------------------------------------
-
-
-def _dumps(data) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def dingtalk_signature(secret: str, timestamp_ms: int) -> str:
-    """DingTalk's 加签: Base64(HMAC-SHA256(key=secret, msg="{timestamp}\\n{secret}"))."""
-    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256)
-    return base64.b64encode(digest.digest()).decode("ascii")
-
-
-def dingtalk_signed_url(url: str, secret: str, now_ms: int) -> str:
-    """The webhook address with ``timestamp`` and the URL-encoded ``sign`` appended."""
-    return f"{url}&timestamp={now_ms}&sign={quote(dingtalk_signature(secret, now_ms), safe='')}"
-
-
-def feishu_signature(secret: str, timestamp_s: int) -> str:
-    """Feishu's signature: Base64(HMAC-SHA256(key="{timestamp}\\n{secret}", msg=b""))."""
-    digest = hmac.new(f"{timestamp_s}\n{secret}".encode(), b"", hashlib.sha256)
-    return base64.b64encode(digest.digest()).decode("ascii")
 
 
 def signed_request(webhook: Webhook, payload: bytes, secret: str | None,
@@ -262,77 +202,13 @@ def signed_request(webhook: Webhook, payload: bytes, secret: str | None,
     """The address and body to post at ``now``, signed where the robot has a secret."""
     if not secret:
         return webhook.url, payload
-    if webhook.vendor == Vendor.DINGTALK:
-        return dingtalk_signed_url(webhook.url, secret, int(now.timestamp() * 1000)), payload
-    if webhook.vendor == Vendor.FEISHU:
-        timestamp = int(now.timestamp())
-        signed = {"timestamp": str(timestamp), "sign": feishu_signature(secret, timestamp)}
-        return webhook.url, _dumps(json.loads(payload) | signed)
-    raise WebhookError("a WeCom robot takes no secret: its key is the whole of it")
+    vendor = webhook.table
+    if vendor.sign is None:
+        raise WebhookError(f"a {vendor.name} robot takes no secret: its key is the whole of it")
+    return vendor.sign(webhook.url, payload, secret, now)
 
 
 # -- the message ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RobotItem:
-    """One task in a robot message."""
-
-    task_id: int
-    title: str
-    due: date
-
-
-#: The most a message may hold, in UTF-8 bytes. WeCom documents 4096 for the markdown
-#: content; DingTalk documents none for its robot, and gets the same; Feishu documents
-#: "20 KB" for the whole body, read as 20,000.
-CONTENT_LIMIT = 4096
-FEISHU_BODY_LIMIT = 20_000
-#: Kept free in a Feishu body for what signing adds: a 10-digit timestamp (until the year
-#: 2286) and 44 characters of Base64.
-FEISHU_SIGN_ROOM = len('"timestamp":"9999999999","sign":"",') + 44
-#: Longest unit name and task title shown, in characters; longer ones end with "…".
-UNIT_CHARS, TITLE_CHARS = 60, 120
-
-#: Markdown and HTML that WeCom and DingTalk render, traded for full-width look-alikes:
-#: a title then reads the same but cannot open a link, a tag, a heading or an @mention.
-#: (Backslash escapes are not used: neither vendor documents them.)
-_NEUTRAL = str.maketrans({"\\": "＼", "`": "｀", "*": "＊", "_": "＿", "[": "［", "]": "］",
-                          "(": "（", ")": "）", "<": "＜", ">": "＞", "#": "＃", "!": "！",
-                          "|": "｜", "~": "～", "@": "＠", "&": "＆"})
-
-
-def _plain(text: str, limit: int) -> str:
-    """One line of text: no line breaks, control or format characters (bidi overrides,
-    lone surrogates), at most ``limit`` characters."""
-    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs")
-                   or c.isspace())
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _markdown(text: str, limit: int) -> str:
-    return _plain(text, limit).translate(_NEUTRAL)
-
-
-def _t():
-    """The texts of a message: a group reads the town's language."""
-    return texts(DEFAULT_LOCALE)
-
-
-def _when(item: RobotItem, today: date) -> str:
-    days, t = (item.due - today).days, _t()
-    state = (t.ngettext("%(num)s day overdue", "%(num)s days overdue", -days) if days < 0
-             else t.gettext("due today") if days == 0
-             else t.ngettext("due in %(num)s day", "due in %(num)s days", days))
-    return t.gettext("due %(due)s, a date the system set; %(state)s",
-                     due=item.due.isoformat(), state=state)
-
-
-def _json_bytes(text: str) -> int:
-    """The UTF-8 bytes of ``text`` as a JSON string value, escapes counted: never fewer
-    than the vendor counts, whether it counts before or after decoding."""
-    return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) - 2
 
 
 def build_payload(vendor: Vendor, unit: str, items: list[RobotItem], *, today: date,
@@ -341,196 +217,42 @@ def build_payload(vendor: Vendor, unit: str, items: list[RobotItem], *, today: d
     due soon, each with its link; cut at a whole item, with a link to the rest, to fit."""
     if not items:
         raise ValueError("no items: a robot message is never empty")
+    table = VENDORS[vendor]
     base = base_url.rstrip("/")
     ordered = sorted(items, key=lambda i: (i.due, i.task_id))  # the overdue come first
     summary = _summary(items, today)
     heading = _heading(unit)
 
     def render(shown: int) -> bytes:
-        rest = len(ordered) - shown
-        if vendor == Vendor.FEISHU:
-            return _feishu(heading, summary, ordered[:shown], rest, today, base, more_url)
-        return _markdown_message(vendor, heading, summary, ordered[:shown], rest, today, base,
-                                 more_url)
-
-    def fits(shown: int) -> bool:
-        payload = render(shown)
-        if vendor == Vendor.FEISHU:
-            return len(payload) + FEISHU_SIGN_ROOM <= FEISHU_BODY_LIMIT
-        body = json.loads(payload)
-        content = body["markdown"]["content" if vendor == Vendor.WECOM else "text"]
-        return _json_bytes(content) <= CONTENT_LIMIT
+        return table.daily(heading, summary, ordered[:shown], len(ordered) - shown, today,
+                           base, more_url)
 
     # The most items that fit: every item takes room, so a binary search finds it.
     low, high = 0, len(ordered)
     while low < high:
         middle = (low + high + 1) // 2
-        low, high = (middle, high) if fits(middle) else (low, middle - 1)
+        low, high = (middle, high) if table.fits(render(middle)) else (low, middle - 1)
     return render(low)
-
-
-def _heading(unit: str) -> str:
-    return _t().gettext("[Work reminder] %(unit)s", unit=_plain(unit, UNIT_CHARS))
-
-
-def _summary(items: list[RobotItem], today: date) -> str:
-    overdue = sum(1 for i in items if i.due < today)
-    return (_t().ngettext("%(num)d item to do, %(overdue)d overdue",
-                          "%(num)d items to do, %(overdue)d overdue", len(items),
-                          overdue=overdue) if overdue
-            else _t().ngettext("%(num)d item due soon", "%(num)d items due soon", len(items)))
-
-
-def headline(unit: str, items: list[RobotItem], today: date) -> str:
-    """The message in one line, as the outbox and the coordinator's lists show it."""
-    return _t().gettext("%(heading)s: %(summary)s", heading=_heading(unit),
-                        summary=_summary(items, today))
-
-
-def heading_for_test_message(unit: str) -> str:
-    """The heading of the test message, also its subject in the outbox."""
-    return _t().gettext("[Test message] %(unit)s", unit=_plain(unit, UNIT_CHARS))
 
 
 def build_test_payload(vendor: Vendor, unit: str, *, link: str) -> bytes:
     """A test message (JSON, unsigned): the robot is set up, and where the work is."""
-    heading, t = heading_for_test_message(unit), _t()
-    text = t.gettext("This group’s work reminder robot is set up: work due soon or overdue "
-                     "will be posted here every day.")
-    see = t.gettext("%(label)s:", label=t.gettext("See the work to do"))
-    if vendor == Vendor.FEISHU:
-        rows = [[{"tag": "text", "text": text}],
-                [{"tag": "text", "text": see}, {"tag": "a", "text": link, "href": link}]]
-        return _dumps({"msg_type": "post",
-                       "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})
-    br = "\n" if vendor == Vendor.WECOM else "  \n"
-    body = br.join([f"**{heading.translate(_NEUTRAL)}**", text,
-                    f"{see}[{_link(link)}]({_link(link)})"])
-    if vendor == Vendor.WECOM:
-        return _dumps({"msgtype": "markdown", "markdown": {"content": body}})
-    return _dumps({"msgtype": "markdown", "markdown": {"title": heading, "text": body}})
+    return build_notice_payload(vendor, test_heading(unit), [test_text()], link=link,
+                                link_text=view_work())
 
 
 def build_notice_payload(vendor: Vendor, heading: str, lines: list[str], *, link: str,
                          link_text: str) -> bytes:
     """A one-off notice (JSON, unsigned): a heading, lines of plain text, one link."""
-    heading = _plain(heading, UNIT_CHARS + 20)
-    if vendor == Vendor.FEISHU:
-        rows = [[{"tag": "text", "text": _plain(line, TITLE_CHARS * 2)}] for line in lines]
-        rows.append([{"tag": "text", "text": _t().gettext("%(label)s:", label=link_text)},
-                     {"tag": "a", "text": link, "href": link}])
-        return _dumps({"msg_type": "post",
-                       "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})
-    br = "\n" if vendor == Vendor.WECOM else "  \n"
-    body = br.join([f"**{heading.translate(_NEUTRAL)}**",
-                    *(_markdown(line, TITLE_CHARS * 2) for line in lines),
-                    _t().gettext("%(label)s:", label=link_text)
-                    + f"[{_link(link)}]({_link(link)})"])
-    if vendor == Vendor.WECOM:
-        return _dumps({"msgtype": "markdown", "markdown": {"content": body}})
-    return _dumps({"msgtype": "markdown", "markdown": {"title": heading, "text": body}})
-
-
-def _link(url: str) -> str:
-    # Our own addresses, but a space or bracket in BASE_URL must not end the link early.
-    return quote(url, safe=":/?&=%#+,;~@!$'*-._")
-
-
-def _markdown_message(vendor, heading, summary, items, rest, today, base, more_url) -> bytes:
-    """WeCom or DingTalk markdown: a bold heading, one line per item, the rest as a link."""
-    # DingTalk runs lines together unless each ends in two spaces (a markdown hard break).
-    br = "\n" if vendor == Vendor.WECOM else "  \n"
-    t = _t()
-    lines = [f"**{heading.translate(_NEUTRAL)}**", t.gettext("%(label)s:", label=summary)]
-    for n, item in enumerate(items, 1):
-        when = _when(item, today)
-        if item.due < today:
-            when = f"**{when}**"
-        lines.append(f"{n}. " + t.gettext("%(title)s (%(when)s)", when=when,
-                                          title=_markdown(item.title, TITLE_CHARS))
-                     + f"[{t.gettext('View')}]({_link(f'{base}/tasks/{item.task_id}')})")
-    if rest:
-        lines.append(t.ngettext("%(num)d more item, see all:", "%(num)d more items, see all:",
-                                rest) + f"[{_link(more_url)}]({_link(more_url)})")
-    text = br.join(lines)
-    if vendor == Vendor.WECOM:
-        return _dumps({"msgtype": "markdown", "markdown": {"content": text}})
-    return _dumps({"msgtype": "markdown", "markdown": {"title": heading, "text": text}})
-
-
-def _feishu(heading, summary, items, rest, today, base, more_url) -> bytes:
-    """A Feishu ``post``: rich text of text and link elements, so nothing in a title is markup."""
-    t = _t()
-    rows = [[{"tag": "text", "text": t.gettext("%(label)s:", label=summary)}]]
-    for n, item in enumerate(items, 1):
-        rows.append([{"tag": "text", "text": f"{n}. " + t.gettext(
-                         "%(title)s (%(when)s)", title=_plain(item.title, TITLE_CHARS),
-                         when=_when(item, today))},
-                     {"tag": "a", "text": t.gettext("View"),
-                      "href": f"{base}/tasks/{item.task_id}"}])
-    if rest:
-        rows.append([{"tag": "text", "text": t.ngettext(
-                         "%(num)d more item, see all:", "%(num)d more items, see all:", rest)},
-                     {"tag": "a", "text": more_url, "href": more_url}])
-    return _dumps({"msg_type": "post",
-                   "content": {"post": {"zh_cn": {"title": heading, "content": rows}}}})
+    return VENDORS[vendor].notice(_plain(heading, UNIT_CHARS + 20), lines, link, link_text)
 
 
 # -- the answer ----------------------------------------------------------------------------
 
 
-class Status(enum.StrEnum):
-    """What became of a message."""
-
-    SENT = "sent"
-    RETRY = "retry"  # not now: the same message again later
-    FAILED = "failed"  # never: the address, key, signature or message is wrong
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a robot's answer means for the message."""
-
-    status: Status
-    error: str | None = None
-    #: After a rate limit: the least wait before this robot takes another message.
-    retry_after: timedelta | None = None
-
-    def failure(self) -> SendFailure | None:
-        """The outcome in the mail backends' terms, for the dispatcher's outbox."""
-        if self.status == Status.SENT:
-            return None
-        return SendFailure(self.status == Status.FAILED, False, self.error or "")
-
-
-#: Answer codes that mean "too fast". WeCom: 45009 (the global error codes). DingTalk:
-#: 410100 (the robot's error table), 130101 and 660026 (what the endpoint answers).
-#: Feishu: 11232 (the custom bot guide), 99991400 (the platform's rate limit).
-RATE_LIMITED = {Vendor.WECOM: {45009}, Vendor.DINGTALK: {410100, 130101, 660026},
-                Vendor.FEISHU: {11232, 99991400}}
-#: Codes that mean "busy, try again": WeCom and DingTalk both document -1 (系统繁忙).
-BUSY = {Vendor.WECOM: {-1}, Vendor.DINGTALK: {-1}, Vendor.FEISHU: set()}
-#: How long a robot holds a grudge: DingTalk throttles a robot 10 minutes.
-RATE_WAIT = {Vendor.WECOM: timedelta(minutes=1), Vendor.DINGTALK: timedelta(minutes=10),
-             Vendor.FEISHU: timedelta(minutes=1)}
-#: Wording of a rate limit under a code not listed above (Feishu has said 9499 "too many
+#: Wording of a rate limit under a code not listed as one (Feishu has said 9499 "too many
 #: request"): only ever turns a failure into a retry, which MAX_ATTEMPTS bounds.
 _TOO_FAST = re.compile(r"too many|too fast|freq|rate.?limit|限流|频率", re.IGNORECASE)
-#: What to do about the codes a person can act on.
-HINTS = {
-    (Vendor.WECOM, 93000): "the key is wrong or the robot was removed from the group",
-    (Vendor.DINGTALK, 310000): "the robot's security settings refused it (keyword, 加签 "
-                               "secret, clock or IP whitelist)",
-    (Vendor.DINGTALK, 300001): "the access token is wrong or the robot was removed",
-    (Vendor.DINGTALK, 300005): "the access token is wrong or the robot was removed",
-    (Vendor.DINGTALK, 400101): "the access token is wrong or the robot was removed",
-    (Vendor.DINGTALK, 400102): "the robot is disabled",
-    (Vendor.DINGTALK, 400106): "the robot is no longer in the group",
-    (Vendor.FEISHU, 19001): "the webhook token is wrong or the robot was removed",
-    (Vendor.FEISHU, 19021): "the signature secret is wrong or this server's clock is off",
-    (Vendor.FEISHU, 19022): "this server's IP address is not in the robot's whitelist",
-    (Vendor.FEISHU, 19024): "the message has none of the robot's keywords",
-}
 MAX_ERROR = 500
 
 
@@ -538,7 +260,8 @@ def classify(vendor: Vendor, http_status: int | None, body: bytes | None,
              exc: Exception | None, *, secrets: tuple[str | None, ...] = ()) -> Outcome:
     """Sort a robot's answer (or the exception instead of one) into sent, retry or failed,
     with an error text for the coordinator; ``secrets`` are blanked out of it."""
-    name = NAMES[vendor]
+    table = VENDORS[vendor]
+    name = table.name
 
     def outcome(status, error, retry_after=None):
         return Outcome(status, _redact(f"{name}: {error}", secrets), retry_after)
@@ -549,10 +272,10 @@ def classify(vendor: Vendor, http_status: int | None, body: bytes | None,
         return outcome(Status.FAILED, f"HTTP {http_status}: a redirect, not followed "
                                       "(is the address right?)")
     if http_status == 429:
-        return outcome(Status.RETRY, "HTTP 429: too many requests", RATE_WAIT[vendor])
+        return outcome(Status.RETRY, "HTTP 429: too many requests", table.rate_wait)
     if http_status >= 500:
         return outcome(Status.RETRY, f"HTTP {http_status}")
-    code, message = _code(vendor, body)
+    code, message = _code(table, body)
     ok = 200 <= http_status < 300
     if code is None:
         return (outcome(Status.RETRY, f"HTTP {http_status}, an answer that is not the robot's")
@@ -560,15 +283,15 @@ def classify(vendor: Vendor, http_status: int | None, body: bytes | None,
     if code == 0 and ok:
         return Outcome(Status.SENT)
     text = f"{code} {message}".strip()
-    if code in RATE_LIMITED[vendor] or _TOO_FAST.search(message):
-        return outcome(Status.RETRY, f"{text} (rate limited)", RATE_WAIT[vendor])
-    if code in BUSY[vendor]:
+    if code in table.rate_limited or _TOO_FAST.search(message):
+        return outcome(Status.RETRY, f"{text} (rate limited)", table.rate_wait)
+    if code in table.busy:
         return outcome(Status.RETRY, text)
-    hint = HINTS.get((vendor, code))
+    hint = table.hints.get(code)
     return outcome(Status.FAILED, f"{text}: {hint}" if hint else text)
 
 
-def _code(vendor: Vendor, body: bytes | None) -> tuple[int | None, str]:
+def _code(table: RobotVendor, body: bytes | None) -> tuple[int | None, str]:
     """The answer's code and message, or (None, "") if it is not a JSON answer with a code."""
     try:
         answer = json.loads(body or b"")
@@ -576,9 +299,7 @@ def _code(vendor: Vendor, body: bytes | None) -> tuple[int | None, str]:
         return None, ""
     if not isinstance(answer, dict):
         return None, ""
-    fields = (("code", "msg"), ("StatusCode", "StatusMessage")) if vendor == Vendor.FEISHU \
-        else (("errcode", "errmsg"),)
-    for code_field, message_field in fields:
+    for code_field, message_field in table.answer_fields:
         code = answer.get(code_field)
         if isinstance(code, str) and re.fullmatch(r"-?[0-9]+", code):
             code = int(code)  # DingTalk's documentation shows "errcode": "0" as well
@@ -670,41 +391,3 @@ def send(webhook: Webhook, payload: bytes, *, secret: str | None, now: datetime,
         return classify(webhook.vendor, None, None, exc, secrets=(webhook.token, secret))
     return classify(webhook.vendor, status, answer, None, secrets=(webhook.token, secret))
 
-
-#: The most messages a robot takes in a window, by vendor: 20 a rolling minute for all
-#: three (Feishu allows 100, but one pace is simpler), and Feishu's 5 a second besides.
-PACE = {Vendor.WECOM: ((20, timedelta(minutes=1)),),
-        Vendor.DINGTALK: ((20, timedelta(minutes=1)),),
-        Vendor.FEISHU: ((20, timedelta(minutes=1)), (5, timedelta(seconds=1)))}
-
-
-class Pacer:
-    """How long to wait before the next message to a robot, so that none gets more than
-    its vendor allows. It reads no clock and sleeps never: the caller passes ``now``,
-    and sleeps or postpones as it likes."""
-
-    def __init__(self, margin: timedelta = timedelta(seconds=1)):
-        #: Added to every window: the vendor counts arrivals, which network delays shift.
-        self.margin = margin
-        self._sent: dict[str, list[datetime]] = {}
-        self._held: dict[str, datetime] = {}
-
-    def delay(self, webhook: Webhook, now: datetime) -> timedelta:
-        """How long from ``now`` until the robot may take another message (zero: now)."""
-        ready = self._held.get(webhook.robot_id, now)
-        sent = self._sent.get(webhook.robot_id, [])
-        for count, window in PACE[webhook.vendor]:
-            if len(sent) >= count:
-                ready = max(ready, sent[-count] + window + self.margin)
-        return max(ready - now, timedelta(0))
-
-    def sent(self, webhook: Webhook, now: datetime) -> None:
-        """Count a message that went to the robot at ``now``."""
-        sent = self._sent.setdefault(webhook.robot_id, [])
-        bisect.insort(sent, now)
-        longest = max(window for _, window in PACE[webhook.vendor]) + self.margin
-        del sent[:bisect.bisect_left(sent, now - longest)]
-
-    def hold(self, webhook: Webhook, until: datetime) -> None:
-        """Send the robot nothing before ``until`` (it answered "too fast")."""
-        self._held[webhook.robot_id] = max(until, self._held.get(webhook.robot_id, until))

@@ -5,22 +5,16 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.models import User
 from tracker.core.errors import TrackerError
-from tracker.core.i18n import DEFAULT_LOCALE, texts
 from tracker.core.timeutil import local_today
 from tracker.extensions import db
-from tracker.reminders.channels import get_channel, rebuild_robot_message
-from tracker.reminders.dispatch import compose, mail_settings, unsubscribe_url
-from tracker.reminders.mail import (MailItem, Recipient, build_feedback_message,
-                                    build_returned_message, unsubscribe_user_id)
-from tracker.reminders.robots import build_notice_payload
-from tracker.reminders.models import (DEFAULT_HOUR, Channel, Notification, OutboxMessage,
-                                      OutboxStatus, ReminderLedgerEntry, ReminderMode,
-                                      ReminderPreference)
+from tracker.reminders.mail import unsubscribe_user_id
+from tracker.reminders.models import (DEFAULT_HOUR, Notification, OutboxMessage, OutboxStatus,
+                                      ReminderMode, ReminderPreference)
+from tracker.reminders.transports import FeedbackIssued, Returned, transport, transports
 from tracker.tasks.models import Task, TaskEvent, TaskEventKind
 
 
@@ -71,15 +65,13 @@ def unsubscribe(user: User) -> None:
     set_preferences(user.id, mode=ReminderMode.NONE)
 
 
-def queue_returned_notice(task: Task, reviewer: User, comment: str,
-                          now: datetime) -> list[OutboxMessage]:
-    """Queue a notice to the unit's people that ``task`` was returned for rework, and put
-    it in their inboxes.
+def queue_returned_notice(task: Task, reviewer: User, comment: str, now: datetime) -> None:
+    """Tell the unit's people that ``task`` was returned for rework: each transport queues
+    (or keeps) its notice (a mail, unless they turned reminder mails off; the inbox).
 
     Called in the review's transaction: the notice is queued if and only if the
     return is stored, once per return and person (the outbox key); the next
-    dispatch pass sends it. People who turned reminder mails off get no mail, only
-    the inbox notice.
+    dispatch pass sends it.
     """
     config = current_app.config
     returns = db.session.scalar(sa.select(sa.func.count(TaskEvent.id)).where(
@@ -89,34 +81,15 @@ def queue_returned_notice(task: Task, reviewer: User, comment: str,
         .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
         .where(User.unit_id == task.unit_id, User.active.is_(True), User.id != reviewer.id)
         .order_by(User.id)).all()
-    settings, today = mail_settings(config), local_today(now, config["TIMEZONE"])
-    item = MailItem(task.id, task.unit.name, task.title, task.title_en, task.due_date,
-                    "returned", task.status.value)
-    queued = []
-    for user, mode in people:
-        db.session.add(Notification(user_id=user.id, task_id=task.id, kind="returned",
-                                    due_date=task.due_date, detail=comment, created_at=now))
-        if mode == ReminderMode.NONE:
-            continue
-        key = f"returned:{task.id}:{returns}:{user.id}"
-        mail = build_returned_message(
-            Recipient(user.email, user.name, user.locale), item,
-            reviewer=reviewer.display_name, comment=comment, key=key,
-            today=today, now=now, settings=settings,
-            unsubscribe_url=unsubscribe_url(config, user.id))
-        queued.append(OutboxMessage(
-            key=key, user=user, recipient=user.email, subject=mail.subject[:300],
-            message_id=mail.message_id, message=mail.data, status=OutboxStatus.QUEUED,
-            attempts=0, next_attempt_at=now, created_at=now))
-    db.session.add_all(queued)
-    db.session.flush()
-    return queued
+    _tell(Returned(task, reviewer, comment, people, returns,
+                   local_today(now, config["TIMEZONE"])), now)
 
 
 def queue_feedback_notice(unit, year: int, path: str, url: str, summary: str, tasks: list,
-                          now: datetime) -> list[OutboxMessage]:
-    """Tell the unit's people that its 问题反馈单 was issued: an inbox notice each, a mail
-    each (unless they turned reminder mails off) and a message to the unit's group robot.
+                          now: datetime) -> None:
+    """Tell the unit's people that its 问题反馈单 was issued: each transport queues (or
+    keeps) its notice (an inbox notice each, a mail each unless they turned reminder mails
+    off, a message to the unit's group robot).
 
     Called in the transaction that issues it; a sheet issued again is told again (the
     outbox key counts the issues)."""
@@ -128,44 +101,14 @@ def queue_feedback_notice(unit, year: int, path: str, url: str, summary: str, ta
         sa.select(User, ReminderPreference.mode)
         .outerjoin(ReminderPreference, ReminderPreference.user_id == User.id)
         .where(User.unit_id == unit.id, User.active.is_(True)).order_by(User.id)).all()
-    settings, today = mail_settings(config), local_today(now, config["TIMEZONE"])
-    queued = []
-    for user, mode in people:
-        # In the person's language, as their mail: the notice stays as it was told.
-        title = texts(user.locale).gettext("%(unit)s: feedback sheet of %(year)d",
-                                           unit=unit.name, year=year)
-        db.session.add(Notification(user_id=user.id, task_id=None, kind="feedback",
-                                    due_date=today, detail=summary, title=title, link=path,
-                                    created_at=now))
-        if mode == ReminderMode.NONE:
-            continue
-        key = f"feedback:{unit.id}:{year}:{issue}:{user.id}"
-        mail = build_feedback_message(
-            Recipient(user.email, user.name, user.locale), unit=unit.name, year=year,
-            url=url, summary=summary, tasks=tasks, key=key, now=now, settings=settings,
-            unsubscribe_url=unsubscribe_url(config, user.id))
-        queued.append(OutboxMessage(
-            key=key, user=user, recipient=user.email, subject=mail.subject[:300],
-            message_id=mail.message_id, message=mail.data, status=OutboxStatus.QUEUED,
-            attempts=0, next_attempt_at=now, created_at=now))
-    channel = get_channel(unit.id)
-    if channel is not None:
-        words = texts(DEFAULT_LOCALE)  # a group reads the town's language
-        lines = [summary] + [words.gettext("Rectification: %(title)s (due %(due)s)",
-                                           title=t.title, due=t.due_date.isoformat())
-                             for t in tasks]
-        heading = words.gettext("[Feedback sheet] %(unit)s, %(year)d", unit=unit.name,
-                                year=year)
-        queued.append(OutboxMessage(
-            key=f"feedback:{unit.id}:{year}:{issue}:robot", channel=Channel.ROBOT,
-            unit_id=unit.id, recipient=unit.name[:254], subject=heading[:300], message_id="",
-            message=build_notice_payload(channel.vendor, heading, lines, link=url,
-                                         link_text=words.gettext("Read and acknowledge")),
-            robot=channel.robot, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now,
-            created_at=now))
-    db.session.add_all(queued)
+    _tell(FeedbackIssued(unit, year, path, url, summary, tasks, people, issue,
+                         local_today(now, config["TIMEZONE"])), now)
+
+
+def _tell(notice, now: datetime) -> None:
+    for each in transports():
+        each.notice(db.session, notice, now, current_app.config)
     db.session.flush()
-    return queued
 
 
 def failed_messages(limit: int = 200) -> list[OutboxMessage]:
@@ -180,9 +123,9 @@ def failed_messages(limit: int = 200) -> list[OutboxMessage]:
 def resend(outbox_id: int, now: datetime) -> OutboxMessage:
     """Queue a failed mail or robot message again; the next pass sends it.
 
-    A mail goes to the user's current address and keeps its Message-ID. Both are
-    rebuilt from the ledger so that a corrected address, name or language (or the
-    robot's vendor) is used; one whose tasks are gone goes as it was.
+    Its transport writes it anew where that matters: a mail goes to the user's
+    current address, name and language and keeps its Message-ID; a robot message
+    takes the unit's robot as it is now. One whose tasks are gone goes as it was.
     """
     message = db.session.get(OutboxMessage, outbox_id)
     if message is None:
@@ -190,32 +133,9 @@ def resend(outbox_id: int, now: datetime) -> OutboxMessage:
     if message.status != OutboxStatus.FAILED:
         raise TrackerError(f"message {outbox_id} is {message.status.value}, not failed: "
                            f"only a failed message can be sent again")
-    if message.channel == Channel.ROBOT:
-        return _resend_robot(message, now)
-    rows = db.session.execute(
-        sa.select(Task, ReminderLedgerEntry.kind)
-        .join(ReminderLedgerEntry, ReminderLedgerEntry.task_id == Task.id)
-        .where(ReminderLedgerEntry.outbox_id == outbox_id)
-        .options(selectinload(Task.unit))).all()
-    if message.user is not None and rows:
-        config = current_app.config
-        items = [MailItem(t.id, t.unit.name, t.title, t.title_en, t.due_date, kind, t.status.value)
-                 for t, kind in rows]
-        msg = compose(message.key, message.user, items, message.key.startswith("digest:"),
-                      local_today(now, config["TIMEZONE"]), now, mail_settings(config), config)
-        message.recipient = message.user.email
-        message.subject = msg.subject[:300]
-        message.message = msg.data
-    return _requeue(message, now)
-
-
-def _resend_robot(message: OutboxMessage, now: datetime) -> OutboxMessage:
-    channel = get_channel(message.unit_id) if message.unit_id is not None else None
-    if channel is None:
-        raise TrackerError(_("The unit has no group robot now: set one up on the unit's "
-                             "robot page, then send the message again."))
-    rebuild_robot_message(message, message.unit, channel.vendor, now)
-    message.robot = channel.robot
+    carrier = transport(message.channel)
+    if carrier is not None:
+        carrier.rebuild(message, now)
     return _requeue(message, now)
 
 

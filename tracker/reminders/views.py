@@ -15,11 +15,13 @@ from tracker.extensions import csrf, db
 from tracker.reminders.channels import (ChannelError, can_manage_robot, channel_names,
                                         get_channel, recent_robot_messages, remove_channel,
                                         send_test, set_channel)
-from tracker.reminders.forms import VENDOR_LABELS, RobotForm
-from tracker.reminders.robots import NAMES, Status
+from tracker.reminders.forms import RobotForm
+from tracker.reminders.robots import NAMES
 from tracker.reminders.services import (failed_messages, get_preferences, inbox as inbox_page,
                                         mark_read, resend, set_preferences, unsubscribe,
                                         user_for_unsubscribe_token)
+from tracker.reminders.transports import Status
+from tracker.reminders.vendors import VENDORS
 from tracker.units.models import Unit
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
@@ -119,7 +121,7 @@ def _render_robot(unit, form=None, status=200):
         form = RobotForm(data={"vendor": channel.vendor.value if channel else None})
     return render_template("reminders/robot.html", unit=unit, channel=channel, form=form,
                            messages=recent_robot_messages(unit.id),
-                           vendor_labels=VENDOR_LABELS), status
+                           vendors=VENDORS.values()), status
 
 
 @bp.route("/units/<id:unit_id>/robot", methods=["GET", "POST"])
