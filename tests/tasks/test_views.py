@@ -284,3 +284,20 @@ def test_the_list_opens_on_this_year_at_what_falls_due_next(client, town, login,
     first = client.get("/tasks", query_string={"page": 1}).text
     assert 'rel="prev"' not in first and f"year={town.year}" in first
     assert 'rel="prev"' not in client.get("/tasks", query_string={"year": town.year - 1}).text
+
+
+def test_the_task_page_gives_the_documents_words_and_the_systems_as_the_feed_does(
+        client, town, login):
+    """原文 in the document's words; the cadence the plan chose labelled as the system's
+    once (the note carries its own （参考进度）, the label adds （本系统设定）), as in the
+    calendar feed's DESCRIPTION."""
+    town.users.manager.locale = "zh_CN"
+    db.session.commit()
+    login(client, town.users.manager)
+    task = task_of(town.units.a, "study-session", seq=2)
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    words = re.search(r'data-testid="date-source">(.*?)</span></dd>', page, re.S)[1]
+    text = re.sub(r"<[^>]+>", "", words)
+    assert "原文：每年集中学习研讨不少于6次。" in text
+    assert text.count("本系统安排：每两个月一次（参考进度）（本系统设定）。") == 1
+    assert text.count("参考进度") == 1
