@@ -122,8 +122,8 @@ def test_refused_addresses_get_a_message_and_no_request(town, robots, client_as,
 
 
 @pytest.mark.parametrize("vendor, secret, why", [
-    ("wecom", "SECabcdefgh", "takes no secret"),
-    ("dingtalk", "abcdefghijk", "starts with SEC"),
+    ("wecom", "SECabcdefgh", "A WeCom (企业微信) robot takes no secret"),
+    ("dingtalk", "abcdefghijk", "A DingTalk (钉钉) signing secret starts with SEC"),
     ("feishu", "short", "8 to 200"),
     ("feishu", "has a space in it", "8 to 200"),
 ])
@@ -288,3 +288,16 @@ def test_addresses_and_secrets_never_reach_a_log(app, town, robots, client_as, r
         assert not any(secret in text for secret in secrets), record.getMessage()
     errors = db.session.scalars(sa.select(OutboxMessage.last_error)).all()
     assert any(errors) and not any(s in (e or "") for e in errors for s in secrets)
+
+
+def test_an_unknown_robot_kind_names_every_registered_one(app):
+    from flask_babel import force_locale
+
+    from tracker.reminders.channels import ChannelError, parse_vendor
+
+    with app.test_request_context():
+        with force_locale("zh_CN"), pytest.raises(ChannelError, match="请选择企业微信、钉钉或飞书。"):
+            parse_vendor("sms")
+        with force_locale("en"), pytest.raises(
+                ChannelError, match=r"choose WeCom \(企业微信\), DingTalk \(钉钉\), or Feishu"):
+            parse_vendor("sms")

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
+from babel.lists import format_list
+from flask_babel import get_locale, gettext as _
 
 from tracker.auth.models import User
 from tracker.core.errors import TrackerError
@@ -86,13 +87,19 @@ def get_channel(unit_id: int) -> UnitChannel | None:
     return db.session.get(UnitChannel, unit_id)
 
 
+def _vendor_names() -> str:
+    """The registered vendors as the page's language lists them: 企业微信、钉钉或飞书."""
+    return format_list([str(v.label) for v in VENDORS.values()], style="or",
+                       locale=get_locale() or "zh_Hans_CN")
+
+
 def parse_vendor(value) -> Vendor:
-    """``wecom``, ``dingtalk`` or ``feishu``."""
+    """A registered vendor's key (``wecom``, ``dingtalk``, ``feishu``)."""
     try:
         return Vendor(value)
     except ValueError:
-        raise ChannelError(_("%(value)s is not a robot kind: choose WeCom, DingTalk or Feishu.",
-                             value=repr(value)), "vendor") from None
+        raise ChannelError(_("%(value)s is not a robot kind: choose %(vendors)s.",
+                             value=repr(value), vendors=_vendor_names()), "vendor") from None
 
 
 def clean_secret(vendor: Vendor, secret: str | None) -> str | None:
@@ -102,15 +109,16 @@ def clean_secret(vendor: Vendor, secret: str | None) -> str | None:
         return None
     table = VENDORS[vendor]
     if table.sign is None:
-        raise ChannelError(_("A WeCom robot takes no secret: its key is part of the address."),
-                           "secret")
+        raise ChannelError(_("A %(vendor)s robot takes no secret: its key is part of the "
+                             "address.", vendor=table.label), "secret")
     if (not secret.isascii() or any(c.isspace() or not c.isprintable() for c in secret)
             or not SECRET_LENGTH[0] <= len(secret) <= SECRET_LENGTH[1]):
         raise ChannelError(_("The secret is not one the robot's settings give (8 to 200 "
                              "plain letters and digits): copy it again."), "secret")
     if not secret.startswith(table.secret_prefix):
-        raise ChannelError(_("A DingTalk signing secret (加签) starts with SEC: copy it again "
-                             "from the robot's security settings."), "secret")
+        raise ChannelError(_("A %(vendor)s signing secret starts with %(prefix)s: copy it "
+                             "again from the robot's security settings.", vendor=table.label,
+                             prefix=table.secret_prefix), "secret")
     return secret
 
 
