@@ -113,7 +113,12 @@ def test_renaming_a_row_renames_it_in_its_duties(data):
 
 
 def test_phases_follow_renames_and_removals(data):
-    editing.rename_phase(data, "P1", "P0")
+    before = {d["code"]: d.get("phase") for d in editing.duties(data)}
+    editing.rename_phases(data, {"P1": "P2", "P2": "P1"})  # two phases swap codes
+    after = {d["code"]: d.get("phase") for d in editing.duties(data)}
+    swap = {"P1": "P2", "P2": "P1"}
+    assert after == {code: swap.get(phase, phase) for code, phase in before.items()}
+    editing.rename_phases(data, {"P2": "P0"})
     assert editing.find_duty(data, "work-plan")["phase"] == "P0"
     assert editing.drop_phase(data, "P0") == 8
     assert "phase" not in editing.find_duty(data, "work-plan")

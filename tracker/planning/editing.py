@@ -56,11 +56,12 @@ def phases(data: dict) -> list[dict]:
     return tables(data, "phases")
 
 
-def rename_phase(data: dict, old: str, new: str) -> None:
-    """A phase's new code, in every duty that names it."""
+def rename_phases(data: dict, renamed: dict[str, str]) -> None:
+    """Phases' new codes (old -> new, all at once, so that two phases may swap codes), in
+    every duty that names one."""
     for duty in duties(data):
-        if duty.get("phase") == old:
-            duty["phase"] = new
+        if duty.get("phase") in renamed:
+            duty["phase"] = renamed[duty["phase"]]
 
 
 def drop_phase(data: dict, code: str) -> int:

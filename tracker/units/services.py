@@ -194,13 +194,6 @@ def clear_row_rule(unit: Unit, year: int, code: str) -> None:
     db.session.flush()
 
 
-def row_rules_of(unit: Unit, year: int) -> list[UnitRowRule]:
-    """The unit's exemptions and inclusions of ``year``, by row code."""
-    return db.session.scalars(sa.select(UnitRowRule).where(
-        UnitRowRule.unit_id == unit.id, UnitRowRule.year == year)
-        .order_by(UnitRowRule.code)).all()
-
-
 def _row(year: int, code: str):
     plan = plan_for_year(year)
     node = next((n for n in plan.rubric_nodes if n.active and n.is_leaf and n.code == code),

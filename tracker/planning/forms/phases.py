@@ -44,9 +44,7 @@ class PhasesForm(EditorForm):
 
         kept, removed = merge_rows(self.phases, editing.phases(data), fill)
         data["phases"] = kept
-        for duty in editing.duties(data):
-            if duty.get("phase") in renamed:
-                duty["phase"] = renamed[duty["phase"]]
+        editing.rename_phases(data, renamed)
         codes = {p.get("code") for p in kept}
         for phase in removed:
             if phase.get("code") not in codes:
