@@ -352,7 +352,7 @@ def test_the_questionnaires_from_the_command_line(town, runner):
 
 
 def test_the_sheet_shows_each_input_with_figure_and_source(town, runner, client, login,
-                                                           tmp_path):
+                                                           create_user, tmp_path):
     """CSV (extra rows after 合计), .xlsx and the unit's page; the bundled plan sets them
     beside the total, without weight, and says so."""
     y = str(town.year)
@@ -389,6 +389,23 @@ def test_the_sheet_shows_each_input_with_figure_and_source(town, runner, client,
     page = client.get(f"/assessment/{y}/units/{town.units.a.id}").text
     assert "年中评估" in page and "86" in page and "录入（命令行）" in page
     assert "本系统设定" in page
+    # The attached file: a download for the unit's people and the coordinator, byte for
+    # byte, never shown inline; nobody else's.
+    link = f"/assessment/{y}/units/{town.units.a.id}/inputs/midyear/file"
+    assert f'href="{link}"' in page and "年中评估表.pdf" in page
+    got = client.get(link)
+    assert got.status_code == 200 and got.data == b"%PDF-1.4 form"
+    assert got.mimetype == "application/octet-stream"
+    assert got.headers["Content-Disposition"].startswith("attachment")
+    assert "%E5%B9%B4%E4%B8%AD%E8%AF%84%E4%BC%B0%E8%A1%A8.pdf" in got.headers["Content-Disposition"]
+    assert client.get(link.replace("midyear", "public")).status_code == 404  # no file
+    login(client, town.users.admin)
+    assert f'href="{link}"' in client.get(f"/assessment/{y}/cycle").text
+    assert client.get(link).data == b"%PDF-1.4 form"
+    other = create_user("b-manager@example.org", "manager", unit=town.units.b)
+    db.session.commit()
+    login(client, other)
+    assert client.get(link).status_code == 404
 
 
 @pytest.mark.parametrize("vendor", ["wecom", "feishu"])
@@ -430,9 +447,9 @@ def test_the_plan_says_how_the_inputs_enter_the_verdict():
                            '  { kind = "public", weight = 10 },\n]\n').encode(), "w")
     plan = SimpleNamespace(assessment=weighted.assessment)
     entries = {"midyear": SimpleNamespace(score=Decimal(90), figure="90", source="录入",
-                                          note=""),
+                                          note="", file_name=""),
                "public": SimpleNamespace(score=Decimal(100), figure="100", source="问卷",
-                                         note="")}
+                                         note="", file_name="")}
     lines, total, caption = combined(plan, Decimal(80), entries)
     assert [(line.label, line.weight) for line in lines] == [("年中评估", 10), ("群众评议", 10)]
     assert total == Decimal("83.0") and "80%" in caption  # 80×0.8 + 90×0.1 + 100×0.1

@@ -50,7 +50,7 @@ SHARED = frozenset({
     "pwa.service_worker", "pwa.offline", "binder.index", "binder.export_unit", "binder.job",
     "binder.download", "binder.figures",
     "yearend.feedback_page", "yearend.feedback_print", "yearend.feedback_export",
-    "yearend.feedback_acknowledge", "survey.answer",
+    "yearend.feedback_acknowledge", "yearend.input_file", "survey.answer",
 })
 
 

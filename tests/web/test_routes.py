@@ -155,6 +155,12 @@ ROUTES = {
     "yearend.adopt": [("POST", "/assessment/{year}/surveys/999999/adopt",
                        expect(LOGIN, MISSING, MISSING, MISSING))],
     "yearend.close_links": [("POST", "/assessment/{year}/surveys/close", ADMIN_ONLY)],
+    # The file of a unit's input, to the coordinator and the unit's people (none here).
+    "yearend.input_file": [
+        ("GET", "/assessment/{year}/units/{own_unit}/inputs/midyear/file",
+         expect(LOGIN, MISSING, MISSING, MISSING)),
+        ("GET", "/assessment/{year}/units/{foreign_unit}/inputs/public/file",
+         expect(LOGIN, MISSING, MISSING, MISSING))],
     "yearend.close_link": [("POST", "/assessment/{year}/surveys/999999/close",
                             expect(LOGIN, MISSING, MISSING, MISSING)),
                            ("POST", "/assessment/{year}/surveys/999999/reopen",

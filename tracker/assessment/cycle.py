@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
 from tracker.assessment.models import Assessment, Deduction
 from tracker.assessment.records import (INPUT_NAMES, AssessmentInput, Finding, FindingKind,
@@ -89,6 +89,17 @@ def set_input(unit: Unit, year: int, kind, score, grade, note: str, source: str,
     entry.created_by_id, entry.updated_at = getattr(actor, "id", None), now
     db.session.flush()
     return entry
+
+
+def input_file(unit_id: int, year: int, kind) -> tuple[str, bytes] | None:
+    """The file attached to the unit's input of ``kind`` (name, bytes), or None."""
+    entry = db.session.scalar(sa.select(AssessmentInput).where(
+        AssessmentInput.unit_id == unit_id, AssessmentInput.year == year,
+        AssessmentInput.kind == parse_kind(kind))
+        .options(undefer(AssessmentInput.file_data)))
+    if entry is None or not entry.file_name or entry.file_data is None:
+        return None
+    return entry.file_name, entry.file_data
 
 
 def inputs_of(year: int, unit_ids: list[int]) -> dict[int, dict[str, AssessmentInput]]:
@@ -377,6 +388,8 @@ class InputLine:
     weight: int
     #: The score where the input is one (not a grade).
     score: Decimal | None = None
+    #: The name of the file attached to it (its report, the 问卷星 export…), if any.
+    file_name: str = ""
 
 
 def combined(plan: Plan, total: Decimal, inputs: dict[str, AssessmentInput]
@@ -393,7 +406,8 @@ def combined(plan: Plan, total: Decimal, inputs: dict[str, AssessmentInput]
         lines.append(InputLine(item["kind"], item.get("label") or INPUT_NAMES[item["kind"]],
                                entry.figure if entry else "", entry.source if entry else "",
                                entry.note if entry else "", item.get("weight", 0),
-                               entry.score if entry else None))
+                               entry.score if entry else None,
+                               entry.file_name if entry else ""))
     if config.get("combine") != "weighted":
         caption = config.get("note") or "列于考核得分旁，不计入得分（本系统设定）"
         return lines, None, caption

@@ -5,29 +5,30 @@ A service's refusal (TrackerError) becomes the 400 page (tracker.core.web), with
 of the request kept.
 """
 
+import io
 from datetime import date
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
-                   render_template, request, url_for)
+                   render_template, request, send_file, url_for)
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from tracker.assessment import feedback as sheets
-from tracker.assessment.exports import FEEDBACK
 from tracker.assessment import survey as surveys
 from tracker.assessment.cycle import (INPUT_NAMES, add_finding, add_visit, combined,
                                       draw_sample, draws_of, findings_of, import_inputs,
-                                      inputs_of,
-                                      open_rectifications, rectify_finding, set_input,
-                                      visits_of)
+                                      inputs_of, open_rectifications, rectify_finding,
+                                      set_input, visits_of)
+from tracker.assessment.cycle import input_file as cycle_input_file
+from tracker.assessment.exports import FEEDBACK
 from tracker.assessment.records import Finding, FindingKind, Survey
 from tracker.assessment.services import assessed_units
 from tracker.auth.models import Role
 from tracker.core import exports
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
-from tracker.core.web import MAX_ID, admin_required, today
+from tracker.core.web import MAX_ID, admin_required, attachment, today
 from tracker.extensions import db
 from tracker.phases.services import plan_for_year
 from tracker.units.models import ASSESSED_KINDS, Unit
@@ -214,6 +215,23 @@ def adopt(year, survey_id):
         abort(404)
     surveys.adopt(survey, current_user, utcnow())
     return _done(year, _("Result taken as the unit's 群众评议."))
+
+
+@bp.get("/<year:year>/units/<id:unit_id>/inputs/<any(midyear, public, spot, supervision):kind>"
+        "/file")
+@login_required
+def input_file(year, unit_id, kind):
+    """The file attached to a unit's 年中评估, 群众评议, 抽查 or 督导 result, to the
+    coordinator and the unit's own people (who see it on their sheet), as a download."""
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or not (current_user.is_admin or current_user.unit_id == unit.id):
+        abort(404)
+    found = cycle_input_file(unit.id, year, kind)
+    if found is None:
+        abort(404)
+    name, data = found
+    return attachment(send_file(io.BytesIO(data), mimetype="application/octet-stream"), name,
+                      fallback=f"{kind}-{year}")
 
 
 # -- the 问题反馈单 ------------------------------------------------------------------------
