@@ -103,3 +103,29 @@ def test_a_task_says_where_its_dates_come_from(runner, plan_town, tmp_path):
     description = str(session["DESCRIPTION"])
     assert "系统安排日期（本系统设定）。原文：每年集中学习研讨不少于6次。" in description
     assert "本系统安排：每两个月一次（参考进度）（本系统设定）。" in description
+
+
+def test_rectification_next_january_brings_no_phases_of_a_year_without_a_plan(
+        runner, plan_town, tmp_path):
+    """A 整改 task due next January is a task of this year's plan; next year's calendar
+    shows it, but not this year's phases as if they were next year's (no plan is loaded
+    for it). This year's calendar keeps its phases."""
+    from datetime import date, datetime, timezone
+
+    from tracker.assessment.cycle import create_rectification
+    from tracker.phases.services import plan_for_year
+    from tracker.workdays.services import work_calendar
+
+    due = work_calendar().working_on_or_after(date(YEAR + 1, 1, 12))
+    create_rectification(plan_for_year(YEAR), YEAR, plan_town.units.a, "整改：补齐学习研讨记录",
+                         "", due, None, datetime(YEAR, 12, 1, 2, tzinfo=timezone.utc))
+    db.session.commit()
+    for year, phases in ((YEAR + 1, 0), (YEAR, 4)):
+        out = tmp_path / f"{year}.ics"
+        ok(runner.invoke(args=["ics", "export", "--unit", plan_town.units.a.name, "--year",
+                               str(year), "-o", str(out)]))
+        events = parse_ics(out.read_bytes()).components("VEVENT")
+        summaries = [str(e["SUMMARY"]) for e in events]
+        assert sum(str(e["UID"]).startswith("phase-") for e in events) == phases, summaries
+        if year == YEAR + 1:
+            assert any("补齐学习研讨记录" in s for s in summaries)

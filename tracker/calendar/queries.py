@@ -19,7 +19,7 @@ from tracker.calendar import ical
 from tracker.calendar.models import FeedComponent
 from tracker.core.i18n import DEFAULT_LOCALE, texts
 from tracker.extensions import db
-from tracker.phases.models import Duty, Phase, Plan, date_label
+from tracker.phases.models import Duty, Phase, Plan, PlanYear, date_label
 from tracker.tasks.models import Task, TaskEvent, TaskEventKind
 from tracker.tasks.states import FINISHED, PENDING, is_overdue, matches
 from tracker.units.models import Unit
@@ -133,17 +133,24 @@ def _history(conditions: list, counted: str, events) -> sa.Subquery:
     )
 
 
-def _units_plans_phases(plan_ids: set) -> tuple[dict, dict, list]:
+def _units_plans_phases(plan_ids: set) -> tuple[dict, dict, list, set]:
     """What a feed's events name beside their tasks: unit names by id, the plans (name,
-    timezone, last change) by id and their phases in order; three statements."""
+    timezone, last change) by id, their phases in order, and the (plan id, year) pairs a
+    plan is loaded for (a 整改 task due next January is a task of this year's plan, but
+    its phases are not next year's); three statements."""
     units = dict(db.session.execute(sa.select(Unit.id, Unit.name)).all())
-    plans = {p.id: p for p in db.session.execute(
-        sa.select(Plan.id, Plan.name, Plan.timezone, Plan.updated_at)
-        .where(Plan.id.in_(plan_ids))).all()}
+    plans, loaded = {}, set()
+    for row in db.session.execute(
+            sa.select(Plan.id, Plan.name, Plan.timezone, Plan.updated_at, PlanYear.year)
+            .outerjoin(PlanYear, PlanYear.plan_id == Plan.id)
+            .where(Plan.id.in_(plan_ids))).all():
+        plans[row.id] = row
+        if row.year is not None:
+            loaded.add((row.id, row.year))
     phases = db.session.scalars(
         sa.select(Phase).where(Phase.plan_id.in_(plan_ids))
         .order_by(Phase.plan_id, Phase.position)).all()
-    return units, plans, phases
+    return units, plans, phases, loaded
 
 
 def feed_data(scope, filters: FeedFilters, today: date, base_url: str,
@@ -170,7 +177,7 @@ def feed_data(scope, filters: FeedFilters, today: date, base_url: str,
         return FeedData()
 
     plan_ids = {r.plan_id for r in rows}
-    units, plans, phases = _units_plans_phases(plan_ids)
+    units, plans, phases, loaded = _units_plans_phases(plan_ids)
     phase_names = {p.id: (p.code, p.title) for p in phases}
     # The duty's description, then where its dates come from (the plan's own choices
     # labelled as the system's, apart from the document's words).
@@ -198,7 +205,7 @@ def feed_data(scope, filters: FeedFilters, today: date, base_url: str,
             updated_at, int(sequence or 0), phase_code, phase_title, evidence, title_en,
             description or duty_description, submitted_at if status in FINISHED else None))
 
-    phase_entries = _phase_entries(plan_years, plans, phases, filters)
+    phase_entries = _phase_entries(plan_years & loaded, plans, phases, filters)
     zones = {plans[pid].timezone for pid in plan_ids}
     return FeedData(tasks=tasks, phases=phase_entries,
                     timezone=zones.pop() if len(zones) == 1 else None)
@@ -253,7 +260,7 @@ def town_data(scope, filters: FeedFilters, today: date, base_url: str,
         .order_by(listed.c.due_date, listed.c.duty_id, listed.c.title, listed.c.unit_id)
     ).all()
     plan_ids = {r.plan_id for r in rows}
-    units, plans, phases = _units_plans_phases(plan_ids)
+    units, plans, phases, loaded = _units_plans_phases(plan_ids)
     duty_codes = dict(db.session.execute(
         sa.select(Duty.id, Duty.code).where(Duty.plan_id.in_(plan_ids))).all())
     moves = db.session.execute(
@@ -321,7 +328,7 @@ def town_data(scope, filters: FeedFilters, today: date, base_url: str,
                    "adhoc-" + hashlib.sha256(title.encode("utf-8")).hexdigest()[:16])
             entries.append(_duty_day_entry(due, key, group, duty_codes.get(duty_id), base))
     zones = {plans[pid].timezone for pid in plan_ids}
-    return (entries, _phase_entries(plan_years, plans, phases, filters),
+    return (entries, _phase_entries(plan_years & loaded, plans, phases, filters),
             zones.pop() if len(zones) == 1 else None)
 
 
