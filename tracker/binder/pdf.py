@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from flask import render_template
 
@@ -123,7 +123,7 @@ def _count_pages(path: Path) -> tuple[int, str]:
 
 def _photo_ok(path: Path) -> bool:
     """Whether Pillow knows the picture and it is not too large to decode (its header
-    only: the pictures are converted while the text is laid out)."""
+    only: the pictures are converted after the text is laid out)."""
     from PIL import Image, UnidentifiedImageError
 
     files.register_heif()
@@ -135,12 +135,10 @@ def _photo_ok(path: Path) -> bool:
         return False
 
 
-def convert_photos(bound: list[Bound], pool: ThreadPoolExecutor,
-                   folder: Path) -> Callable[[], None]:
-    """Start converting each photo to bind to a one-page PDF in ``folder``, once per file,
-    in ``pool``'s threads (Pillow lets go of the GIL while it decodes and encodes, so they
-    run beside the layout; on disk, so that a hundred photos do not add to the layout's
-    peak). The function returned waits for them and hands each to its ``Bound``."""
+def convert_photos(bound: list[Bound], folder: Path) -> None:
+    """Each photo to bind as a one-page PDF in ``folder`` (on disk, so that a hundred
+    photos do not add to the binding's peak), once per file, two or more side by side in
+    threads (Pillow lets go of the GIL while it decodes and encodes)."""
     def convert(n: int, source: Path) -> Path | None:
         converted = photo_pdf(source.read_bytes())
         if converted is None:
@@ -150,12 +148,10 @@ def convert_photos(bound: list[Bound], pool: ThreadPoolExecutor,
         return target
 
     photos = [b for b in bound if b.entry.kind == "image" and b.pages]
-    futures = [pool.submit(convert, n, b.path) for n, b in enumerate(photos)]
-
-    def finish() -> None:
-        for b, future in zip(photos, futures):
-            b.photo = future.result()
-    return finish
+    with ThreadPoolExecutor(max_workers=PHOTO_THREADS) as pool:
+        converted = list(pool.map(convert, range(len(photos)), [b.path for b in photos]))
+    for b, path in zip(photos, converted):
+        b.photo = path
 
 
 def photo_pdf(data: bytes, side: int = PHOTO_SIDE) -> bytes | None:
@@ -275,8 +271,7 @@ def _lay_out(binder: Binder, bound: list[list[Bound]], extra: list[int],
     document = render_pdf(html)
     del html
     release_memory()  # the layout's, before the evidence comes in
-    with ThreadPoolExecutor(max_workers=PHOTO_THREADS) as pool:
-        convert_photos(everything, pool, converted)()
+    convert_photos(everything, converted)
     release_memory()  # the threads' decoding buffers
     return document
 
