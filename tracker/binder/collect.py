@@ -117,15 +117,19 @@ def task_day(task: Task, tz: str) -> date:
     return task.due_date
 
 
+#: What the binder reads of each task: its files with their uploaders, who submitted and
+#: who reviewed it.
+_FILED = (selectinload(Task.evidence_files).joinedload(EvidenceFile.uploaded_by),
+          joinedload(Task.submitted_by), joinedload(Task.reviewed_by))
+
+
 def unit_tasks(plan: Plan, unit: Unit, year: int) -> list[Task]:
     """The unit's duty tasks of the year (not cancelled), files and people loaded."""
     return db.session.scalars(
         sa.select(Task).where(Task.plan_id == plan.id, Task.unit_id == unit.id,
                               Task.year == year, Task.duty_id.is_not(None),
                               Task.status != TaskStatus.CANCELLED)
-        .options(selectinload(Task.evidence_files).joinedload(EvidenceFile.uploaded_by),
-                 joinedload(Task.submitted_by), joinedload(Task.reviewed_by),
-                 joinedload(Task.duty))
+        .options(*_FILED, joinedload(Task.duty))
         .order_by(Task.due_date, Task.seq, Task.id)).unique().all()
 
 
@@ -143,9 +147,7 @@ def duties_by_row(plan: Plan) -> dict[int, set[int]]:
 def _loaded(query):
     """``query`` of tasks with their files and people loaded, in date order."""
     return db.session.scalars(
-        query.where(Task.status != TaskStatus.CANCELLED)
-        .options(selectinload(Task.evidence_files).joinedload(EvidenceFile.uploaded_by),
-                 joinedload(Task.submitted_by), joinedload(Task.reviewed_by))
+        query.where(Task.status != TaskStatus.CANCELLED).options(*_FILED)
         .order_by(Task.due_date, Task.id)).unique().all()
 
 
@@ -161,25 +163,28 @@ def rectifications(plan: Plan, unit: Unit, year: int) -> tuple[dict[int, list[Ta
             .join(Task, Task.id == Deduction.rectification_task_id)
             .where(Assessment.plan_id == plan.id, Assessment.unit_id == unit.id,
                    Assessment.year == year, Task.status != TaskStatus.CANCELLED)
-            .options(selectinload(Task.evidence_files).joinedload(EvidenceFile.uploaded_by),
-                     joinedload(Task.submitted_by), joinedload(Task.reviewed_by))
-            .order_by(Task.due_date, Task.id)).unique():
+            .options(*_FILED).order_by(Task.due_date, Task.id)).unique():
         by_row.setdefault(node_id, []).append(task)
     found = _loaded(sa.select(Task).join(Finding, Finding.task_id == Task.id)
                     .where(Finding.unit_id == unit.id, Finding.year == year))
     return by_row, found
 
 
-def other_tasks(unit: Unit, year: int, exclude: set[int]) -> list[Task]:
-    """The unit's ad-hoc tasks of the year (no duty), but for 整改 tasks (``exclude``, and
-    any other year's: they belong to the year they rectify)."""
+def other_tasks(unit: Unit, year: int) -> list[Task]:
+    """The unit's ad-hoc tasks of the year (no duty), but for 整改 tasks, this year's or
+    any other's (they are filed in the year they rectify)."""
     rectifying = sa.union(
         sa.select(Deduction.rectification_task_id.label("id"))
         .where(Deduction.rectification_task_id.is_not(None)),
         sa.select(Finding.task_id.label("id")).where(Finding.task_id.is_not(None)))
-    return [t for t in _loaded(sa.select(Task).where(
+    return _loaded(sa.select(Task).where(
         Task.unit_id == unit.id, Task.year == year, Task.duty_id.is_(None),
-        Task.id.not_in(rectifying))) if t.id not in exclude]
+        Task.id.not_in(rectifying)))
+
+
+def _files(tasks: list[Task]) -> list[FileEntry]:
+    """The tasks' evidence files, in the tasks' order, each with how it is filed."""
+    return [FileEntry(f, t, kind_of(f.original_name)) for t in tasks for f in t.evidence_files]
 
 
 def collect(unit: Unit, year: int, now: datetime) -> Binder:
@@ -206,19 +211,17 @@ def collect(unit: Unit, year: int, now: datetime) -> Binder:
                         reason=(getattr(result, "na_reason", "") or "本考核指标不适用于本单位类型")
                         if not result.applicable else "",
                         tasks=mine, statement=result.statement)
-        row.files = [FileEntry(f, t, kind_of(f.original_name))
-                     for t in mine for f in t.evidence_files]
+        row.files = _files(mine)
         rows.append(row)
     placed = {t.id for row in rows for t in row.tasks}
     # Findings' 整改, and any deduction's whose row no longer applies, then ad-hoc work.
     pending = found + [t for tasks in rectifying.values() for t in tasks]
     other = list({t.id: t for t in pending if t.id not in placed}.values()) \
-        + other_tasks(unit, year, placed)
+        + other_tasks(unit, year)
     if other:
         row = BinderRow(node=None, path=[], applicable=True, reason="", tasks=other,
                         statement="")
-        row.files = [FileEntry(f, t, kind_of(f.original_name))
-                     for t in other for f in t.evidence_files]
+        row.files = _files(other)
         rows.append(row)
     return Binder(unit=unit, plan=plan, year=year, rows=rows, generated_at=now,
                   timezone=plan.timezone or "Asia/Shanghai")
