@@ -28,7 +28,7 @@ from tracker.auth.models import Role
 from tracker.core import exports
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
-from tracker.core.web import MAX_ID, admin_required, attachment, today
+from tracker.core.web import MAX_ID, admin_required, attachment
 from tracker.extensions import db
 from tracker.phases.services import plan_for_year
 from tracker.units.models import ASSESSED_KINDS, Unit
@@ -223,11 +223,9 @@ def adopt(year, survey_id):
 def input_file(year, unit_id, kind):
     """The file attached to a unit's 年中评估, 群众评议, 抽查 or 督导 result, to the
     coordinator and the unit's own people (who see it on their sheet), as a download."""
-    unit = db.session.get(Unit, unit_id)
-    if unit is None or not (current_user.is_admin or current_user.unit_id == unit.id):
-        abort(404)
-    found = cycle_input_file(unit.id, year, kind)
-    if found is None:
+    found = cycle_input_file(unit_id, year, kind) \
+        if exports.own_unit(current_user, unit_id) else None
+    if found is None:  # no such unit or file, or not one of the user's
         abort(404)
     name, data = found
     return attachment(send_file(io.BytesIO(data), mimetype="application/octet-stream"), name,

@@ -21,7 +21,7 @@ from tracker.assessment.services import (add_deduction, assessed_units, gap_reas
 from tracker.core import exports
 from tracker.core.errors import TrackerError
 from tracker.core.timeutil import utcnow
-from tracker.core.web import MAX_ID, admin_required, attachment, int_arg, today
+from tracker.core.web import MAX_ID, admin_required, int_arg, today
 from tracker.extensions import db
 from tracker.core.timeutil import MAX_YEAR, MIN_YEAR
 from tracker.phases.services import plan_for_year
