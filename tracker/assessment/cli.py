@@ -5,7 +5,6 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import current_app
 
 from tracker.assessment import feedback
 from tracker.assessment.exports import FEEDBACK, SHEET, scoring_sheet
@@ -228,14 +227,13 @@ def survey_command(year, unit_name, make, state):
     links = [s for s in surveys.surveys_of(year) if unit is None or s.unit_id == unit.id]
     if not links:
         raise TrackerError(f"No questionnaire for {year} yet: make the links with --make.")
-    base = current_app.config["BASE_URL"].rstrip("/")
     counted = surveys.tallies(year)
-    for link in links:
-        tally = counted.get(link.id)
+    for each in links:
+        tally = counted.get(each.id)
         answers = f"{tally.total} answers, 满意率 {format_points(tally.rate)}%" \
             if tally else "no answers"
-        click.echo(f"{link.unit.name}\t{'closed' if link.closed else 'open'}\t{answers}\t"
-                   f"{base}/survey/{link.token}")
+        click.echo(f"{each.unit.name}\t{'closed' if each.closed else 'open'}\t{answers}\t"
+                   f"{surveys.link(each)}")
 
 
 @assessment_cli.command("feedback")

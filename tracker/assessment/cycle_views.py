@@ -95,8 +95,7 @@ def cycle(year):
     inputs = inputs_of(year, [u.id for u in units])
     findings = findings_of(year)
     links = surveys.surveys_of(year)
-    base = current_app.config["BASE_URL"].rstrip("/")
-    urls = {s.id: f"{base}{url_for('survey.answer', token=s.token)}" for s in links}
+    urls = {s.id: surveys.link(s) for s in links}
     return render_template(
         "assessment/cycle.html", year=year, plan=plan, units=units, inputs=inputs,
         kinds=INPUT_NAMES, visits=visits_of(year), draws=draws_of(year), findings=findings,

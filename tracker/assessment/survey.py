@@ -69,6 +69,12 @@ def set_closed(year: int, closed: bool, unit_id: int | None = None) -> int:
     return changed.rowcount
 
 
+def link(survey: Survey) -> str:
+    """The questionnaire's whole address, as the QR code, the page and the CLI give it
+    (``/survey/<token>``: the survey blueprint's answer page)."""
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/survey/{survey.token}"
+
+
 def surveys_of(year: int) -> list[Survey]:
     return db.session.scalars(sa.select(Survey).join(Unit).where(Survey.year == year)
                               .options(contains_eager(Survey.unit))
