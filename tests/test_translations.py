@@ -145,9 +145,10 @@ CATALOGUED = ("tracker/reminders", "tracker/calendar")
 CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff01-\uff60]")
 #: Chinese that may stay in that code, none of it a text of ours: the robot vendors' own
 #: names for themselves and their settings (inside English msgids, so that a reader finds
-#: the setting on the vendor's Chinese page) and words matched in the vendors' answers.
-KEPT_CHINESE = ("企业微信", "政务微信", "钉钉", "飞书", "加签", "签名校验", "自定义机器人", "群机器人",
-                "消息推送", "机器人", "自定义", "限流", "频率")
+#: the setting on the vendor's Chinese page; the settings' names only in brackets after
+#: their English) and words matched in the vendors' answers.
+KEPT_CHINESE = ("企业微信", "政务微信", "钉钉", "飞书", "加签", "签名校验", "(自定义机器人)",
+                "(群机器人)", "(消息推送)", "(机器人)", "(自定义)", "限流", "频率")
 
 
 def chinese_literals(source: str) -> list[tuple[int, str]]:
